@@ -1,0 +1,38 @@
+"""Dr.DeepChest: navigation, language switch and the intended-use notice. Nothing else."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.i18n import LANGUAGE_NAMES, SUPPORTED
+from ui.common import LANG_KEY, lang, tr
+
+st.set_page_config(page_title="Dr.DeepChest", page_icon="🩻", layout="wide")
+
+lang()  # first visit: guess from the browser's locale (Korean by default)
+with st.sidebar:
+    st.segmented_control(
+        tr("app.language"),
+        options=list(SUPPORTED),
+        format_func=LANGUAGE_NAMES.__getitem__,
+        key=LANG_KEY,
+        required=True,
+    )
+
+pages = {
+    "": [st.Page("pages/home.py", title=tr("app.page.home"), icon="🏠", url_path="home", default=True)],
+    tr("app.section.tools"): [
+        st.Page("pages/chest.py", title=tr("app.page.chest"), icon="🫁", url_path="chest"),
+        st.Page("pages/shoulder.py", title=tr("app.page.shoulder"), icon="🦴", url_path="shoulder"),
+        st.Page("pages/scalp.py", title=tr("app.page.scalp"), icon="💆", url_path="scalp"),
+    ],
+    tr("app.section.more"): [
+        st.Page("pages/community.py", title=tr("app.page.community"), icon="💬", url_path="community"),
+        st.Page("pages/models.py", title=tr("app.page.models"), icon="📦", url_path="models"),
+    ],
+}
+navigation = st.navigation(pages)
+st.info(tr("app.intended_use"), icon="⚕️")
+navigation.run()
+st.divider()
+st.caption(tr("app.privacy") + "  ·  " + tr("app.footer"))

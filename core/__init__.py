@@ -1,0 +1,1 @@
+"""Dr.DeepChest core logic. Nothing in this package imports Streamlit."""

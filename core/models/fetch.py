@@ -1,0 +1,161 @@
+"""Download (resumable, checksummed) or install from a local folder (air-gapped sites).
+
+A download goes to ``<file>.part``; a later run continues it with an HTTP ``Range`` request.
+The file is moved into place only after its size and SHA-256 check out, so a half-written or
+tampered file is never used. Cards whose publisher gives no checksum are pinned on install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import UserError
+from core.models.card import ModelCard
+from core.models.registry import (
+    expected_sha256,
+    get_card,
+    install_dir,
+    pin,
+    sha256_of,
+)
+from core.settings import Settings
+
+ProgressFn = Callable[[int, int | None], None]
+CHUNK = 1 << 16
+
+
+class FetchError(UserError):
+    """A model could not be downloaded or installed (message says why and what to do)."""
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(
+    url: str,
+    dest: Path,
+    *,
+    expected_sha: str | None = None,
+    expected_size: int | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float = 30.0,
+) -> Path:
+    """Download ``url`` to ``dest``, resuming from ``dest.part`` if a previous try was cut off.
+
+    Returns the final path. Raises:
+        FetchError: network failure (the partial file is kept for the next try), or the finished
+            file's size / checksum differs (the bad file is deleted).
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "drdeepchest-fetch/1"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (http/https/file only, card-validated)
+            code = getattr(resp, "status", 200)
+            if have and code != 206:
+                have = 0  # server ignored the range: start over
+            length = resp.headers.get("Content-Length")
+            total = (int(length) + have) if length and length.isdigit() else expected_size
+            with part.open("ab" if have else "wb") as out:
+                done = have
+                if progress:
+                    progress(done, total)
+                while block := resp.read(CHUNK):
+                    out.write(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, total)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise FetchError("models.error.download_failed", url=url, detail=str(exc)) from exc
+    size = part.stat().st_size
+    if expected_size is not None and size != expected_size:
+        if size > expected_size:
+            part.unlink()
+        raise FetchError("models.error.size_mismatch", url=url, size=size, expected=expected_size)
+    actual = _hash_file(part)
+    if expected_sha and actual != expected_sha:
+        part.unlink()
+        raise FetchError("models.error.checksum_mismatch", file=dest.name, actual=actual, expected=expected_sha)
+    part.replace(dest)
+    return dest
+
+
+def _find_in_folder(card: ModelCard, source: Path, expected: str | None) -> Path:
+    if source.is_file():
+        return source
+    direct = source / card.file
+    if direct.is_file():
+        return direct
+    if expected:  # a renamed copy: match by checksum
+        for candidate in sorted(source.rglob("*")):
+            if candidate.is_file() and candidate.stat().st_size == (card.size_bytes or candidate.stat().st_size):
+                if sha256_of(candidate) == expected:
+                    return candidate
+    raise FetchError("models.error.not_in_folder", file=card.file, folder=str(source))
+
+
+def install(
+    name: str,
+    *,
+    from_dir: Path | None = None,
+    sha256: str | None = None,
+    settings: Settings | None = None,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Install model ``name`` into the weights folder, from ``from_dir`` or its URLs.
+
+    ``sha256`` overrides/adds the expected checksum (for publishers who publish none).
+    When no checksum is known at all, the installed file's checksum is pinned locally.
+
+    Raises:
+        FetchError: not found, download failed on every mirror, or checksum mismatch.
+        KeyError: unknown model name.
+    """
+    card = get_card(name)
+    expected, _ = expected_sha256(card, settings)
+    if sha256:
+        expected = sha256.lower()
+    dest = install_dir(settings) / card.file
+    if card.bundled:
+        raise FetchError("models.error.bundled", name=name)
+    if from_dir is not None:
+        source = _find_in_folder(card, Path(from_dir).expanduser(), expected)
+        actual = sha256_of(source)
+        if expected and actual != expected:
+            raise FetchError("models.error.checksum_mismatch", file=source.name, actual=actual, expected=expected)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".tmp")
+        shutil.copyfile(source, tmp)
+        if _hash_file(tmp) != actual:
+            tmp.unlink()
+            raise FetchError("models.error.copy_failed", file=source.name)
+        tmp.replace(dest)
+    else:
+        if not card.urls:
+            raise FetchError("models.error.no_source", name=name, command=card.train_command or "")
+        errors: list[str] = []
+        for url in card.urls:
+            try:
+                download(url, dest, expected_sha=expected, expected_size=card.size_bytes, progress=progress)
+                break
+            except FetchError as exc:
+                errors.append(str(exc))
+        else:
+            raise FetchError("models.error.all_mirrors_failed", name=name, detail=" | ".join(errors))
+        actual = sha256_of(dest)
+    if not card.sha256:
+        pin(card, actual, settings)
+    return dest

@@ -1,0 +1,52 @@
+"""Settings read from the environment (and, in the app, from ``st.secrets`` passed in).
+
+| variable | meaning | default |
+|---|---|---|
+| ``DRDC_DATA_DIR`` | where the app writes its own data (board db, audit log, history) | ``<project>/data`` |
+| ``DRDC_WEIGHTS_DIR`` | where downloaded/installed weights go | ``<project>/weights/downloads`` |
+| ``DRDC_SAMPLES_DIR`` | demo-mode sample images | ``<project>/../shared/data`` if present |
+| ``DRDC_DB_PATH`` | community board database | ``<data dir>/board.sqlite3`` |
+| ``DRDC_ADMIN_SECRET`` | unlocks board moderation | unset = moderation off |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    weights_dir: Path
+    samples_dir: Path | None
+    db_path: Path
+    admin_secret: str | None
+
+
+def _path(env: dict[str, str], name: str, default: Path) -> Path:
+    value = env.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def get_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``env`` (default: ``os.environ``). Creates nothing on disk."""
+    env = dict(os.environ if env is None else env)
+    data_dir = _path(env, "DRDC_DATA_DIR", PROJECT_ROOT / "data")
+    default_samples = PROJECT_ROOT.parent / "shared" / "data"
+    samples = env.get("DRDC_SAMPLES_DIR")
+    samples_dir: Path | None
+    if samples:
+        samples_dir = Path(samples).expanduser()
+    else:
+        samples_dir = default_samples if default_samples.is_dir() else None
+    return Settings(
+        data_dir=data_dir,
+        weights_dir=_path(env, "DRDC_WEIGHTS_DIR", PROJECT_ROOT / "weights" / "downloads"),
+        samples_dir=samples_dir,
+        db_path=_path(env, "DRDC_DB_PATH", data_dir / "board.sqlite3"),
+        admin_secret=env.get("DRDC_ADMIN_SECRET") or None,
+    )

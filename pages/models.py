@@ -1,0 +1,90 @@
+"""Models & data: model cards, install state, metrics, intended use, licences; data folders."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from core.models import list_cards, status
+from core.models.registry import install_command
+from core.settings import get_settings
+from ui.common import lang, tr
+
+st.title(tr("models.title"))
+st.write(tr("models.intro"))
+
+cards = list_cards()
+states = {card.name: status(card.name) for card in cards}
+installed = sum(s.installed for s in states.values())
+st.metric(tr("models.title"), tr("models.summary", installed=installed, total=len(cards)))
+
+ICONS = {"installed": "✅", "missing": "⬜", "corrupt": "❌", "unpinned": "❔"}
+for card in cards:
+    st_ = states[card.name]
+    label = f"{ICONS[st_.state]} {card.title} · {tr('models.task.' + card.task)} · {tr('models.state.' + st_.state)}"
+    with st.expander(label, expanded=False):
+        left, right = st.columns(2)
+        with left:
+            st.markdown(f"**{tr('models.field.task')}**")
+            st.text(tr("models.task." + card.task))
+            st.markdown(f"**{tr('models.field.version')}**")
+            st.text(card.version)
+            st.markdown(f"**{tr('models.field.architecture')}**")
+            st.text(card.architecture)
+            st.markdown(f"**{tr('models.field.licence')}**")
+            st.text(card.licence)
+            st.markdown(f"**{tr('models.field.file')}**")
+            st.code(card.file, language=None)
+            if st_.sha256 and st_.pinned_locally:
+                st.markdown(f"**{tr('models.field.sha256_pinned')}**")
+                st.code(st_.sha256, language=None)
+            else:
+                st.markdown(f"**{tr('models.field.sha256')}**")
+                st.code(card.sha256 or tr("models.field.sha256_unknown"), language=None)
+            if st_.path:
+                st.markdown(f"**{tr('models.field.path')}**")
+                st.code(str(st_.path), language=None)
+        with right:
+            st.markdown(f"**{tr('models.field.intended_use')}**")
+            st.write(card.localized("intended_use", lang()))
+            limitations = card.localized("limitations", lang())
+            if limitations:
+                st.markdown(f"**{tr('models.field.limitations')}**")
+                for item in limitations:
+                    st.markdown(f"- {item}")
+            if card.labels:
+                st.markdown(f"**{tr('models.field.labels')}**")
+                st.text(", ".join(card.labels))
+            if card.input:
+                st.markdown(f"**{tr('models.field.input')}**")
+                st.json(card.input, expanded=False)
+            if card.metrics:
+                st.markdown(f"**{tr('models.field.metrics')}**")
+                st.json(card.metrics, expanded=False)
+            if card.references:
+                st.markdown(f"**{tr('models.field.references')}**")
+                for ref in card.references:
+                    st.markdown(f"- {ref}")
+        if not st_.installed:
+            if card.urls or card.train_command:
+                st.markdown(f"**{tr('models.install_cmd')}**")
+                st.code(install_command(card), language="bash")
+            if not card.urls:
+                st.caption(tr("models.no_source"))
+            else:
+                st.markdown(f"**{tr('models.field.source')}**")
+                st.code("\n".join(card.urls), language=None)
+        st.download_button(
+            tr("models.download_card"), json.dumps(card.to_dict(), indent=2, ensure_ascii=False), file_name=f"{card.name}.json",
+            key=f"card_{card.name}", mime="application/json",
+        )
+
+settings = get_settings()
+st.subheader(tr("models.data.title"))
+st.markdown(f"**{tr('models.data.samples')}**")
+st.code(str(settings.samples_dir) if settings.samples_dir else tr("models.data.absent"), language=None)
+st.markdown(f"**{tr('models.data.weights')}**")
+st.code(str(settings.weights_dir), language=None)
+st.markdown(f"**{tr('models.data.app')}**")
+st.code(str(settings.data_dir), language=None)

@@ -1,0 +1,33 @@
+"""Demo-mode widget: pick a sample case and load it as if it had been uploaded."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.samples import Sample, list_samples
+from ui.common import tr
+
+
+def sample_picker(page: str, key: str) -> tuple[str, bytes] | None:
+    """Show the demo-mode picker for ``page``; return (file name, bytes) of a loaded sample.
+
+    The loaded sample stays in ``st.session_state[key]`` until another is loaded, so it
+    survives reruns. Returns ``None`` when nothing was loaded.
+    """
+    samples: list[Sample] = list_samples(page)
+    with st.expander(tr("app.demo.title"), icon="🎬"):
+        st.caption(tr("app.demo.help"))
+        if not samples:
+            st.caption(tr("app.demo.none"))
+            return st.session_state.get(key)
+        names = [s.name for s in samples]
+        choice = st.selectbox(tr("app.demo.pick"), names, key=f"{key}_choice")
+        if st.button(tr("app.demo.load"), key=f"{key}_button"):
+            sample = samples[names.index(choice)]
+            try:
+                st.session_state[key] = (sample.path.name, sample.read_bytes())
+            except (OSError, ValueError):
+                st.session_state.pop(key, None)
+            else:
+                st.toast(tr("app.demo.loaded", name=sample.name))
+    return st.session_state.get(key)
