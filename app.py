@@ -7,32 +7,42 @@ import streamlit as st
 from core.i18n import LANGUAGE_NAMES, SUPPORTED
 from ui.common import LANG_KEY, lang, tr
 
-st.set_page_config(page_title="Dr.DeepChest", page_icon="🩻", layout="wide")
+st.set_page_config(page_title="Dr.DeepChest", page_icon=":material/radiology:", layout="wide")
 
-lang()  # first visit: guess from the browser's locale (Korean by default)
+
+
+def _on_language_change() -> None:
+    choice = st.session_state.get("lang_switch")
+    if choice in SUPPORTED:
+        st.session_state[LANG_KEY] = choice
+
+
+current = lang()  # first visit: guess from the browser's locale (Korean by default)
 with st.sidebar:
     st.segmented_control(
         tr("app.language"),
         options=list(SUPPORTED),
         format_func=LANGUAGE_NAMES.__getitem__,
-        key=LANG_KEY,
+        default=current,
+        key="lang_switch",
+        on_change=_on_language_change,
         required=True,
     )
 
 pages = {
-    "": [st.Page("pages/home.py", title=tr("app.page.home"), icon="🏠", url_path="home", default=True)],
+    "": [st.Page("pages/home.py", title=tr("app.page.home"), icon=":material/home:", url_path="home", default=True)],
     tr("app.section.tools"): [
-        st.Page("pages/chest.py", title=tr("app.page.chest"), icon="🫁", url_path="chest"),
-        st.Page("pages/shoulder.py", title=tr("app.page.shoulder"), icon="🦴", url_path="shoulder"),
-        st.Page("pages/scalp.py", title=tr("app.page.scalp"), icon="💆", url_path="scalp"),
+        st.Page("pages/chest.py", title=tr("app.page.chest"), icon=":material/pulmonology:", url_path="chest"),
+        st.Page("pages/shoulder.py", title=tr("app.page.shoulder"), icon=":material/skeleton:", url_path="shoulder"),
+        st.Page("pages/scalp.py", title=tr("app.page.scalp"), icon=":material/face:", url_path="scalp"),
     ],
     tr("app.section.more"): [
-        st.Page("pages/community.py", title=tr("app.page.community"), icon="💬", url_path="community"),
-        st.Page("pages/models.py", title=tr("app.page.models"), icon="📦", url_path="models"),
+        st.Page("pages/community.py", title=tr("app.page.community"), icon=":material/forum:", url_path="community"),
+        st.Page("pages/models.py", title=tr("app.page.models"), icon=":material/inventory_2:", url_path="models"),
     ],
 }
 navigation = st.navigation(pages)
-st.info(tr("app.intended_use"), icon="⚕️")
+st.info(tr("app.intended_use"), icon=":material/medical_information:")
 navigation.run()
 st.divider()
 st.caption(tr("app.privacy") + "  ·  " + tr("app.footer"))

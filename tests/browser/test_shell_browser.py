@@ -1,0 +1,39 @@
+"""A person opens the app in a real browser, switches the language and visits every page."""
+
+from __future__ import annotations
+
+from core.i18n import t
+from tests.browser.conftest import shot, wait_for_app
+
+PAGES = ["chest", "shoulder", "scalp", "community", "models"]
+
+
+def test_switch_language_and_visit_every_page(app_url: str, page) -> None:
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_text(t("app.home.welcome", "ko")).wait_for()
+    assert page.get_by_text(t("app.intended_use", "ko")).is_visible()
+    shot(page, "shell_home_ko")
+
+    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    page.get_by_text(t("app.home.welcome", "en")).wait_for()
+
+    for name in PAGES:
+        page.get_by_test_id("stSidebarNav").get_by_text(t(f"app.page.{name}", "en"), exact=True).click()
+        wait_for_app(page)
+        page.get_by_role("heading", name=t(f"app.page.{name}", "en")).first.wait_for()
+        assert page.get_by_text(t("app.intended_use", "en")).is_visible()
+        assert page.get_by_test_id("stException").count() == 0, f"exception shown on {name}"
+        shot(page, f"shell_{name}_en")
+    assert not page.errors, page.errors
+
+
+def test_browser_locale_is_the_first_guess(app_url: str, browser) -> None:
+    context = browser.new_context(locale="en-US")
+    try:
+        pg = context.new_page()
+        pg.goto(app_url)
+        wait_for_app(pg)
+        pg.get_by_text(t("app.home.welcome", "en")).wait_for(timeout=60_000)
+    finally:
+        context.close()

@@ -1,0 +1,232 @@
+"""Weights registry: cards, install state, offline install, resumable checksummed download, CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.errors import MissingModelError
+from core.models import registry
+from core.models.card import ModelCard
+from core.models.fetch import FetchError, download, install
+from core.settings import PROJECT_ROOT, get_settings
+
+XRV = "xrv-densenet121-res224-all"
+
+
+@pytest.fixture()
+def weights_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "weights"
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(folder))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no real ~/.torchxrayvision cache leaks in
+    return folder
+
+
+def _card(**overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "name": "demo-model", "task": "chest-multilabel", "title": "Demo", "version": "1",
+        "architecture": "cnn", "file": "demo.pt", "licence": "MIT", "intended_use": "tests",
+    }
+    base.update(overrides)
+    return base
+
+
+def test_every_committed_card_is_valid_and_names_are_unique() -> None:
+    cards = registry.list_cards()
+    assert XRV in [c.name for c in cards]
+    for card in cards:
+        assert card.intended_use.strip(), card.name
+        assert card.licence.strip(), card.name
+        if card.bundled:
+            path = registry.BUNDLED_DIR / card.file
+            assert path.is_file(), f"bundled weights of {card.name} are not committed"
+            assert registry.sha256_of(path) == card.sha256, f"bundled {card.name} checksum differs from its card"
+
+
+def test_xrv_card_points_at_the_real_release() -> None:
+    card = registry.get_card(XRV)
+    assert card.urls[0].startswith("https://github.com/mlmed/torchxrayvision/releases/download/v1/")
+    assert card.urls[0].endswith(card.file)
+    assert len(card.labels) == 18 and card.input["size"] == 224
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": "Bad Name"}, "lowercase"),
+        ({"task": "weather"}, "task"),
+        ({"sha256": "abc"}, "sha256"),
+        ({"file": "../etc/passwd"}, "plain file name"),
+        ({"bundled": True}, "bundled"),
+        ({"urls": ["ftp://x/y"]}, "URL scheme"),
+    ],
+)
+def test_invalid_cards_are_refused(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ModelCard.from_dict(_card(**overrides))
+
+
+def test_unknown_card_keys_are_refused() -> None:
+    with pytest.raises(TypeError):
+        ModelCard.from_dict(_card(colour="red"))
+
+
+def test_missing_model_is_reported_with_the_install_command(weights_dir: Path) -> None:
+    assert registry.status(XRV).state == "missing"
+    assert registry.installed_path(XRV) is None
+    with pytest.raises(MissingModelError) as info:
+        registry.require(XRV)
+    assert f"python -m core.models fetch {XRV}" in str(info.value)
+    assert "python -m core.models fetch" in info.value.message("ko")
+
+
+def test_offline_install_from_a_folder_pins_and_detects_tampering(weights_dir: Path, tmp_path: Path) -> None:
+    card = registry.get_card(XRV)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    payload = os.urandom(300_000)
+    (usb / card.file).write_bytes(payload)
+
+    path = install(XRV, from_dir=usb)
+    assert path == weights_dir / card.file and path.read_bytes() == payload
+    st = registry.status(XRV)
+    assert st.state == "installed" and st.pinned_locally
+    assert st.sha256 == hashlib.sha256(payload).hexdigest()
+    assert registry.require(XRV) == path
+
+    # The file changes on disk: it is no longer trusted.
+    path.write_bytes(payload[:-1] + b"\x00")
+    assert registry.status(XRV).state == "corrupt"
+    with pytest.raises(MissingModelError, match="damaged"):
+        registry.require(XRV)
+
+
+def test_offline_install_with_a_wrong_expected_checksum_installs_nothing(weights_dir: Path, tmp_path: Path) -> None:
+    card = registry.get_card(XRV)
+    (tmp_path / card.file).write_bytes(b"not the real weights")
+    with pytest.raises(FetchError, match="does not match"):
+        install(XRV, from_dir=tmp_path, sha256="0" * 64)
+    assert not (weights_dir / card.file).exists()
+
+
+def test_offline_install_from_a_folder_without_the_file(weights_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(FetchError, match="not found"):
+        install(XRV, from_dir=tmp_path)
+
+
+def test_file_found_in_an_alt_dir_is_unpinned_until_verified(weights_dir: Path, tmp_path: Path) -> None:
+    card = registry.get_card(XRV)
+    cache = tmp_path / "home" / ".torchxrayvision" / "models_data"
+    cache.mkdir(parents=True)
+    (cache / card.file).write_bytes(b"weights from the torchxrayvision cache")
+    st = registry.status(XRV)
+    assert st.state == "unpinned" and st.path == cache / card.file
+    with pytest.raises(MissingModelError, match="verify"):
+        registry.require(XRV)
+    registry.pin(card, st.sha256 or "")
+    assert registry.status(XRV).state == "installed"
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    payload = b""
+    served: list[int] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        start = 0
+        rng = self.headers.get("Range")
+        if rng:
+            start = int(rng.split("=")[1].split("-")[0])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(self.payload) - 1}/{len(self.payload)}")
+        else:
+            self.send_response(200)
+        body = self.payload[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        type(self).served.append(len(body))
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def http_payload() -> Iterator[tuple[str, bytes, type[_RangeHandler]]]:
+    payload = os.urandom(200_000)
+    handler = type("H", (_RangeHandler,), {"payload": payload, "served": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/w.pt", payload, handler
+    finally:
+        server.shutdown()
+
+
+def test_download_resumes_a_partial_file_and_checks_the_checksum(tmp_path: Path, http_payload) -> None:
+    url, payload, handler = http_payload
+    dest = tmp_path / "w.pt"
+    (tmp_path / "w.pt.part").write_bytes(payload[:150_000])
+    seen: list[tuple[int, int | None]] = []
+    download(url, dest, expected_sha=hashlib.sha256(payload).hexdigest(), progress=lambda d, t: seen.append((d, t)))
+    assert dest.read_bytes() == payload
+    assert handler.served == [50_000], "only the missing tail should have been transferred"
+    assert seen[-1] == (200_000, 200_000)
+    assert not (tmp_path / "w.pt.part").exists()
+
+
+def test_download_with_a_wrong_checksum_leaves_nothing_installed(tmp_path: Path, http_payload) -> None:
+    url, _, _ = http_payload
+    dest = tmp_path / "w.pt"
+    with pytest.raises(FetchError, match="does not match"):
+        download(url, dest, expected_sha="f" * 64)
+    assert not dest.exists() and not (tmp_path / "w.pt.part").exists()
+
+
+def test_download_failure_keeps_the_partial_file_for_resume(tmp_path: Path) -> None:
+    part = tmp_path / "w.pt.part"
+    part.write_bytes(b"12345")
+    with pytest.raises(FetchError, match="resume"):
+        download("http://127.0.0.1:9/nothing", tmp_path / "w.pt", timeout=2)
+    assert part.read_bytes() == b"12345"
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core.models", *args], cwd=PROJECT_ROOT, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_cli_list_fetch_from_folder_and_verify(weights_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "DRDC_WEIGHTS_DIR": str(weights_dir), "HOME": str(tmp_path / "home")}
+    card = registry.get_card(XRV)
+    out = _cli("list", env=env)
+    assert out.returncode == 0 and XRV in out.stdout and "missing" in out.stdout
+    (tmp_path / card.file).write_bytes(b"offline copy")
+    out = _cli("fetch", XRV, "--from", str(tmp_path), env=env)
+    assert out.returncode == 0, out.stderr
+    assert "pinned locally" in out.stdout
+    out = _cli("verify", XRV, env=env)
+    assert out.returncode == 0 and "installed" in out.stdout
+    (weights_dir / card.file).write_bytes(b"tampered")
+    assert _cli("verify", XRV, env=env).returncode == 1
+    info = json.loads(_cli("info", XRV, env=env).stdout)
+    assert info["status"]["state"] == "corrupt"
+    assert _cli("fetch", "no-such-model", env=env).returncode == 2
+
+
+def test_settings_default_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    s = get_settings({"DRDC_DATA_DIR": str(tmp_path)})
+    assert s.db_path == tmp_path / "board.sqlite3"
+    assert s.weights_dir == PROJECT_ROOT / "weights" / "downloads"
+    assert get_settings({"DRDC_SAMPLES_DIR": str(tmp_path)}).samples_dir == tmp_path
