@@ -1,0 +1,509 @@
+"""DICOM through pydicom >= 3 (compressed transfer syntaxes via the pylibjpeg plugins).
+
+Privacy: only the allow-listed technical elements below are ever read into the result.
+Patient, study, institution and UID elements are never accessed, so their values cannot
+reach ``meta``, ``repr`` or an error message.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.pixels import get_decoder
+from pydicom.pixels.processing import (
+    apply_color_lut,
+    apply_modality_lut,
+    apply_voi,
+    apply_voi_lut,
+    apply_windowing,
+    convert_color_space,
+)
+from pydicom.pixels.utils import as_pixel_options
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from core.imaging.pixels import is_color, luma, robust_window, scale_to_unit
+from core.imaging.quiet import quiet_pydicom
+from core.imaging.raster import check_dimensions
+from core.imaging.types import ImageError, Limits
+
+_FMT = "DICOM"
+# Code String values (Modality, View Position...) are at most 16 upper-case letters, digits,
+# spaces or underscores; anything else is not shown.
+_CS = re.compile(r"^[A-Z0-9 _]{1,16}$")
+_MONO = ("MONOCHROME1", "MONOCHROME2")
+
+#: meta keys a DICOM result may carry (the PHI-free allow-list; tests check against it).
+DICOM_META_KEYS = frozenset(
+    {
+        "format", "transfer_syntax", "sop_class", "modality", "body_part_examined", "view_position",
+        "rows", "columns", "number_of_frames", "frame_index", "samples_per_pixel", "bits_allocated",
+        "bits_stored", "pixel_representation", "photometric_interpretation", "decoded_photometric",
+        "pixel_spacing", "imager_pixel_spacing", "spacing_source", "lossy_compression",
+        "modality_lut", "rescale_slope", "rescale_intercept", "voi", "window_center", "window_width",
+        "voi_lut_function", "window_low", "window_high", "voi_note", "inverted", "palette_bits",
+    }
+)
+
+
+def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
+    """Decode a DICOM file into the fields of an ImageInput (first frame only).
+
+    Raises:
+        ImageError: ``corrupt`` / ``truncated`` (unreadable), ``dicom_no_pixels`` (no image,
+            e.g. a structured report), ``too_many_pixels`` / ``too_small`` (from Rows,
+            Columns and Number of Frames, before any pixel is decoded),
+            ``dicom_unsupported`` (no decoder for the transfer syntax), ``unsupported_pixels``.
+    """
+    with quiet_pydicom():
+        ds = _read(data, forced)
+        header = _header(ds, forced)
+        check_dimensions(header["columns"], header["rows"], header["number_of_frames"], limits)
+        arr, decoded_pi = _decode_first_frame(ds, header)
+        meta = _technical_meta(ds, header)
+        meta["decoded_photometric"] = decoded_pi
+        pixels, color = _display(arr, ds, header, decoded_pi, meta)
+        spacing = _spacing(ds, meta)
+    return {
+        "pixels": pixels,
+        "is_color": color,
+        "bit_depth": header["bits_stored"],
+        "spacing_mm": spacing,
+        "modality": meta.get("modality"),
+        "body_part": meta.get("body_part_examined"),
+        "view_position": meta.get("view_position"),
+        "photometric": header["photometric"],
+        "meta": meta,
+    }
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read(data: bytes, forced: bool) -> Dataset:
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=forced)
+    except Exception as exc:
+        text = str(exc).lower()
+        key = "imaging.error.truncated" if isinstance(exc, EOFError) or "end of file" in text else "imaging.error.corrupt"
+        raise ImageError(key, format=_FMT, reason=type(exc).__name__) from None
+    if not isinstance(ds, Dataset):
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason="not a dataset")
+    return ds
+
+
+def _header(ds: Dataset, forced: bool) -> dict[str, Any]:
+    """Validated Image Pixel module values. Touches no pixel data.
+
+    Raises:
+        ImageError: see :func:`decode_dicom`.
+    """
+    pixel_keyword = next((k for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData") if k in ds), None)
+    if pixel_keyword is None:
+        _raise_no_pixels(ds, forced)
+    try:
+        rows = int(ds.Rows)
+        columns = int(ds.Columns)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        bits_allocated = int(ds.BitsAllocated)
+        bits_stored = int(ds.get("BitsStored", bits_allocated) or bits_allocated)
+        representation = int(ds.get("PixelRepresentation", 0) or 0)
+        photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+        frames = _frames(ds)
+    except Exception as exc:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason=type(exc).__name__) from None
+    if rows < 1 or columns < 1 or bits_allocated < 1:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason="empty image module")
+    if samples not in (1, 3):
+        raise ImageError("imaging.error.unsupported_pixels", detail=f"SamplesPerPixel={samples}")
+    if not 1 <= bits_stored <= bits_allocated:
+        bits_stored = bits_allocated
+    if not photometric:  # required, but some writers leave it out; decoders need it
+        photometric = "MONOCHROME2" if samples == 1 else "RGB"
+        ds.PhotometricInterpretation = photometric
+    if "SamplesPerPixel" not in ds:
+        ds.SamplesPerPixel = samples
+    if not _CS.match(photometric):
+        raise ImageError("imaging.error.unsupported_pixels", detail="PhotometricInterpretation")
+    return {
+        "pixel_keyword": pixel_keyword,
+        "rows": rows,
+        "columns": columns,
+        "samples_per_pixel": samples,
+        "bits_allocated": bits_allocated,
+        "bits_stored": bits_stored,
+        "pixel_representation": representation,
+        "photometric": photometric,
+        "number_of_frames": frames,
+    }
+
+
+def _frames(ds: Dataset) -> int:
+    value = ds.get("NumberOfFrames", 1)
+    try:
+        frames = int(value) if value not in (None, "") else 1
+    except (TypeError, ValueError):
+        frames = 1
+    return max(frames, 1)
+
+
+def _raise_no_pixels(ds: Dataset, forced: bool) -> None:
+    """No pixel data. An image object cut short is 'truncated', a forced read of something
+    that is not DICOM 'corrupt', anything else (structured report, presentation state,
+    DICOMDIR...) 'dicom_no_pixels'."""
+    sop = _sop_class(ds)
+    if sop is not None:
+        if "Image Storage" in sop and "Rows" in ds:
+            raise ImageError("imaging.error.truncated", format=_FMT, reason="no pixel data", sop_class=sop)
+        raise ImageError("imaging.error.dicom_no_pixels", format=_FMT, sop_class=sop)
+    if forced:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason="no pixel data")
+    if len(ds) == 0:
+        raise ImageError("imaging.error.truncated", format=_FMT, reason="no elements")
+    raise ImageError("imaging.error.dicom_no_pixels", format=_FMT)
+
+
+def _sop_class(ds: Dataset) -> str | None:
+    """The SOP Class name when it is a standard (registered) UID, else None."""
+    for source, keyword in ((ds, "SOPClassUID"), (getattr(ds, "file_meta", None), "MediaStorageSOPClassUID")):
+        try:
+            value = source.get(keyword) if source is not None else None
+        except Exception:
+            value = None
+        if value:
+            name = _uid_name(value)
+            if name:
+                return name
+    return None
+
+
+def _uid_name(value: object) -> str | None:
+    try:
+        uid = UID(str(value))
+        name = uid.name
+    except Exception:
+        return None
+    return name if name and name != str(uid) else None
+
+
+# ----------------------------------------------------------------------------- decoding
+
+
+def _transfer_syntax(ds: Dataset) -> UID:
+    """The dataset's transfer syntax; for a preamble-less file without file meta, the
+    encoding it was read with (only native pixel data can be decoded that way).
+
+    Raises:
+        ImageError: ``corrupt`` when it cannot be determined.
+    """
+    file_meta = getattr(ds, "file_meta", None)
+    tsyntax = file_meta.get("TransferSyntaxUID") if file_meta is not None else None
+    if tsyntax:
+        return UID(str(tsyntax))
+    try:
+        implicit, little = ds.original_encoding
+        encapsulated = ds["PixelData"].is_undefined_length if "PixelData" in ds else False
+    except Exception:
+        implicit, little, encapsulated = None, None, True
+    if encapsulated or implicit is None or little is None:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason="no transfer syntax")
+    if implicit:
+        tsyntax = ImplicitVRLittleEndian
+    else:
+        tsyntax = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+    ds.file_meta.TransferSyntaxUID = tsyntax
+    return UID(tsyntax)
+
+
+def _decode_first_frame(ds: Dataset, header: dict[str, Any]) -> tuple[np.ndarray, str]:
+    """Decode frame 0 only; returns the array and the photometric interpretation after
+    decoding (YCbCr is converted to RGB by pydicom).
+
+    Raises:
+        ImageError: ``dicom_unsupported``, ``truncated`` or ``corrupt``.
+    """
+    tsyntax = _transfer_syntax(ds)
+    syntax_name = _uid_name(tsyntax) or "unknown"
+    try:
+        decoder = get_decoder(tsyntax)
+    except Exception:
+        raise ImageError("imaging.error.dicom_unsupported", syntax=syntax_name) from None
+    if not decoder.is_available:
+        raise ImageError("imaging.error.dicom_unsupported", syntax=syntax_name, reason="no plugin")
+    try:
+        opts = as_pixel_options(ds)
+        arr, props = decoder.as_array(ds, index=0, validate=True, raw=False, **opts)
+    except Exception as exc:
+        text = str(exc).lower()
+        if isinstance(exc, MemoryError):
+            raise ImageError("imaging.error.out_of_memory", reason="MemoryError") from None
+        if "less than expected" in text or "truncated" in text or "end of" in text:
+            raise ImageError("imaging.error.truncated", format=_FMT, reason=type(exc).__name__) from None
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason=type(exc).__name__) from None
+    if arr.ndim == 3 and header["samples_per_pixel"] == 1 and arr.shape[0] >= 1:
+        arr = arr[0]  # a decoder that ignored `index`
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise ImageError("imaging.error.unsupported_pixels", detail=f"shape {arr.shape}")
+    decoded_pi = str(props.get("photometric_interpretation", header["photometric"])).strip().upper()
+    return arr, decoded_pi
+
+
+# ----------------------------------------------------------------------------- display
+
+
+def _display(
+    arr: np.ndarray, ds: Dataset, header: dict[str, Any], decoded_pi: str, meta: dict[str, Any]
+) -> tuple[np.ndarray, bool]:
+    """Turn decoded stored values into display-ready float32 pixels.
+
+    Raises:
+        ImageError: ``unsupported_pixels`` for colour models that cannot be shown.
+    """
+    if decoded_pi == "PALETTE COLOR" and arr.ndim == 2:
+        return _palette(arr, ds, meta)
+    if arr.ndim == 3:
+        return _color(arr, decoded_pi, header, meta)
+    return _grayscale(arr, ds, header, meta), False
+
+
+def _grayscale(arr: np.ndarray, ds: Dataset, header: dict[str, Any], meta: dict[str, Any]) -> np.ndarray:
+    values = arr
+    if header["pixel_keyword"] == "PixelData":
+        values = _modality_lut(arr, ds, meta)
+        out = _voi(values, ds, meta)
+    else:
+        out = None
+    if out is None:
+        padding = _padding_value(ds)
+        if padding is not None and meta.get("modality_lut") == "rescale":
+            padding = padding * meta["rescale_slope"] + meta["rescale_intercept"]
+        elif padding is not None and meta.get("modality_lut") is not None:
+            padding = None  # a LUT-mapped padding value is not tracked
+        out, low, high = robust_window(values, exclude=padding)
+        meta.update(voi="percentile", window_low=_num(low), window_high=_num(high))
+    if header["photometric"] == "MONOCHROME1":
+        out = np.float32(1.0) - out
+        meta["inverted"] = True
+    return out
+
+
+def _modality_lut(arr: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray:
+    """Apply the Modality LUT or Rescale Slope/Intercept (via pydicom); invalid values are
+    ignored (noted in meta) rather than refusing the image."""
+    try:
+        if ds.get("ModalityLUTSequence"):
+            out = apply_modality_lut(arr, ds)
+            meta["modality_lut"] = "lut"
+            return out
+        if "RescaleSlope" in ds and "RescaleIntercept" in ds:
+            slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
+            if not (math.isfinite(slope) and math.isfinite(intercept) and slope != 0):
+                raise ValueError("invalid rescale")
+            out = apply_modality_lut(arr, ds)
+            meta.update(modality_lut="rescale", rescale_slope=slope, rescale_intercept=intercept)
+            return out
+    except Exception:
+        meta["modality_lut"] = "invalid, ignored"
+        for keyword in ("ModalityLUTSequence", "RescaleSlope", "RescaleIntercept"):
+            if keyword in ds:
+                del ds[keyword]  # so windowing does not use them either
+    return arr
+
+
+def _voi(values: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray | None:
+    """Apply the VOI LUT or window (via ``apply_voi_lut``, first of several) and scale its
+    output range to [0, 1]; None when the file has no usable VOI."""
+    has_lut = _has_voi_lut(ds)
+    has_window = _present(_safe_get(ds, "WindowCenter")) and _present(_safe_get(ds, "WindowWidth"))
+    if not (has_lut or has_window):
+        return None
+    try:
+        if has_lut:
+            ints = values if np.issubdtype(values.dtype, np.integer) else np.rint(values).astype(np.int64)
+            out = apply_voi_lut(ints, ds, index=0, prefer_lut=True)
+            low, high = _voi_lut_range(ds)
+            meta["voi"] = "lut"
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                out = apply_voi_lut(values, ds, index=0, prefer_lut=True)
+                probe = apply_windowing(np.array([-1e30, 1e30]), ds, index=0)
+            low, high = float(probe[0]), float(probe[1])
+            meta.update(
+                voi="window",
+                window_center=_num(_first(ds.WindowCenter)),
+                window_width=_num(_first(ds.WindowWidth)),
+                voi_lut_function=_cs(ds.get("VOILUTFunction")) or "LINEAR",
+            )
+        if not (math.isfinite(low) and math.isfinite(high)) or high == low:
+            raise ValueError("empty VOI output range")
+        return scale_to_unit(np.asarray(out), low, high)
+    except Exception:
+        for key in ("voi", "window_center", "window_width", "voi_lut_function"):
+            meta.pop(key, None)
+        meta["voi_note"] = "invalid VOI, percentile window used"
+        return None
+
+
+def _has_voi_lut(ds: Dataset) -> bool:
+    seq = ds.get("VOILUTSequence")
+    if not seq:
+        return False
+    item = seq[0]
+    return item.get("LUTDescriptor") is not None and item.get("LUTData") is not None
+
+
+def _voi_lut_range(ds: Dataset) -> tuple[float, float]:
+    """Smallest and largest output of the first VOI LUT (its whole input domain)."""
+    descriptor = ds.VOILUTSequence[0].LUTDescriptor
+    entries = int(descriptor[0]) or 2**16
+    first = int(descriptor[1])
+    lut = apply_voi(np.arange(first, first + entries, dtype=np.int64), ds, 0)
+    return float(lut.min()), float(lut.max())
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if hasattr(value, "__len__") and not isinstance(value, (int, float)):
+        return len(value) > 0
+    return True
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return value[0]
+    return value
+
+
+def _padding_value(ds: Dataset) -> float | None:
+    try:
+        padding = ds.get("PixelPaddingValue")
+        return None if padding is None else float(padding)
+    except Exception:
+        return None
+
+
+def _color(arr: np.ndarray, decoded_pi: str, header: dict[str, Any], meta: dict[str, Any]) -> tuple[np.ndarray, bool]:
+    if decoded_pi.startswith("YBR") and decoded_pi not in ("YBR_ICT", "YBR_RCT"):
+        try:
+            arr = convert_color_space(arr, decoded_pi, "RGB")
+        except Exception:
+            raise ImageError("imaging.error.unsupported_pixels", detail=decoded_pi) from None
+    elif decoded_pi not in ("RGB", "YBR_ICT", "YBR_RCT"):
+        raise ImageError("imaging.error.unsupported_pixels", detail=decoded_pi)
+    full = float(2 ** min(header["bits_stored"], 32) - 1)
+    if np.issubdtype(arr.dtype, np.floating):
+        full = max(float(np.nanmax(arr)), 1.0)
+    return _rgb_result(arr, full)
+
+
+def _palette(arr: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> tuple[np.ndarray, bool]:
+    try:
+        rgb = apply_color_lut(arr, ds)[..., :3]
+        bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    except Exception:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason="palette") from None
+    bits = bits if bits in (8, 16) else (8 if rgb.dtype == np.uint8 else 16)
+    meta["palette_bits"] = bits
+    return _rgb_result(rgb, float(2**bits - 1))
+
+
+def _rgb_result(rgb: np.ndarray, full_scale: float) -> tuple[np.ndarray, bool]:
+    unit = scale_to_unit(rgb, 0.0, full_scale)
+    if is_color(unit, 1.0):
+        return unit, True
+    return np.clip(luma(unit), 0.0, 1.0), False
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+def _technical_meta(ds: Dataset, header: dict[str, Any]) -> dict[str, Any]:
+    """The allow-listed, PHI-free description of the file."""
+    meta: dict[str, Any] = {"format": _FMT}
+    tsyntax = getattr(ds, "file_meta", {}).get("TransferSyntaxUID")
+    meta["transfer_syntax"] = (_uid_name(tsyntax) if tsyntax else None) or "unknown"
+    sop = _sop_class(ds)
+    if sop:
+        meta["sop_class"] = sop
+    for key, keyword in (
+        ("modality", "Modality"),
+        ("body_part_examined", "BodyPartExamined"),
+        ("view_position", "ViewPosition"),
+    ):
+        value = _cs(_safe_get(ds, keyword))
+        if value:
+            meta[key] = value
+    meta.update(
+        rows=header["rows"],
+        columns=header["columns"],
+        number_of_frames=header["number_of_frames"],
+        frame_index=0,
+        samples_per_pixel=header["samples_per_pixel"],
+        bits_allocated=header["bits_allocated"],
+        bits_stored=header["bits_stored"],
+        pixel_representation="signed" if header["pixel_representation"] == 1 else "unsigned",
+        photometric_interpretation=header["photometric"],
+    )
+    lossy = _cs(_safe_get(ds, "LossyImageCompression"))
+    if lossy in ("00", "01"):
+        meta["lossy_compression"] = lossy == "01"
+    return meta
+
+
+def _spacing(ds: Dataset, meta: dict[str, Any]) -> tuple[float, float] | None:
+    """(row_mm, col_mm) from Pixel Spacing, else Imager Pixel Spacing; records both and
+    which was used in ``meta``."""
+    chosen: tuple[float, float] | None = None
+    for key, keyword in (("pixel_spacing", "PixelSpacing"), ("imager_pixel_spacing", "ImagerPixelSpacing")):
+        pair = _spacing_pair(_safe_get(ds, keyword))
+        if pair is None:
+            continue
+        meta[key] = list(pair)
+        if chosen is None:
+            chosen = pair
+            meta["spacing_source"] = keyword
+    return chosen
+
+
+def _spacing_pair(value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        items = list(value) if not isinstance(value, (str, bytes)) else []
+        if len(items) != 2:
+            return None
+        row, col = float(items[0]), float(items[1])
+    except Exception:
+        return None
+    if not all(math.isfinite(v) and 0 < v < 100 for v in (row, col)):
+        return None
+    return row, col
+
+
+def _safe_get(ds: Dataset, keyword: str) -> Any:
+    try:
+        return ds.get(keyword)
+    except Exception:
+        return None
+
+
+def _cs(value: Any) -> str | None:
+    """A Code String value when it looks like one (else None, never arbitrary text)."""
+    if value is None:
+        return None
+    text = str(_first(value)).strip().upper()
+    return text if _CS.match(text) else None
+
+
+def _num(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
