@@ -1,0 +1,84 @@
+"""Community board: posts, comments, likes, search, reports and moderation on SQLite.
+
+No Streamlit here. Typical use from a page::
+
+    board = open_board()                       # db path from core.settings (DRDC_DB_PATH)
+    post_id = board.create_post(visitor_id, category="scalp", title=..., body=...,
+                                nickname=..., password=...)
+    page = board.search("두피", sort="newest", page=1)
+
+See ``docs/board.md`` for the data model, limits and operations (backup/export CLI:
+``python -m core.board --help``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from core.board.config import CATEGORIES, SORTS, BoardConfig, cheap_password_hasher
+from core.board.errors import (
+    BoardError,
+    BusyError,
+    DuplicateError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    SpamError,
+    SummaryError,
+)
+from core.board.schema import LATEST_VERSION, SchemaTooNewError
+from core.board.security import admin_secret_matches, new_visitor_id
+from core.board.store import Board, Comment, Moderator, Page, Post, Report, ReportResult
+from core.board.summary import summary_lines, task_label, validate_summary
+from core.board.text import escape_markdown
+from core.settings import Settings, get_settings
+
+__all__ = [
+    "CATEGORIES",
+    "LATEST_VERSION",
+    "SORTS",
+    "Board",
+    "BoardConfig",
+    "BoardError",
+    "BusyError",
+    "Comment",
+    "DuplicateError",
+    "InvalidInputError",
+    "Moderator",
+    "NotFoundError",
+    "Page",
+    "PermissionDeniedError",
+    "Post",
+    "RateLimitedError",
+    "Report",
+    "ReportResult",
+    "SchemaTooNewError",
+    "SpamError",
+    "SummaryError",
+    "admin_secret_matches",
+    "cheap_password_hasher",
+    "escape_markdown",
+    "new_visitor_id",
+    "open_board",
+    "summary_lines",
+    "task_label",
+    "validate_summary",
+]
+
+
+def open_board(
+    settings: Settings | None = None,
+    config: BoardConfig | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Board:
+    """Open (creating on first use) the board database named by the settings
+    (``DRDC_DB_PATH``, default ``<DRDC_DATA_DIR>/board.sqlite3``).
+
+    Raises:
+        SchemaTooNewError: the database was written by a newer app version.
+        sqlite3.DatabaseError: the file is not a SQLite database.
+    """
+    settings = settings or get_settings()
+    return Board(settings.db_path, config=config, clock=clock)

@@ -1,0 +1,1137 @@
+"""The community board on SQLite (through sqlite-utils): posts, comments, likes, reports,
+search, rate limits and moderation. No Streamlit here; the page calls these methods.
+
+Design notes:
+
+* One connection per thread, reused (so a :class:`Board` is safe to share between Streamlit
+  sessions and threads, and fork-safe), WAL journaling, ``synchronous=NORMAL`` (durable
+  against process crashes; a power cut may lose the last commits, never the file), foreign
+  keys on, and a busy timeout. Every write runs in ``BEGIN IMMEDIATE`` so concurrent writers queue on
+  the busy handler instead of failing on a read-to-write upgrade.
+* Every SQL statement is a constant string with ``?``/``:name`` parameters.
+* Passwords are hashed with Argon2id before the write transaction starts (hashing is slow
+  on purpose; the database lock is not held meanwhile).
+* Visitors have no accounts: pages pass a random per-session ``visitor_id``; only its
+  SHA-256 is stored (likes, reports, rate-limit events).
+* ``clock`` (seconds since the epoch) is injectable so tests can move time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Generic, TypeVar
+
+from sqlite_utils import Database
+
+from core.board import security, text
+from core.board.config import CATEGORIES, SORTS, BoardConfig
+from core.board.errors import (
+    BusyError,
+    DuplicateError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+from core.board.schema import current_version, enable_wal, migrate
+from core.board.summary import summary_from_json, summary_to_json, validate_summary
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Post:
+    """A post as readers see it (no password hash, no fingerprint)."""
+
+    id: int
+    created_at: float
+    updated_at: float | None
+    category: str
+    nickname: str
+    title: str
+    body: str
+    summary: dict[str, Any] | None
+    view_count: int
+    like_count: int
+    comment_count: int
+    report_count: int
+    status: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    post_id: int
+    created_at: float
+    nickname: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Report:
+    post_id: int
+    reason: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """``new``: this visitor had not reported the post before; ``hidden``: the post is now
+    hidden pending review."""
+
+    new: bool
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of results. ``page`` is 1-based and clamped to the existing pages. A search
+    counts at most ``config.search_count_max`` matches: ``more`` is True when there are
+    more (only that many can be paged through; narrow the search to see the others)."""
+
+    items: tuple[T, ...]
+    total: int
+    page: int
+    per_page: int
+    more: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+# Lists use the (status, ...) indexes; one constant statement per (sort, category filter).
+_LIST_SQL = {
+    ("newest", False): "SELECT id, created_at, updated_at, category, nickname, title, body, summary_json, "
+    "view_count, like_count, comment_count, report_count, status FROM posts "
+    "WHERE status = 'visible' ORDER BY id DESC LIMIT ? OFFSET ?",
+    ("newest", True): "SELECT id, created_at, updated_at, category, nickname, title, body, summary_json, "
+    "view_count, like_count, comment_count, report_count, status FROM posts "
+    "WHERE status = 'visible' AND category = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+    ("popular", False): "SELECT id, created_at, updated_at, category, nickname, title, body, summary_json, "
+    "view_count, like_count, comment_count, report_count, status FROM posts "
+    "WHERE status = 'visible' ORDER BY like_count DESC, id DESC LIMIT ? OFFSET ?",
+    ("popular", True): "SELECT id, created_at, updated_at, category, nickname, title, body, summary_json, "
+    "view_count, like_count, comment_count, report_count, status FROM posts "
+    "WHERE status = 'visible' AND category = ? ORDER BY like_count DESC, id DESC LIMIT ? OFFSET ?",
+}
+_COUNT_SQL = {
+    False: "SELECT COUNT(*) FROM posts WHERE status = 'visible'",
+    True: "SELECT COUNT(*) FROM posts WHERE status = 'visible' AND category = ?",
+}
+
+# Search: terms of 3+ characters go through the trigram FTS5 index (:fts), shorter terms
+# through LIKE (:likes is a JSON array of patterns; every one must match the title or the
+# body). Constant statements keyed by (uses FTS, sort). CROSS JOIN pins the join order (FTS
+# first, then posts by rowid; otherwise the planner may re-run the full-text query for every
+# post), and "newest" orders by the FTS rowid, which FTS5 walks backwards natively, so a page
+# stops after LIMIT matches instead of sorting them all. Counts stop at :cap.
+_SEARCH_SQL = {
+    (True, "newest"): """
+SELECT p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
+       p.view_count, p.like_count, p.comment_count, p.report_count, p.status
+FROM posts_fts CROSS JOIN posts AS p ON p.id = posts_fts.rowid
+WHERE posts_fts MATCH :fts
+  AND p.status = 'visible'
+  AND (:category IS NULL OR p.category = :category)
+  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
+                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
+ORDER BY posts_fts.rowid DESC
+LIMIT :limit OFFSET :offset""",
+    (True, "popular"): """
+SELECT p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
+       p.view_count, p.like_count, p.comment_count, p.report_count, p.status
+FROM posts AS p
+WHERE +p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH :fts)
+  AND p.status = 'visible'
+  AND (:category IS NULL OR p.category = :category)
+  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
+                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
+ORDER BY p.like_count DESC, p.id DESC
+LIMIT :limit OFFSET :offset""",
+    (False, "newest"): """
+SELECT p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
+       p.view_count, p.like_count, p.comment_count, p.report_count, p.status
+FROM posts AS p
+WHERE p.status = 'visible'
+  AND (:category IS NULL OR p.category = :category)
+  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
+                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
+ORDER BY p.id DESC
+LIMIT :limit OFFSET :offset""",
+    (False, "popular"): """
+SELECT p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
+       p.view_count, p.like_count, p.comment_count, p.report_count, p.status
+FROM posts AS p
+WHERE p.status = 'visible'
+  AND (:category IS NULL OR p.category = :category)
+  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
+                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
+ORDER BY p.like_count DESC, p.id DESC
+LIMIT :limit OFFSET :offset""",
+}
+_SEARCH_COUNT_SQL = {
+    True: """
+SELECT COUNT(*) FROM (
+    SELECT 1
+    FROM posts_fts CROSS JOIN posts AS p ON p.id = posts_fts.rowid
+    WHERE posts_fts MATCH :fts
+      AND p.status = 'visible'
+      AND (:category IS NULL OR p.category = :category)
+      AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
+                      WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
+    LIMIT :cap)""",
+    False: """
+SELECT COUNT(*) FROM (
+    SELECT 1
+    FROM posts AS p
+    WHERE p.status = 'visible'
+      AND (:category IS NULL OR p.category = :category)
+      AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
+                      WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
+    LIMIT :cap)""",
+}
+
+_GET_POST_SQL = (
+    "SELECT id, created_at, updated_at, category, nickname, title, body, summary_json, "
+    "view_count, like_count, comment_count, report_count, status FROM posts WHERE id = ?"
+)
+_MOD_QUEUE_SQL = (
+    "SELECT id, created_at, updated_at, category, nickname, title, body, summary_json, "
+    "view_count, like_count, comment_count, report_count, status FROM posts "
+    "WHERE status = 'hidden' OR report_count > 0 "
+    "ORDER BY status = 'hidden' DESC, report_count DESC, id DESC LIMIT ? OFFSET ?"
+)
+_MOD_QUEUE_COUNT_SQL = "SELECT COUNT(*) FROM posts WHERE status = 'hidden' OR report_count > 0"
+
+
+def _post(row: tuple[Any, ...]) -> Post:
+    return Post(
+        id=row[0],
+        created_at=row[1],
+        updated_at=row[2],
+        category=row[3],
+        nickname=row[4],
+        title=row[5],
+        body=row[6],
+        summary=summary_from_json(row[7]),
+        view_count=row[8],
+        like_count=row[9],
+        comment_count=row[10],
+        report_count=row[11],
+        status=row[12],
+    )
+
+
+class _Handle:
+    """Owns one thread's connection and closes it when dropped (thread ended, Board gone).
+
+    Python's sqlite3.Connection sits in a reference cycle (its statement cache), so without
+    an explicit close it would stay open until a garbage collection.
+    """
+
+    __slots__ = ("__weakref__", "closed", "db", "owner")
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.owner = (os.getpid(), _FORK_GENERATION[0])
+        self.closed = False
+        _LIVE_HANDLES.add(self)
+
+    def current(self) -> bool:
+        return not self.closed and self.owner == (os.getpid(), _FORK_GENERATION[0])
+
+    def close(self) -> None:
+        if not self.closed and self.owner[0] == os.getpid():
+            self.closed = True
+            try:
+                self.db.conn.close()
+            except Exception:  # closing during interpreter shutdown or from the fork hook
+                pass
+
+    def __del__(self) -> None:
+        self.close()
+
+
+# fork() safety. SQLite keeps per-file lock state in process memory; a child forked while
+# the parent has the file open inherits that state without the locks themselves, and its
+# commits can then be lost or the file corrupted (sqlite.org/howtocorrupt.html, 2.6). So
+# before a fork every idle board connection is closed (threads reopen lazily: the
+# generation changes), and the child keeps whatever it still inherited in _INHERITED,
+# never using or closing it.
+_LIVE_HANDLES: weakref.WeakSet[_Handle] = weakref.WeakSet()
+_INHERITED: list[_Handle] = []
+_FORK_GENERATION = [0]
+
+
+def _close_before_fork() -> None:
+    _FORK_GENERATION[0] += 1
+    for handle in list(_LIVE_HANDLES):
+        if not handle.closed and not handle.db.conn.in_transaction:
+            handle.close()
+
+
+def _park_inherited_connections() -> None:
+    _INHERITED.extend(h for h in _LIVE_HANDLES if not h.closed)
+    _LIVE_HANDLES.clear()
+
+
+os.register_at_fork(before=_close_before_fork, after_in_child=_park_inherited_connections)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
+
+
+class Board:
+    """The community board stored in one SQLite file.
+
+    Args:
+        path: database file; its folder is created if missing. Opening applies pending
+            migrations and switches the file to WAL.
+        config: limits (default :class:`BoardConfig`).
+        clock: returns the current time in seconds (tests inject a fake one).
+
+    Raises:
+        core.board.schema.SchemaTooNewError: the file was written by a newer app.
+        sqlite3.DatabaseError: the file is not a SQLite database.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        config: BoardConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.config = config or BoardConfig()
+        self.clock = clock
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as db:
+            enable_wal(db.conn)
+            migrate(db)
+
+    # ------------------------------------------------------------------ connections
+
+    def _connect(self) -> Database:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self.config.busy_timeout_ms / 1000.0,  # sets sqlite3_busy_timeout
+            isolation_level=None,  # autocommit: transactions are explicit below
+            check_same_thread=False,  # used by one thread only; closed by the fork hook above
+        )
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return Database(conn, execute_plugins=False, recursive_triggers=False)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Database]:
+        """This thread's connection (opened on first use, reused after: opening and closing
+        a WAL database per call costs a checkpoint). Never shared between threads, never
+        used or closed in a forked child (see ``_park_inherited_connections``)."""
+        handle: _Handle | None = getattr(self._local, "handle", None)
+        if handle is None or not handle.current():
+            handle = self._local.handle = _Handle(self._connect())
+        db = handle.db
+        if db.conn.in_transaction:  # defensive: never reuse a half-finished transaction
+            db.conn.execute("ROLLBACK")
+        yield db
+
+    def close(self) -> None:
+        """Close this thread's connection (those of ended threads close when collected)."""
+        handle: _Handle | None = getattr(self._local, "handle", None)
+        if handle is not None:
+            handle.close()
+        self._local.handle = None
+
+    def __enter__(self) -> Board:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Database]:
+        """A read transaction (one consistent snapshot)."""
+        with self._connection() as db:
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                if db.conn.in_transaction:
+                    db.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[Database]:
+        """A write transaction taken with BEGIN IMMEDIATE (waits up to the busy timeout).
+
+        Raises:
+            BusyError: the database stayed locked past the busy timeout.
+        """
+        with self._connection() as db:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise BusyError("board.error.busy") from exc
+                raise
+            try:
+                yield db
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if db.conn.in_transaction:
+                    db.execute("ROLLBACK")
+                if _is_busy(exc):
+                    raise BusyError("board.error.busy") from exc
+                raise
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    # ------------------------------------------------------------------ rate limits
+
+    def _rate_check(self, db: Database, vhash: str, action: str, now: float) -> None:
+        for limit, window in self.config.rate_rules.get(action, ()):
+            count, oldest = db.execute(
+                "SELECT COUNT(*), MIN(at) FROM rate_events WHERE visitor_hash = ? AND action = ? AND at > ?",
+                (vhash, action, now - window),
+            ).fetchone()
+            if count >= limit:
+                wait = max(1, math.ceil(oldest + window - now))
+                raise RateLimitedError("board.error.rate_limited", seconds=wait)
+
+    def _rate_record(self, db: Database, vhash: str, action: str, now: float) -> None:
+        rules = self.config.rate_rules.get(action, ())
+        if not rules:
+            return
+        db.execute(
+            "INSERT INTO rate_events (visitor_hash, action, at) VALUES (?, ?, ?)", (vhash, action, now)
+        )
+        longest = max(window for _, window in rules)
+        db.execute(
+            "DELETE FROM rate_events WHERE visitor_hash = ? AND action = ? AND at <= ?",
+            (vhash, action, now - longest),
+        )
+
+    def _rate_precheck(self, vhash: str, action: str) -> None:
+        """Fail fast (before slow password hashing); the write transaction checks again."""
+        if self.config.rate_rules.get(action):
+            with self._read() as db:
+                self._rate_check(db, vhash, action, self.clock())
+
+    def _record_auth_failure(self, vhash: str) -> None:
+        with self._write() as db:
+            self._rate_record(db, vhash, "auth", self.clock())
+
+    def _verify_owner(
+        self, vhash: str, stored_nick: str, stored_hash: str | None, nickname: str, password: str
+    ) -> None:
+        """Raises PermissionDeniedError (and counts the failure) unless both match."""
+        self._rate_precheck(vhash, "auth")
+        hasher = self.config.password_hasher
+        nick_ok = isinstance(nickname, str) and nickname.strip() == stored_nick
+        if nick_ok and isinstance(password, str):
+            ok = security.verify_password(hasher, stored_hash, password)
+        else:
+            security.burn_password_check(hasher)
+            ok = False
+        if not ok:
+            self._record_auth_failure(vhash)
+            raise PermissionDeniedError("board.error.wrong_password")
+
+    # ------------------------------------------------------------------ posts
+
+    def _validate_post(self, category: object, title: object, body: object) -> tuple[str, str, str]:
+        cfg = self.config
+        category = text.clean_category(category)
+        title = text.clean_line(title, "title", 1, cfg.title_max)
+        body = text.clean_body(body, "body", cfg.body_max, cfg.body_max_lines)
+        text.check_links(cfg.max_links_post, title, body)
+        return category, title, body
+
+    def create_post(
+        self,
+        visitor_id: str,
+        *,
+        category: str,
+        title: str,
+        body: str,
+        nickname: str,
+        password: str,
+        summary: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Publish a post and return its id.
+
+        Raises:
+            InvalidInputError: a field is empty/too long/has control characters, unknown category.
+            SpamError: too many links.
+            SummaryError: the shared summary is not allowed (see :mod:`core.board.summary`).
+            RateLimitedError: this visitor posted too often.
+            DuplicateError: the same title and body were posted within the duplicate window.
+            BusyError: the database stayed locked.
+        """
+        cfg = self.config
+        category, title, body = self._validate_post(category, title, body)
+        nickname = text.clean_nickname(nickname, cfg)
+        password = text.check_password(password, cfg)
+        summary_json = summary_to_json(validate_summary(summary)) if summary is not None else None
+        fingerprint = text.fingerprint(title, body)
+        vhash = security.visitor_hash(visitor_id)
+        self._rate_precheck(vhash, "post")
+        password_hash = security.hash_password(cfg.password_hasher, password)
+        with self._write() as db:
+            now = self.clock()
+            self._rate_check(db, vhash, "post", now)
+            duplicate = db.execute(
+                "SELECT 1 FROM posts WHERE fingerprint = ? AND created_at > ? LIMIT 1",
+                (fingerprint, now - cfg.duplicate_window_s),
+            ).fetchone()
+            if duplicate:
+                raise DuplicateError("board.error.duplicate_post")
+            cursor = db.execute(
+                "INSERT INTO posts (created_at, category, nickname, title, body, summary_json, "
+                "password_hash, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (now, category, nickname, title, body, summary_json, password_hash, fingerprint),
+            )
+            self._rate_record(db, vhash, "post", now)
+            return int(cursor.lastrowid or 0)
+
+    def get_post(self, post_id: int) -> Post | None:
+        """The visible post with this id, or None (missing, deleted or hidden)."""
+        with self._read() as db:
+            row = db.execute(_GET_POST_SQL, (int(post_id),)).fetchone()
+        if row is None or row[12] != "visible":
+            return None
+        return _post(row)
+
+    def _page_args(self, page: int, per_page: int | None) -> tuple[int, int]:
+        per_page = min(max(1, int(per_page or self.config.per_page)), self.config.per_page_max)
+        return max(1, int(page)), per_page
+
+    @staticmethod
+    def _check_filters(category: str | None, sort: str) -> None:
+        if category is not None and category not in CATEGORIES:
+            raise InvalidInputError("board.error.bad_category")
+        if sort not in SORTS:
+            raise InvalidInputError("board.error.bad_sort")
+
+    def list_posts(
+        self, *, category: str | None = None, sort: str = "newest", page: int = 1, per_page: int | None = None
+    ) -> Page[Post]:
+        """Visible posts, newest first or most liked first, one page at a time.
+
+        Raises:
+            InvalidInputError: unknown category or sort.
+        """
+        self._check_filters(category, sort)
+        page, per_page = self._page_args(page, per_page)
+        filtered = category is not None
+        with self._read() as db:
+            total = db.execute(_COUNT_SQL[filtered], (category,) if filtered else ()).fetchone()[0]
+            page = min(page, max(1, math.ceil(total / per_page)))
+            args: tuple[Any, ...] = (per_page, (page - 1) * per_page)
+            if filtered:
+                args = (category, *args)
+            rows = db.execute(_LIST_SQL[(sort, filtered)], args).fetchall()
+        return Page(tuple(_post(r) for r in rows), total, page, per_page)
+
+    def search(
+        self,
+        query: str,
+        *,
+        category: str | None = None,
+        sort: str = "newest",
+        page: int = 1,
+        per_page: int | None = None,
+    ) -> Page[Post]:
+        """Visible posts whose title or body contains every term of ``query`` (substring
+        match, case-insensitive for Latin letters; Korean works because the index is trigram).
+        Terms shorter than 3 characters are matched with LIKE. An empty query lists posts.
+
+        Raises:
+            InvalidInputError: the query is too long or has control characters; unknown
+                category or sort.
+        """
+        self._check_filters(category, sort)
+        parsed = text.parse_query(query, self.config)
+        if parsed.empty:
+            return self.list_posts(category=category, sort=sort, page=page, per_page=per_page)
+        page, per_page = self._page_args(page, per_page)
+        use_fts = bool(parsed.fts)
+        params: dict[str, Any] = {"category": category, "likes": json.dumps(list(parsed.like_patterns))}
+        if use_fts:
+            params["fts"] = parsed.fts
+        cap = self.config.search_count_max
+        page = min(page, math.ceil(cap / per_page))
+        with self._read() as db:
+            rows = db.execute(
+                _SEARCH_SQL[(use_fts, sort)], {**params, "limit": per_page, "offset": (page - 1) * per_page}
+            ).fetchall()
+            if (rows and len(rows) < per_page) or (page == 1 and not rows):
+                # the last page: the total is known without a second pass (rare terms scan once)
+                total, more = (page - 1) * per_page + len(rows), False
+            else:
+                counted = db.execute(_SEARCH_COUNT_SQL[use_fts], {**params, "cap": cap + 1}).fetchone()[0]
+                total, more = min(counted, cap), counted > cap
+                last = max(1, math.ceil(total / per_page))
+                if page > last:  # asked past the end: show the last page
+                    page = last
+                    rows = db.execute(
+                        _SEARCH_SQL[(use_fts, sort)], {**params, "limit": per_page, "offset": (page - 1) * per_page}
+                    ).fetchall()
+        return Page(tuple(_post(r) for r in rows), total, page, per_page, more=more)
+
+    def record_view(self, post_id: int) -> None:
+        """Count one view of a visible post (pages call it once per visitor session)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE posts SET view_count = view_count + 1 WHERE id = ? AND status = 'visible'",
+                (int(post_id),),
+            )
+
+    def _owner_row(self, post_id: int) -> tuple[str, str | None]:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT nickname, password_hash, status FROM posts WHERE id = ?", (int(post_id),)
+            ).fetchone()
+        if row is None or row[2] != "visible":
+            raise NotFoundError("board.error.not_found")
+        return row[0], row[1]
+
+    def check_owner(self, visitor_id: str, post_id: int, *, nickname: str, password: str) -> None:
+        """Check nickname+password for a post without changing it (the page uses it to
+        unlock the edit form).
+
+        Raises:
+            NotFoundError, PermissionDeniedError, RateLimitedError (too many failures).
+        """
+        vhash = security.visitor_hash(visitor_id)
+        stored_nick, stored_hash = self._owner_row(post_id)
+        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+
+    def edit_post(
+        self,
+        visitor_id: str,
+        post_id: int,
+        *,
+        nickname: str,
+        password: str,
+        title: str,
+        body: str,
+        category: str,
+    ) -> None:
+        """Change a post's title, body and category (its author's nickname+password).
+
+        Raises:
+            InvalidInputError, SpamError: as for :meth:`create_post`.
+            NotFoundError: no such visible post.
+            PermissionDeniedError: wrong nickname or password.
+            RateLimitedError: too many edits or failed password attempts.
+        """
+        category, title, body = self._validate_post(category, title, body)
+        vhash = security.visitor_hash(visitor_id)
+        stored_nick, stored_hash = self._owner_row(post_id)
+        self._rate_precheck(vhash, "edit")
+        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+        rehash = None
+        if stored_hash and security.needs_rehash(self.config.password_hasher, stored_hash):
+            rehash = security.hash_password(self.config.password_hasher, password)
+        with self._write() as db:
+            now = self.clock()
+            self._rate_check(db, vhash, "edit", now)
+            cursor = db.execute(
+                "UPDATE posts SET title = ?, body = ?, category = ?, fingerprint = ?, updated_at = ?, "
+                "password_hash = COALESCE(?, password_hash) "
+                "WHERE id = ? AND status = 'visible' AND password_hash IS ?",
+                (title, body, category, text.fingerprint(title, body), now, rehash, int(post_id), stored_hash),
+            )
+            if cursor.rowcount != 1:
+                raise NotFoundError("board.error.not_found")
+            self._rate_record(db, vhash, "edit", now)
+
+    def delete_post(self, visitor_id: str, post_id: int, *, nickname: str, password: str) -> None:
+        """Delete a post with its comments, likes and reports (author's nickname+password).
+
+        Raises:
+            NotFoundError, PermissionDeniedError, RateLimitedError.
+        """
+        vhash = security.visitor_hash(visitor_id)
+        stored_nick, stored_hash = self._owner_row(post_id)
+        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM posts WHERE id = ? AND password_hash IS ?", (int(post_id), stored_hash)
+            )
+            if cursor.rowcount != 1:
+                raise NotFoundError("board.error.not_found")
+
+    # ------------------------------------------------------------------ comments
+
+    def add_comment(
+        self, visitor_id: str, post_id: int, *, nickname: str, password: str, body: str
+    ) -> int:
+        """Add a comment to a visible post and return its id.
+
+        Raises:
+            InvalidInputError, SpamError, RateLimitedError, NotFoundError,
+            DuplicateError (same text on the same post within the comment duplicate window).
+        """
+        cfg = self.config
+        body = text.clean_body(body, "comment", cfg.comment_max, cfg.body_max_lines)
+        nickname = text.clean_nickname(nickname, cfg)
+        password = text.check_password(password, cfg)
+        text.check_links(cfg.max_links_comment, body)
+        fingerprint = text.fingerprint(body)
+        vhash = security.visitor_hash(visitor_id)
+        self._rate_precheck(vhash, "comment")
+        self._owner_row(post_id)  # fail fast if the post is gone
+        password_hash = security.hash_password(cfg.password_hasher, password)
+        with self._write() as db:
+            now = self.clock()
+            self._rate_check(db, vhash, "comment", now)
+            status = db.execute("SELECT status FROM posts WHERE id = ?", (int(post_id),)).fetchone()
+            if status is None or status[0] != "visible":
+                raise NotFoundError("board.error.not_found")
+            duplicate = db.execute(
+                "SELECT 1 FROM comments WHERE post_id = ? AND fingerprint = ? AND created_at > ? LIMIT 1",
+                (int(post_id), fingerprint, now - cfg.duplicate_comment_window_s),
+            ).fetchone()
+            if duplicate:
+                raise DuplicateError("board.error.duplicate_comment")
+            cursor = db.execute(
+                "INSERT INTO comments (post_id, created_at, nickname, body, password_hash, fingerprint) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (int(post_id), now, nickname, body, password_hash, fingerprint),
+            )
+            db.execute("UPDATE posts SET comment_count = comment_count + 1 WHERE id = ?", (int(post_id),))
+            self._rate_record(db, vhash, "comment", now)
+            return int(cursor.lastrowid or 0)
+
+    def list_comments(self, post_id: int) -> list[Comment]:
+        """Comments of a visible post, oldest first (at most ``config.comments_max_listed``)."""
+        with self._read() as db:
+            status = db.execute("SELECT status FROM posts WHERE id = ?", (int(post_id),)).fetchone()
+            if status is None or status[0] != "visible":
+                return []
+            rows = db.execute(
+                "SELECT id, post_id, created_at, nickname, body FROM comments WHERE post_id = ? "
+                "ORDER BY id LIMIT ?",
+                (int(post_id), self.config.comments_max_listed),
+            ).fetchall()
+        return [Comment(*row) for row in rows]
+
+    def delete_comment(self, visitor_id: str, comment_id: int, *, nickname: str, password: str) -> None:
+        """Delete a comment (its author's nickname+password).
+
+        Raises:
+            NotFoundError, PermissionDeniedError, RateLimitedError.
+        """
+        vhash = security.visitor_hash(visitor_id)
+        with self._read() as db:
+            row = db.execute(
+                "SELECT c.nickname, c.password_hash, p.status FROM comments AS c "
+                "JOIN posts AS p ON p.id = c.post_id WHERE c.id = ?",
+                (int(comment_id),),
+            ).fetchone()
+        if row is None or row[2] != "visible":
+            raise NotFoundError("board.error.not_found")
+        self._verify_owner(vhash, row[0], row[1], nickname, password)
+        with self._write() as db:
+            _delete_comment(db, int(comment_id))
+
+    # ------------------------------------------------------------------ likes and reports
+
+    def like(self, post_id: int, visitor_id: str) -> bool:
+        """Like a visible post; returns False when this visitor already liked it
+        (one like per visitor per post, enforced by a UNIQUE constraint).
+
+        Raises:
+            NotFoundError, RateLimitedError.
+        """
+        vhash = security.visitor_hash(visitor_id)
+        with self._write() as db:
+            now = self.clock()
+            self._rate_check(db, vhash, "like", now)
+            _require_visible(db, post_id)
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO likes (post_id, visitor_hash, created_at) VALUES (?, ?, ?)",
+                (int(post_id), vhash, now),
+            )
+            if cursor.rowcount != 1:
+                return False
+            db.execute("UPDATE posts SET like_count = like_count + 1 WHERE id = ?", (int(post_id),))
+            self._rate_record(db, vhash, "like", now)
+            return True
+
+    def unlike(self, post_id: int, visitor_id: str) -> bool:
+        """Take back this visitor's like; returns False when there was none.
+
+        Raises:
+            RateLimitedError.
+        """
+        vhash = security.visitor_hash(visitor_id)
+        with self._write() as db:
+            now = self.clock()
+            self._rate_check(db, vhash, "like", now)
+            cursor = db.execute(
+                "DELETE FROM likes WHERE post_id = ? AND visitor_hash = ?", (int(post_id), vhash)
+            )
+            if cursor.rowcount != 1:
+                return False
+            db.execute(
+                "UPDATE posts SET like_count = MAX(0, like_count - 1) WHERE id = ?", (int(post_id),)
+            )
+            self._rate_record(db, vhash, "like", now)
+            return True
+
+    def has_liked(self, post_id: int, visitor_id: str) -> bool:
+        vhash = security.visitor_hash(visitor_id)
+        with self._read() as db:
+            row = db.execute(
+                "SELECT 1 FROM likes WHERE post_id = ? AND visitor_hash = ?", (int(post_id), vhash)
+            ).fetchone()
+        return row is not None
+
+    def report_post(self, post_id: int, visitor_id: str, reason: str = "") -> ReportResult:
+        """Report a visible post (once per visitor). When its reports reach
+        ``config.report_threshold`` it is hidden until a moderator reviews it.
+
+        Raises:
+            NotFoundError, RateLimitedError, InvalidInputError (reason too long).
+        """
+        cfg = self.config
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if reason:
+            reason = text.clean_line(reason, "reason", 1, cfg.report_reason_max)
+        vhash = security.visitor_hash(visitor_id)
+        with self._write() as db:
+            now = self.clock()
+            self._rate_check(db, vhash, "report", now)
+            _require_visible(db, post_id)
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO reports (post_id, visitor_hash, reason, created_at) VALUES (?, ?, ?, ?)",
+                (int(post_id), vhash, reason, now),
+            )
+            if cursor.rowcount != 1:
+                return ReportResult(new=False, hidden=False)
+            db.execute("UPDATE posts SET report_count = report_count + 1 WHERE id = ?", (int(post_id),))
+            self._rate_record(db, vhash, "report", now)
+            hidden = db.execute(
+                "UPDATE posts SET status = 'hidden' WHERE id = ? AND status = 'visible' AND report_count >= ?",
+                (int(post_id), cfg.report_threshold),
+            ).rowcount
+            if hidden:
+                _log(db, now, "auto_hide", post_id=int(post_id), detail=f"reports>={cfg.report_threshold}")
+            return ReportResult(new=True, hidden=bool(hidden))
+
+    # ------------------------------------------------------------------ moderation
+
+    def moderator(self, visitor_id: str, secret: str, expected: str | None) -> Moderator:
+        """A handle for moderation when ``secret`` equals the configured admin secret
+        (compared with :func:`hmac.compare_digest`).
+
+        Raises:
+            PermissionDeniedError: wrong secret, or moderation off (no secret configured).
+            RateLimitedError: too many failed attempts.
+        """
+        vhash = security.visitor_hash(visitor_id)
+        self._rate_precheck(vhash, "auth")
+        if not security.admin_secret_matches(secret, expected):
+            self._record_auth_failure(vhash)
+            raise PermissionDeniedError("board.error.wrong_secret")
+        return Moderator(self)
+
+    # ------------------------------------------------------------------ maintenance
+
+    def schema_version(self) -> int:
+        with self._read() as db:
+            return current_version(db)
+
+    def pragmas(self) -> dict[str, Any]:
+        """journal_mode, busy_timeout (ms), foreign_keys and synchronous of a connection."""
+        with self._connection() as db:
+            return {
+                name: db.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+            }
+
+    def integrity_check(self) -> str:
+        """``"ok"`` when both SQLite's integrity check and the FTS index check pass,
+        otherwise the first problem reported."""
+        with self._connection() as db:
+            result = str(db.execute("PRAGMA integrity_check").fetchone()[0])
+            if result != "ok":
+                return result
+            try:
+                db.execute("INSERT INTO posts_fts (posts_fts, rank) VALUES ('integrity-check', 1)")
+            except sqlite3.DatabaseError as exc:
+                return f"fts: {exc}"
+        return "ok"
+
+    def stats(self) -> dict[str, int]:
+        """Row counts (posts by status, comments, likes, reports) and the schema version."""
+        with self._read() as db:
+            out = {
+                "schema_version": current_version(db),
+                "posts_visible": db.execute("SELECT COUNT(*) FROM posts WHERE status = 'visible'").fetchone()[0],
+                "posts_hidden": db.execute("SELECT COUNT(*) FROM posts WHERE status = 'hidden'").fetchone()[0],
+                "comments": db.execute("SELECT COUNT(*) FROM comments").fetchone()[0],
+                "likes": db.execute("SELECT COUNT(*) FROM likes").fetchone()[0],
+                "reports": db.execute("SELECT COUNT(*) FROM reports").fetchone()[0],
+            }
+        return out
+
+    def backup(self, dest: str | Path, *, overwrite: bool = False) -> Path:
+        """Copy the live database to ``dest`` with SQLite's online backup API (a consistent
+        snapshot even while others write), then check the copy.
+
+        Raises:
+            FileExistsError: ``dest`` exists and ``overwrite`` is False.
+            RuntimeError: the copy fails its integrity check.
+        """
+        dest = Path(dest)
+        if dest.exists() and not overwrite:
+            raise FileExistsError(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".partial")
+        tmp.unlink(missing_ok=True)
+        with self._connection() as db:
+            target = sqlite3.connect(tmp)
+            try:
+                db.conn.backup(target)
+                result = target.execute("PRAGMA integrity_check").fetchone()[0]
+            finally:
+                target.close()
+        if result != "ok":
+            tmp.unlink(missing_ok=True)
+            raise RuntimeError(f"backup failed its integrity check: {result}")
+        tmp.replace(dest)
+        return dest
+
+    def export_jsonl(self, out: IO[str]) -> dict[str, int]:
+        """Write every post and comment as JSON lines (one snapshot). Password hashes,
+        fingerprints and visitor hashes are left out, so an export holds only what readers
+        of the board could see plus moderation status. Returns counts.
+        """
+        counts = {"posts": 0, "comments": 0}
+        with self._read() as db:
+            out.write(
+                json.dumps({"type": "meta", "schema_version": current_version(db), "exported_at": self.clock()})
+                + "\n"
+            )
+            for row in db.execute(
+                "SELECT id, created_at, updated_at, category, nickname, title, body, summary_json, "
+                "view_count, like_count, comment_count, report_count, status FROM posts ORDER BY id"
+            ):
+                record = {"type": "post", **_post(row).__dict__}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                counts["posts"] += 1
+            for row in db.execute(
+                "SELECT id, post_id, created_at, nickname, body FROM comments ORDER BY id"
+            ):
+                record = {"type": "comment", **Comment(*row).__dict__}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                counts["comments"] += 1
+        return counts
+
+    def import_jsonl(self, lines: Iterable[str], *, batch_size: int = 500) -> dict[str, int]:
+        """Load an export (from :meth:`export_jsonl`) in batched transactions. Posts get new
+        ids (comments follow them); imported posts have no password, so only a moderator
+        can edit or delete them. Every record is validated like new input.
+
+        Raises:
+            InvalidInputError, SpamError, SummaryError: a record is not acceptable.
+            ValueError: a line is not JSON.
+        """
+        records = (json.loads(line) for line in lines if line.strip())
+        return self._import(records, batch_size)
+
+    def import_posts(self, posts: Iterable[Mapping[str, Any]], *, batch_size: int = 500) -> dict[str, int]:
+        """Bulk-load posts (dicts with category, title, body, nickname, optional summary,
+        created_at) in batched transactions, with no password. For imports and benchmarks."""
+        return self._import(({"type": "post", **p} for p in posts), batch_size)
+
+    def _import(self, records: Iterable[Mapping[str, Any]], batch_size: int) -> dict[str, int]:
+        # Validate everything first, so a bad record refuses the whole import.
+        cfg = self.config
+        clean: list[dict[str, Any]] = []
+        for rec in records:
+            if rec.get("type") == "post":
+                category, title, body = self._validate_post(rec.get("category"), rec.get("title"), rec.get("body"))
+                summary = rec.get("summary")
+                clean.append(
+                    {
+                        **rec,
+                        "category": category,
+                        "title": title,
+                        "body": body,
+                        "nickname": text.clean_line(rec.get("nickname"), "nickname", 1, cfg.nickname_max),
+                        "summary_json": summary_to_json(validate_summary(summary)) if summary else None,
+                    }
+                )
+            elif rec.get("type") == "comment":
+                body = text.clean_body(rec.get("body"), "comment", cfg.comment_max, cfg.body_max_lines)
+                nickname = text.clean_line(rec.get("nickname"), "nickname", 1, cfg.nickname_max)
+                clean.append({**rec, "body": body, "nickname": nickname})
+        id_map: dict[int, int] = {}
+        counts = {"posts": 0, "comments": 0}
+        for start in range(0, len(clean), max(1, batch_size)):
+            with self._write() as db:
+                for rec in clean[start : start + max(1, batch_size)]:
+                    self._import_one(db, rec, id_map, counts)
+        return counts
+
+    def _import_one(
+        self, db: Database, rec: Mapping[str, Any], id_map: dict[int, int], counts: dict[str, int]
+    ) -> None:
+        created = float(rec.get("created_at") or self.clock())
+        if rec["type"] == "post":
+            status = rec.get("status") if rec.get("status") in ("visible", "hidden") else "visible"
+            cursor = db.execute(
+                "INSERT INTO posts (created_at, updated_at, category, nickname, title, body, summary_json, "
+                "fingerprint, view_count, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    created,
+                    rec.get("updated_at"),
+                    rec["category"],
+                    rec["nickname"],
+                    rec["title"],
+                    rec["body"],
+                    rec["summary_json"],
+                    text.fingerprint(rec["title"], rec["body"]),
+                    max(0, int(rec.get("view_count") or 0)),
+                    status,
+                ),
+            )
+            if rec.get("id") is not None:
+                id_map[int(rec["id"])] = int(cursor.lastrowid or 0)
+            counts["posts"] += 1
+        else:
+            post_id = id_map.get(int(rec.get("post_id") or 0))
+            if post_id is None:
+                return  # its post was not in this import
+            db.execute(
+                "INSERT INTO comments (post_id, created_at, nickname, body, fingerprint) VALUES (?, ?, ?, ?, ?)",
+                (post_id, created, rec["nickname"], rec["body"], text.fingerprint(rec["body"])),
+            )
+            db.execute("UPDATE posts SET comment_count = comment_count + 1 WHERE id = ?", (post_id,))
+            counts["comments"] += 1
+
+
+class Moderator:
+    """Moderation actions; obtained only through :meth:`Board.moderator` with the admin secret."""
+
+    def __init__(self, board: Board) -> None:
+        self._board = board
+
+    def queue(self, *, page: int = 1, per_page: int | None = None) -> Page[Post]:
+        """Hidden posts first, then visible posts with reports (most reported first)."""
+        board = self._board
+        page, per_page = board._page_args(page, per_page)
+        with board._read() as db:
+            total = db.execute(_MOD_QUEUE_COUNT_SQL).fetchone()[0]
+            page = min(page, max(1, math.ceil(total / per_page)))
+            rows = db.execute(_MOD_QUEUE_SQL, (per_page, (page - 1) * per_page)).fetchall()
+        return Page(tuple(_post(r) for r in rows), total, page, per_page)
+
+    def get_post(self, post_id: int) -> Post | None:
+        """Any post, hidden ones included."""
+        with self._board._read() as db:
+            row = db.execute(_GET_POST_SQL, (int(post_id),)).fetchone()
+        return _post(row) if row else None
+
+    def reports(self, post_id: int) -> list[Report]:
+        with self._board._read() as db:
+            rows = db.execute(
+                "SELECT post_id, reason, created_at FROM reports WHERE post_id = ? ORDER BY created_at",
+                (int(post_id),),
+            ).fetchall()
+        return [Report(*row) for row in rows]
+
+    def restore(self, post_id: int) -> None:
+        """Make a post visible again and clear its reports. Raises NotFoundError."""
+        with self._board._write() as db:
+            cursor = db.execute(
+                "UPDATE posts SET status = 'visible', report_count = 0 WHERE id = ?", (int(post_id),)
+            )
+            if cursor.rowcount != 1:
+                raise NotFoundError("board.error.not_found")
+            db.execute("DELETE FROM reports WHERE post_id = ?", (int(post_id),))
+            _log(db, self._board.clock(), "restore", post_id=int(post_id))
+
+    def hide(self, post_id: int) -> None:
+        """Hide a post pending review. Raises NotFoundError."""
+        with self._board._write() as db:
+            cursor = db.execute("UPDATE posts SET status = 'hidden' WHERE id = ?", (int(post_id),))
+            if cursor.rowcount != 1:
+                raise NotFoundError("board.error.not_found")
+            _log(db, self._board.clock(), "hide", post_id=int(post_id))
+
+    def delete_post(self, post_id: int) -> None:
+        """Delete a post with its comments, likes and reports. Raises NotFoundError."""
+        with self._board._write() as db:
+            if db.execute("DELETE FROM posts WHERE id = ?", (int(post_id),)).rowcount != 1:
+                raise NotFoundError("board.error.not_found")
+            _log(db, self._board.clock(), "delete_post", post_id=int(post_id))
+
+    def delete_comment(self, comment_id: int) -> None:
+        """Delete a comment. Raises NotFoundError."""
+        with self._board._write() as db:
+            post_id = _delete_comment(db, int(comment_id))
+            _log(db, self._board.clock(), "delete_comment", post_id=post_id, comment_id=int(comment_id))
+
+    def comments(self, post_id: int) -> list[Comment]:
+        """Comments of any post, hidden ones included."""
+        with self._board._read() as db:
+            rows = db.execute(
+                "SELECT id, post_id, created_at, nickname, body FROM comments WHERE post_id = ? "
+                "ORDER BY id LIMIT ?",
+                (int(post_id), self._board.config.comments_max_listed),
+            ).fetchall()
+        return [Comment(*row) for row in rows]
+
+    def log(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Latest moderation actions (no user text is kept in the log)."""
+        with self._board._read() as db:
+            rows = db.execute(
+                "SELECT at, action, post_id, comment_id, detail FROM moderation_log ORDER BY id DESC LIMIT ?",
+                (int(limit),),
+            ).fetchall()
+        return [dict(zip(("at", "action", "post_id", "comment_id", "detail"), row, strict=True)) for row in rows]
+
+
+def _require_visible(db: Database, post_id: int) -> None:
+    row = db.execute("SELECT status FROM posts WHERE id = ?", (int(post_id),)).fetchone()
+    if row is None or row[0] != "visible":
+        raise NotFoundError("board.error.not_found")
+
+
+def _delete_comment(db: Database, comment_id: int) -> int:
+    row = db.execute("SELECT post_id FROM comments WHERE id = ?", (comment_id,)).fetchone()
+    if row is None:
+        raise NotFoundError("board.error.not_found")
+    db.execute("DELETE FROM comments WHERE id = ?", (comment_id,))
+    db.execute("UPDATE posts SET comment_count = MAX(0, comment_count - 1) WHERE id = ?", (row[0],))
+    return int(row[0])
+
+
+def _log(
+    db: Database, now: float, action: str, *, post_id: int | None = None, comment_id: int | None = None, detail: str = ""
+) -> None:
+    db.execute(
+        "INSERT INTO moderation_log (at, action, post_id, comment_id, detail) VALUES (?, ?, ?, ?, ?)",
+        (now, action, post_id, comment_id, detail),
+    )

@@ -1,0 +1,247 @@
+"""Community page through Streamlit's AppTest, in Korean and English: write a post, see it
+listed, comment, like, search, wrong password refused, moderation with the admin secret,
+payloads shown verbatim, and the share widget other pages use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.board import Board
+from core.i18n import t
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(PROJECT_ROOT / "pages" / "community.py")
+TIMEOUT = 60
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "board.sqlite3"
+    monkeypatch.setenv("DRDC_DB_PATH", str(path))
+    monkeypatch.delenv("DRDC_ADMIN_SECRET", raising=False)
+    return path
+
+
+def _key(at: AppTest, name: str) -> str:
+    """The page's form widget keys carry a round number that grows after each success."""
+    round_no = at.session_state["board_form_round"] if "board_form_round" in at.session_state else 0
+    return f"{name}_{round_no}"
+
+
+def _app(lang: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _button(at: AppTest, key: str, lang: str, **params: object):  # type: ignore[no-untyped-def]
+    label = t(key, lang, **params)
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r} in {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def _click(at: AppTest, key: str, lang: str, **params: object) -> AppTest:
+    _button(at, key, lang, **params).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _write_post(at: AppTest, lang: str, *, category: str, title: str, body: str, nickname: str, password: str) -> None:
+    at.selectbox(key=_key(at, "board_new_category")).select(category)
+    at.text_input(key=_key(at, "board_new_title")).input(title)
+    at.text_area(key=_key(at, "board_new_body")).input(body)
+    at.text_input(key=_key(at, "board_new_nickname")).input(nickname)
+    at.text_input(key=_key(at, "board_new_password")).input(password)
+    _click(at, "board.write.submit", lang)
+
+
+def _markdown(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [x.value for x in at.text]
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_post_comment_like_search(db_path: Path, lang: str) -> None:
+    at = _app(lang)
+    assert at.title[0].value == t("board.title", lang)
+    assert t("board.list.count", lang, total=0) in [c.value for c in at.caption]
+    _write_post(at, lang, category="scalp", title="두피가 가려워요", body="샴푸를 바꿨어요\n둘째 줄", nickname="철수", password="pw-1234")
+    assert [s.value for s in at.success] == [t("board.flash.posted", lang)]
+    assert "### 두피가 가려워요" in _markdown(at)  # the post view opened
+    assert "샴푸를 바꿨어요\n둘째 줄" in _texts(at)
+
+    at.text_area(key=_key(at, "board_comment_body")).input("저도 그래요")
+    assert at.text_input(key=_key(at, "board_comment_nickname")).value == "철수"  # remembered
+    at.text_input(key=_key(at, "board_comment_password")).input("pw-5678")
+    _click(at, "board.comment.submit", lang)
+    assert "저도 그래요" in _texts(at)
+    assert at.subheader[0].value == t("board.comments.heading", lang, count=1)
+
+    _click(at, "board.like.do", lang, count=0)
+    _button(at, "board.like.undo", lang, count=1)  # liked once; the button now takes it back
+    _click(at, "board.like.undo", lang, count=1)
+    _button(at, "board.like.do", lang, count=0)
+
+    _click(at, "board.post.back", lang)
+    assert "**두피가 가려워요**" in _markdown(at)
+    at.text_input(key="board_query").input("두피").run()
+    assert t("board.search.count", lang, total=1) in [c.value for c in at.caption]
+    at.text_input(key="board_query").input("골다공증").run()
+    assert t("board.search.none", lang) in [i.value for i in at.info]
+    assert Board(db_path).list_posts().items[0].comment_count == 1
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_wrong_password_refused_right_one_edits_and_deletes(db_path: Path, lang: str) -> None:
+    at = _app(lang)
+    _write_post(at, lang, category="bone", title="골다공증 검사", body="어깨 사진", nickname="영희", password="right-pw")
+    at.text_input(key=_key(at, "board_owner_nickname")).input("영희")
+    at.text_input(key=_key(at, "board_owner_password")).input("wrong-pw")
+    at.text_input(key=_key(at, "board_owner_title")).input("hacked")
+    _click(at, "board.owner.save", lang)
+    assert _errors(at) == [t("board.error.wrong_password", lang)]
+    assert Board(db_path).list_posts().items[0].title == "골다공증 검사"
+
+    at.text_input(key=_key(at, "board_owner_password")).input("right-pw")
+    at.text_input(key=_key(at, "board_owner_title")).input("골다공증 검사 (수정)")
+    _click(at, "board.owner.save", lang)
+    assert [s.value for s in at.success] == [t("board.flash.edited", lang)]
+    assert "### 골다공증 검사 \\(수정\\)" in _markdown(at)
+
+    at.text_input(key=_key(at, "board_owner_nickname")).input("영희")
+    at.text_input(key=_key(at, "board_owner_password")).input("right-pw")
+    _click(at, "board.owner.delete", lang)  # not confirmed yet
+    assert t("board.owner.confirm_needed", lang) in [w.value for w in at.warning]
+    at.checkbox(key=_key(at, "board_owner_confirm")).check()
+    _click(at, "board.owner.delete", lang)
+    assert [s.value for s in at.success] == [t("board.flash.deleted", lang)]
+    assert Board(db_path).list_posts().total == 0
+
+
+def test_invalid_input_shows_a_translated_error(db_path: Path) -> None:
+    at = _app("ko")
+    _write_post(at, "ko", category="free", title="", body="내용", nickname="닉네임", password="pw-1234")
+    assert _errors(at) == ["제목을(를) 입력해 주세요."]
+    _write_post(at, "ko", category="free", title="링크", body="http://a http://b http://c http://d", nickname="닉네임", password="pw-1234")
+    assert _errors(at) == [t("board.error.too_many_links", "ko", max=3, found=4)]
+    assert Board(db_path).list_posts().total == 0
+
+
+def test_payloads_are_shown_verbatim_never_as_html(db_path: Path) -> None:
+    title = '<img src=x onerror="window.__xss=1"> [x](javascript:alert(1)) **b** :red[c]'
+    body = "<script>window.__xss=1</script>\n![x](http://evil/)\n'; DROP TABLE posts;--"
+    at = _app("en")
+    _write_post(at, "en", category="free", title=title, body=body, nickname="<b>nick</b>", password="pw-1234")
+    assert body in _texts(at)
+    heading = [m for m in at.markdown if m.value.startswith("### ")][0]
+    assert heading.value == "### " + (
+        '\\<img src\\=x onerror\\=\\"window\\.\\_\\_xss\\=1\\"\\> \\[x\\]\\(javascript\\:alert\\(1\\)\\) '
+        "\\*\\*b\\*\\* \\:red\\[c\\]"
+    )
+    for element in [*at.markdown, *at.caption]:
+        assert not element.proto.allow_html  # nothing on the page is rendered as HTML
+    assert Board(db_path).list_posts().items[0].body == body
+
+
+def test_moderation_with_the_secret(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    board = Board(db_path)
+    post_id = board.create_post("author", category="free", title="광고 글", body="spam", nickname="spammer", password="pw-1234")
+    for visitor in ("r1", "r2", "r3"):
+        board.report_post(post_id, visitor, "광고")
+    assert board.get_post(post_id) is None  # hidden pending review
+
+    at = _app("ko")
+    assert t("board.admin.off", "ko") in [c.value for c in at.caption]  # no secret: moderation off
+
+    monkeypatch.setenv("DRDC_ADMIN_SECRET", "s3cret-admin")
+    at = _app("ko")
+    at.text_input(key="board_admin_input").input("wrong")
+    _click(at, "board.admin.unlock", "ko")
+    assert _errors(at) == [t("board.error.wrong_secret", "ko")]
+    at.text_input(key="board_admin_input").input("s3cret-admin")
+    _click(at, "board.admin.unlock", "ko")
+    assert t("board.admin.queue", "ko", total=1) in [c.value for c in at.caption]
+    assert "**광고 글**" in _markdown(at)
+    assert "- 광고\n- 광고\n- 광고" in _texts(at)
+    _click(at, "board.admin.restore", "ko")
+    assert [s.value for s in at.success] == [t("board.flash.restored", "ko")]
+    assert board.get_post(post_id) is not None
+    assert t("board.admin.queue", "ko", total=0) in [c.value for c in at.caption]
+
+
+def test_report_button_hides_after_threshold(db_path: Path) -> None:
+    board = Board(db_path)
+    post_id = board.create_post("author", category="chest", title="이상한 글", body="...", nickname="someone", password="pw-1234")
+    board.report_post(post_id, "r1")
+    board.report_post(post_id, "r2")
+    at = _app("en")
+    _click(at, "board.post.open", "en")
+    at.text_input(key=f"board_report_reason_{post_id}").input("off-topic")
+    _click(at, "board.report.submit", "en")
+    assert [s.value for s in at.success] == [t("board.flash.reported_hidden", "en")]
+    assert board.get_post(post_id) is None
+    assert t("board.list.empty", "en") in [i.value for i in at.info]
+
+
+def test_pagination(db_path: Path) -> None:
+    board = Board(db_path)
+    for n in range(23):
+        board.import_posts([{"category": "free", "title": f"글 {n:02d}", "body": "본문", "nickname": "n"}])
+    at = _app("ko")
+    assert [m for m in _markdown(at) if m.startswith("**글")][0] == "**글 22**"
+    at.get("pagination")[0].set_value(3).run()
+    assert [m for m in _markdown(at) if m.startswith("**글")] == ["**글 02**", "**글 01**", "**글 00**"]
+
+
+SHARE_SCRIPT = '''
+import streamlit as st
+from ui.share import share_to_board
+kind = st.session_state.get("kind", "good")
+summary = {"task": "scalp", "model": "scalp-demo", "findings": [{"label": "dandruff", "score": 0.71}]}
+if kind == "image":
+    summary = {**summary, "image": b"\\x89PNG fake image bytes"}
+share_to_board("scalp", summary, key="scalp_share")
+'''
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_share_widget_posts_a_summary(db_path: Path, lang: str) -> None:
+    at = AppTest.from_string(SHARE_SCRIPT, default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception, at.exception
+    preview = _texts(at)[0]
+    assert "dandruff: 0.71" in preview and t("board.summary.task", lang, task=t("board.task.scalp", lang)) in preview
+    at.text_input(key="scalp_share__nickname").input("공유자")
+    at.text_input(key="scalp_share__password").input("pw-1234")
+    _click(at, "board.share.button", lang)
+    [post] = Board(db_path).list_posts().items
+    assert [s.value for s in at.success] == [t("board.share.done", lang, id=post.id)]
+    assert post.category == "scalp" and post.nickname == "공유자"
+    assert post.title == t("board.share.default_title", lang, task=t("board.task.scalp", lang))
+    assert post.summary == {"task": "scalp", "model": "scalp-demo", "findings": [{"label": "dandruff", "score": 0.71}]}
+    assert at.session_state["board_open_post"] == post.id  # the board opens it next
+
+
+def test_share_widget_refuses_images(db_path: Path) -> None:
+    at = AppTest.from_string(SHARE_SCRIPT, default_timeout=TIMEOUT)
+    at.session_state["lang"] = "en"
+    at.session_state["kind"] = "image"
+    at.run()
+    assert not at.exception, at.exception
+    assert _errors(at) == [t("board.error.summary_binary", "en")]
+    assert not [b for b in at.button if b.label == t("board.share.button", "en")]
+    assert Board(db_path).list_posts().total == 0

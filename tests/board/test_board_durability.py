@@ -1,0 +1,234 @@
+"""Durability: concurrent writer processes lose nothing, a writer killed mid-write leaves an
+intact database with every committed row, and backup/export/import work (also from the CLI)."""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.board import Board, BoardConfig, PermissionDeniedError, cheap_password_hasher
+from core.board.__main__ import main as cli_main
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+WORKERS, POSTS_EACH = 8, 500
+
+
+def _bulk_config() -> BoardConfig:
+    return BoardConfig(password_hasher=cheap_password_hasher()).without_rate_limits()
+
+
+def _writer(path: str, worker: int) -> None:
+    board = Board(path, _bulk_config())
+    for i in range(POSTS_EACH):
+        board.create_post(
+            f"worker-{worker}",
+            category=("chest", "bone", "scalp", "free")[i % 4],
+            title=f"worker {worker} post {i}",
+            body=f"동시 쓰기 시험 {worker}-{i} " + "x" * (i % 50),
+            nickname=f"writer{worker}",
+            password="pw-1234",
+        )
+
+
+def test_concurrent_writers_lose_nothing(db_path: Path) -> None:
+    # The parent keeps its own board open across the forks (the fork hook closes its idle
+    # connection first) and reads while the children write: WAL readers never block writers.
+    board = Board(db_path, _bulk_config())
+    assert board.list_posts().total == 0
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_writer, args=(str(db_path), w)) for w in range(WORKERS)]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    reads = 0
+    while any(p.is_alive() for p in procs) and time.perf_counter() - started < 120:
+        board.search("동시 쓰기", page=2)
+        reads += 1
+    for p in procs:
+        p.join(120)
+    elapsed = time.perf_counter() - started
+    assert [p.exitcode for p in procs] == [0] * WORKERS, "a writer failed (see its traceback above)"
+    with sqlite3.connect(db_path) as conn:
+        titles = {r[0] for r in conn.execute("SELECT title FROM posts")}
+    expected = {f"worker {w} post {i}" for w in range(WORKERS) for i in range(POSTS_EACH)}
+    assert sorted(expected - titles) == []
+    assert titles == expected
+    assert board.list_posts().total == WORKERS * POSTS_EACH
+    assert board.integrity_check() == "ok"  # SQLite pages and the FTS index agree with the rows
+    with sqlite3.connect(db_path) as conn:  # every post reached the full-text index
+        indexed = conn.execute("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?", ('"동시 쓰기"',)).fetchone()[0]
+    assert indexed == WORKERS * POSTS_EACH
+    assert [p.title for p in board.search("동시 쓰기 7-499").items] == ["worker 7 post 499"]
+    print(f"{WORKERS * POSTS_EACH} posts from {WORKERS} processes in {elapsed:.1f} s, {reads} searches meanwhile")
+
+
+_KILL_SCRIPT = r"""
+import sys
+sys.path.insert(0, sys.argv[2])
+from core.board import Board, BoardConfig, cheap_password_hasher
+board = Board(sys.argv[1], BoardConfig(password_hasher=cheap_password_hasher()).without_rate_limits())
+start = int(sys.argv[3])
+for batch in range(start, start + 100000):
+    posts = [
+        {"category": "free", "title": f"batch {batch} post {j}", "body": f"{batch}:{j} " + "본문" * 1500,
+         "nickname": "writer"}
+        for j in range(25)
+    ]
+    board.import_posts(posts, batch_size=25)  # one transaction per batch
+    print(batch, flush=True)  # only after COMMIT returned
+"""
+
+
+def _run_and_kill(db_path: Path, start: int, batches_before_kill: int) -> int:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILL_SCRIPT, str(db_path), str(PROJECT_ROOT), str(start)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    last = start - 1
+    try:
+        while last < start + batches_before_kill - 1:
+            line = proc.stdout.readline()
+            assert line, f"writer exited early with {proc.wait()}"
+            last = int(line)
+        time.sleep(0.003 * (start % 7))  # land somewhere inside the next transaction
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        for line in proc.stdout:  # batches committed between our last read and the kill
+            last = int(line)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    return last
+
+
+def test_writer_killed_mid_write_leaves_database_intact(db_path: Path) -> None:
+    Board(db_path, _bulk_config())
+    committed = 0
+    for round_no in range(3):
+        start = round_no * 1000
+        last = _run_and_kill(db_path, start, batches_before_kill=8)
+        committed += last - start + 1
+        with sqlite3.connect(db_path) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            rows = conn.execute("SELECT title FROM posts WHERE title LIKE ?", (f"batch {start}%",)).fetchall()
+            titles = {r[0] for r in conn.execute("SELECT title FROM posts")}
+        for batch in range(start, last + 1):  # every committed batch is fully readable
+            assert {f"batch {batch} post {j}" for j in range(25)} <= titles
+        assert len(titles) % 25 == 0 and len(rows) >= 25  # no half-written batch survived
+    board = Board(db_path, _bulk_config())
+    assert board.integrity_check() == "ok"
+    total = board.list_posts().total
+    assert committed * 25 <= total <= (committed + 3) * 25
+    assert board.search("batch 1000 post").total >= 25
+
+
+_HOLD_SCRIPT = r"""
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+conn.execute("BEGIN IMMEDIATE")
+for j in range(200):
+    conn.execute(
+        "INSERT INTO posts (created_at, category, nickname, title, body, fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
+        (0.0, "free", "ghost", f"uncommitted {j}", "유령 " * 500, f"fp{j}"),
+    )
+print("inside", flush=True)
+time.sleep(60)
+"""
+
+
+def test_writer_killed_inside_a_transaction(db_path: Path) -> None:
+    board = Board(db_path, _bulk_config())
+    keep = board.create_post("v", category="free", title="committed", body="before", nickname="nick", password="pw-1234")
+    board.close()
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_SCRIPT, str(db_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "inside"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    board = Board(db_path, _bulk_config())
+    assert board.integrity_check() == "ok"
+    assert [p.id for p in board.list_posts().items] == [keep]  # nothing of the open transaction
+    assert board.search("uncommitted").total == 0
+    # the lock died with the writer: the next write goes through at once
+    started = time.perf_counter()
+    board.create_post("v2", category="free", title="after", body="the kill", nickname="nick", password="pw-1234")
+    assert time.perf_counter() - started < 2
+
+
+def test_backup_is_a_consistent_copy(board: Board, make_post, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for n in range(5):
+        make_post(title=f"backup me {n}")
+    dest = board.backup(tmp_path / "backups" / "board-copy.sqlite3")
+    copy = Board(dest)
+    assert copy.list_posts().total == 5 and copy.integrity_check() == "ok"
+    with pytest.raises(FileExistsError):
+        board.backup(dest)
+    make_post(title="later")
+    assert Board(board.backup(dest, overwrite=True)).list_posts().total == 6
+
+
+def test_export_has_no_secrets_and_imports_back(board: Board, make_post, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    summary = {"task": "scalp", "findings": [{"label": "dandruff", "score": 0.7}]}
+    post_id = make_post(title="두피 결과", body="공유합니다", summary=summary, password="Owner-Pass-1")
+    board.add_comment("c", post_id, nickname="guest", password="Guest-Pass-2", body="좋은 정보네요")
+    board.like(post_id, "fan")
+    out = io.StringIO()
+    assert board.export_jsonl(out) == {"posts": 1, "comments": 1}
+    text = out.getvalue()
+    assert "$argon2" not in text and "Owner-Pass-1" not in text and "visitor" not in text
+    records = [json.loads(line) for line in text.splitlines()]
+    assert [r["type"] for r in records] == ["meta", "post", "comment"]
+    target = Board(tmp_path / "imported.sqlite3", board.config)
+    assert target.import_jsonl(io.StringIO(text)) == {"posts": 1, "comments": 1}
+    [imported] = target.list_posts().items
+    assert (imported.title, imported.body, imported.summary) == ("두피 결과", "공유합니다", board.get_post(post_id).summary)  # type: ignore[union-attr]
+    assert [c.body for c in target.list_comments(imported.id)] == ["좋은 정보네요"]
+    with pytest.raises(PermissionDeniedError):  # imported posts have no password: moderators only
+        target.delete_post("v", imported.id, nickname="tester", password="Owner-Pass-1")
+
+
+def test_import_refuses_bad_records_whole(board: Board, tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"type": "post", "id": 1, "category": "free", "title": "ok", "body": "fine", "nickname": "a"}),
+        json.dumps({"type": "post", "id": 2, "category": "free", "title": "", "body": "no title", "nickname": "b"}),
+    ]
+    with pytest.raises(Exception, match="required"):
+        board.import_jsonl(lines)
+    assert board.list_posts().total == 0
+
+
+def test_cli(board: Board, make_post, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    make_post(title="cli post")
+    db = str(board.path)
+    assert cli_main(["--db", db, "migrate"]) == 0
+    assert cli_main(["--db", db, "check"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "ok"
+    assert cli_main(["--db", db, "stats"]) == 0
+    assert json.loads(capsys.readouterr().out)["posts_visible"] == 1
+    assert cli_main(["--db", db, "backup", str(tmp_path / "b.sqlite3")]) == 0
+    assert cli_main(["--db", db, "backup", str(tmp_path / "b.sqlite3")]) == 1
+    assert cli_main(["--db", db, "export", str(tmp_path / "e.jsonl")]) == 0
+    assert cli_main(["--db", str(tmp_path / "new.sqlite3"), "import", str(tmp_path / "e.jsonl")]) == 0
+    assert Board(tmp_path / "new.sqlite3").list_posts().items[0].title == "cli post"
+    # the module entry point runs too (default database from the settings)
+    done = subprocess.run(
+        [sys.executable, "-m", "core.board", "--db", db, "check"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok"

@@ -1,0 +1,168 @@
+"""XSS payloads typed into the community board by a person in a real browser: no script runs,
+no dialog opens, nothing is fetched from the payloads' hosts, and the text shows verbatim.
+
+Every payload sets ``window.__xss`` (or opens a dialog, or loads http://evil...) if it ever
+runs. All 109 payloads without links go into one post body; link payloads go into titles,
+bodies and comments, within the board's spam limits (3 links a post, 2 a comment) and rate
+limits (3 posts, 10 comments a minute per visitor).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from core.board.text import count_links
+from core.i18n import t
+from tests.browser.conftest import shot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+LANG = "ko"  # the page fixture's browser locale is ko-KR
+PAYLOADS = [
+    line
+    for line in (Path(__file__).resolve().parents[1] / "board" / "payloads.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
+PLAIN = [p for p in PAYLOADS if count_links(p) == 0]
+LINKY = [p for p in PAYLOADS if count_links(p) == 1 and len(p) <= 100]
+CHECK_JS = "() => ({xss: window.__xss === undefined ? null : window.__xss, parentXss: window.parent.__xss ?? null})"
+INJECTED = ", ".join(
+    f"[data-testid='stMain'] {sel}"
+    for sel in (
+        "[data-testid='stMarkdownContainer'] img",
+        "[data-testid='stMarkdownContainer'] a[href^='javascript' i]",
+        "[data-testid='stMarkdownContainer'] svg[onload]",
+        "[data-testid='stMarkdownContainer'] iframe",
+        "[data-testid='stMarkdownContainer'] script",
+        "[onerror]",
+        "[onload]",
+        "img[src='x']",
+    )
+)
+
+
+def _form(page, submit_key: str):  # type: ignore[no-untyped-def]
+    """The form with this submit button, once the previous run's copy (if any) is gone."""
+    forms = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name=t(submit_key, LANG), exact=True))
+    for _ in range(200):
+        if forms.count() <= 1:
+            break
+        page.wait_for_timeout(100)
+    return forms
+
+
+def _assert_inert(page, seen_requests: list[str], dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+    assert page.evaluate(CHECK_JS) == {"xss": None, "parentXss": None}
+    assert dialogs == []
+    assert page.locator(INJECTED).count() == 0
+    assert [u for u in seen_requests if "evil" in u] == []
+
+
+def _open_expander(page, label_key: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_test_id("stExpander").filter(has_text=t(label_key, LANG)).locator("summary").click()
+
+
+def _publish(page, title: str, body: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    if not _form(page, "board.write.submit").is_visible():
+        _open_expander(page, "board.write.open")
+    form = _form(page, "board.write.submit")
+    form.get_by_label(t("board.field.title", LANG), exact=True).fill(title)
+    form.get_by_label(t("board.field.body", LANG), exact=True).fill(body)
+    form.get_by_label(t("board.field.nickname", LANG), exact=True).fill("<b>닉</b>")
+    form.get_by_label(t("board.field.password", LANG), exact=True).fill(password)
+    form.get_by_role("button", name=t("board.write.submit", LANG), exact=True).click()
+    page.get_by_text(t("board.flash.posted", LANG)).wait_for()
+    wait_for_app(page)
+
+
+def _comment(page, body: str, count: int) -> None:  # type: ignore[no-untyped-def]
+    form = _form(page, "board.comment.submit")
+    form.get_by_label(t("board.comment.body", LANG), exact=True).fill(body)
+    form.get_by_label(t("board.field.password", LANG), exact=True).fill("comment-pw")
+    form.get_by_role("button", name=t("board.comment.submit", LANG), exact=True).click()
+    page.get_by_role("heading", name=t("board.comments.heading", LANG, count=count)).wait_for()
+    wait_for_app(page)
+
+
+def _back(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name=t("board.post.back", LANG)).click()
+    page.get_by_test_id("stExpander").filter(has_text=t("board.write.open", LANG)).wait_for()
+    wait_for_app(page)
+
+
+def _texts(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [el.text_content() or "" for el in page.get_by_test_id("stText").all()]
+
+
+def _shown_verbatim(page, title: str, body: str) -> None:  # type: ignore[no-untyped-def]
+    heading = page.locator("[data-testid='stMarkdownContainer'] h3").first
+    assert (heading.text_content() or "").strip() == title
+    # st.text shows text as typed (Streamlit trims outer whitespace and common indentation)
+    assert textwrap.dedent(body).strip() in [x.strip() for x in _texts(page)]
+
+
+def test_payloads_stay_text_in_a_real_browser(app_url: str, page) -> None:  # type: ignore[no-untyped-def]
+    dialogs: list[str] = []
+    seen_requests: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: seen_requests.append(r.url))
+    page.goto(f"{app_url}/community")
+    wait_for_app(page)
+    page.get_by_role("heading", name=t("board.title", LANG)).wait_for()
+
+    posts = [
+        (LINKY[0], "\n".join(PLAIN + LINKY[1:3])),  # title 1 link + body 2 links
+        (LINKY[3], "\n".join(LINKY[4:6])),
+        (LINKY[6], "\n".join(LINKY[7:9])),
+    ]
+    for n, (title, body) in enumerate(posts):
+        if n:
+            _back(page)
+        _publish(page, title, body, password=f"pw-{n}-{PAYLOADS[n]}")
+        _shown_verbatim(page, title, body)
+        _assert_inert(page, seen_requests, dialogs)
+    comments = ["\n".join(LINKY[i : i + 2]) for i in range(9, 21, 2)]  # 6 comments, 2 links each
+    for n, body in enumerate(comments, start=1):
+        _comment(page, body, count=n)
+    texts = [x.strip() for x in _texts(page)]
+    for body in comments:
+        assert body in texts
+    captions = " ".join(c.text_content() or "" for c in page.get_by_test_id("stCaptionContainer").all())
+    assert "<b>닉</b>" in captions  # the nickname, verbatim (not bold)
+    _assert_inert(page, seen_requests, dialogs)
+    shot(page, "board_payloads_post")
+
+    _back(page)
+    listed = [(s.text_content() or "").strip() for s in page.locator("[data-testid='stMarkdownContainer'] strong").all()]
+    for title, _ in posts:
+        assert title in listed
+    _assert_inert(page, seen_requests, dialogs)
+
+    search = page.get_by_label(t("board.search.label", LANG), exact=True)
+    search.fill("onerror")
+    search.press("Enter")
+    wait_for_app(page)
+    expected = sum(1 for title, body in posts if "onerror" in (title + body).lower())
+    page.get_by_text(t("board.search.count", LANG, total=expected)).wait_for()
+    _assert_inert(page, seen_requests, dialogs)
+    shot(page, "board_payloads_list")
+    assert not page.errors, page.errors
+
+
+def test_moderation_unlocks_with_the_secret(app_url: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{app_url}/community")
+    wait_for_app(page)
+    _open_expander(page, "board.admin.title")
+    form = _form(page, "board.admin.unlock")
+    form.get_by_label(t("board.admin.secret", LANG), exact=True).fill("not-the-secret")
+    form.get_by_role("button", name=t("board.admin.unlock", LANG), exact=True).click()
+    page.get_by_text(t("board.error.wrong_secret", LANG)).wait_for()
+    form = _form(page, "board.admin.unlock")
+    form.get_by_label(t("board.admin.secret", LANG), exact=True).fill("browser-test-secret")
+    form.get_by_role("button", name=t("board.admin.unlock", LANG), exact=True).click()
+    page.get_by_text(t("board.flash.admin_unlocked", LANG)).wait_for()
+    page.get_by_role("button", name=t("board.admin.lock", LANG)).wait_for()
+    assert not page.errors, page.errors

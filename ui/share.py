@@ -1,0 +1,171 @@
+"""Streamlit side of the community board shared by pages: the cached board, the visitor id,
+safe display of user text, and :func:`share_to_board`, the one-click widget other pages use
+to post an analysis summary (findings and scores only; never the image or patient data).
+
+Usage from an analysis page::
+
+    from ui.share import share_to_board
+
+    share_to_board("chest", {"task": "chest", "model": card.name,
+                             "findings": [{"label": "Effusion", "score": 0.82}]}, key="chest_share")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from core.board import (
+    CATEGORIES,
+    Board,
+    SummaryError,
+    escape_markdown,
+    new_visitor_id,
+    summary_lines,
+    task_label,
+    validate_summary,
+)
+from core.errors import UserError
+from core.settings import get_settings
+from ui.common import lang, show_user_error, tr
+
+VISITOR_KEY = "board_visitor_id"
+NICKNAME_KEY = "board_nickname"
+OPEN_POST_KEY = "board_open_post"
+ADMIN_SECRET_NAME = "DRDC_ADMIN_SECRET"
+
+
+@st.cache_resource(show_spinner=False)
+def _board_for(db_path: str) -> Board:
+    return Board(db_path)
+
+
+def get_board() -> Board:
+    """The board of the configured database (one shared instance per database path)."""
+    return _board_for(str(get_settings().db_path))
+
+
+def visitor_id() -> str:
+    """This browser session's random visitor id (the board stores only its hash)."""
+    if VISITOR_KEY not in st.session_state:
+        st.session_state[VISITOR_KEY] = new_visitor_id()
+    return str(st.session_state[VISITOR_KEY])
+
+
+def admin_secret() -> str | None:
+    """The moderation secret: ``st.secrets["DRDC_ADMIN_SECRET"]`` when a secrets file sets
+    it, else the ``DRDC_ADMIN_SECRET`` environment variable; None turns moderation off."""
+    try:
+        value = st.secrets.get(ADMIN_SECRET_NAME)
+    except Exception:  # no secrets.toml, or an unreadable one
+        value = None
+    if isinstance(value, str) and value:
+        return value
+    return get_settings().admin_secret
+
+
+def format_time(timestamp: float) -> str:
+    """A post/comment time in the server's local time zone."""
+    return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def user_line(value: str, *, bold: bool = False, heading: bool = False) -> None:
+    """Show one line of user text (a title) verbatim: Markdown-escaped, never HTML;
+    optionally bold or as a level-3 heading."""
+    escaped = escape_markdown(value)
+    if heading:
+        escaped = f"### {escaped}"
+    elif bold:
+        escaped = f"**{escaped}**"
+    st.markdown(escaped)
+
+
+def user_text(value: str) -> None:
+    """Show multi-line user text (post body, comment) verbatim, without Markdown or HTML."""
+    st.text(value, width="stretch")
+
+
+def summary_block(summary: Mapping[str, Any]) -> None:
+    """Show a validated analysis summary as plain text lines."""
+    st.text("\n".join(summary_lines(summary, lang())), width="stretch")
+
+
+def share_to_board(category: str, summary: Mapping[str, Any], key: str) -> int | None:
+    """Offer to share ``summary`` to the community board under ``category``.
+
+    Shows exactly what will be shared, asks for a nickname and password (so the author can
+    delete the post later) and posts it when the button is pressed. The summary is checked
+    by :func:`core.board.validate_summary`, so images, arrays and patient data are refused.
+    Returns the new post id once shared (also on later reruns), else None.
+
+    Raises:
+        ValueError: ``category`` is not a board category (a programming error).
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown board category {category!r}")
+    shared_key = f"{key}__shared"
+    try:
+        clean = validate_summary(summary)
+    except SummaryError as err:
+        show_user_error(err)
+        return None
+    with st.container(border=True):
+        st.markdown(tr("board.share.heading"))
+        st.caption(tr("board.share.privacy"))
+        summary_block(clean)
+        done = st.session_state.get(shared_key)
+        if done:
+            st.success(tr("board.share.done", id=done))
+            _link_to_board()
+            return int(done)
+        with st.form(key=f"{key}__form", clear_on_submit=False):
+            board = get_board()
+            cfg = board.config
+            nickname = st.text_input(
+                tr("board.field.nickname"),
+                value=st.session_state.get(NICKNAME_KEY, ""),
+                max_chars=cfg.nickname_max,
+                key=f"{key}__nickname",
+            )
+            password = st.text_input(
+                tr("board.field.password"),
+                type="password",
+                max_chars=cfg.password_max,
+                help=tr("board.field.password_help"),
+                key=f"{key}__password",
+            )
+            note = st.text_area(tr("board.share.note"), max_chars=cfg.comment_max, key=f"{key}__note")
+            submitted = st.form_submit_button(tr("board.share.button"), type="primary")
+        if not submitted:
+            return None
+        title = tr("board.share.default_title", task=task_label(clean["task"], lang()))
+        body = note if note.strip() else tr("board.share.default_body")
+        try:
+            post_id = board.create_post(
+                visitor_id(),
+                category=category,
+                title=title,
+                body=body,
+                nickname=nickname,
+                password=password,
+                summary=clean,
+            )
+        except UserError as err:
+            show_user_error(err)
+            return None
+        st.session_state[shared_key] = post_id
+        st.session_state[NICKNAME_KEY] = nickname.strip()
+        st.session_state[OPEN_POST_KEY] = post_id
+        st.success(tr("board.share.done", id=post_id))
+        _link_to_board()
+        return post_id
+
+
+def _link_to_board() -> None:
+    try:
+        st.page_link("pages/community.py", label=tr("board.share.open_board"), icon=":material/forum:")
+    except Exception:  # page not registered (tests, or an app without the board page)
+        st.caption(tr("board.share.see_board"))
