@@ -1,0 +1,198 @@
+"""AppTest for the shoulder page: demo phantom, PNG and DICOM uploads measured through the numeric
+path, calibration, tilt correction, manual edges, level 2 placement, errors and the model status."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from streamlit.testing.v1 import AppTest
+
+from core.i18n import t
+from core.settings import PROJECT_ROOT
+from core.shoulder.phantom import DEMO_SPEC, PhantomSpec, render_phantom
+
+PAGE = str(PROJECT_ROOT / "pages" / "shoulder.py")
+SPEC = PhantomSpec(shape=(320, 260), spacing_mm=0.2, outer_d_mm=20.0, inner_d_mm=13.0, axis_deg=3.0, seed=3)
+
+
+def _png(img: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _dicom(img: np.ndarray, spacing: tuple[float, float]) -> bytes:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.BodyPartExamined, ds.ViewPosition, ds.PatientName = "CR", "SHOULDER", "AP", "Test^Phantom"
+    ds.Rows, ds.Columns = img.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelSpacing = [f"{spacing[0]:.4f}", f"{spacing[1]:.4f}"]
+    ds.PixelData = (np.clip(img, 0, 1) * 4095).astype(np.uint16).tobytes()
+    buf = io.BytesIO()
+    pydicom.dcmwrite(buf, ds, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _app(lang: str = "en") -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["lang"] = lang
+    return at.run()
+
+
+def _metric(at: AppTest, key: str) -> str:
+    label = t(key, "en")
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _set_line(at: AppTest, name: str, line: tuple[float, float, float, float]) -> AppTest:
+    at.session_state["sh_target"] = name
+    at.run()
+    for coord, value in zip(("x1", "y1", "x2", "y2"), line, strict=True):
+        at.number_input(key=f"sh_in_{name}_{coord}").set_value(round(value, 1))
+    return at.run()
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str) -> AppTest:
+    at.file_uploader(key="sh_upload").set_value((name, data, mime))
+    return at.run()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_page_renders_and_shows_the_model_as_not_installed(lang: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path))
+    at = _app(lang)
+    assert not at.exception
+    assert at.title[0].value == t("app.page.shoulder", lang)
+    infos = [i.value for i in at.info]
+    assert t("shoulder.input.none", lang) in infos
+    state = t("shoulder.model.state_missing", lang)
+    assert any(t("shoulder.model.not_installed", lang, state=state) == i for i in infos)
+    assert any("core.shoulder.train finetune" in c.value for c in at.code)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_demo_phantom_gives_the_true_values_and_advises_dxa(lang: str) -> None:
+    at = _app(lang)
+    at.session_state["sh_source"] = "demo"
+    at.run()
+    assert not at.exception
+    labels = {m.label: m.value for m in at.metric}
+    dti = float(labels[t("shoulder.result.dti", lang)])
+    cct = float(labels[t("shoulder.result.cct", lang)].split()[0])
+    assert dti == pytest.approx(DEMO_SPEC.true_dti, rel=0.03)  # shown to 2 decimals
+    assert cct == pytest.approx(DEMO_SPEC.true_cct_mm, abs=0.3)
+    assert [e.value for e in at.error] == [t("shoulder.overall.low", lang)]
+    assert t("shoulder.advice.dxa", lang) in [w.value for w in at.warning]
+    captions = " ".join(c.value for c in at.caption)
+    buttons = at.get("download_button")
+    assert buttons and buttons[0].proto.label == t("shoulder.export.pdf", lang)  # PDF export offered
+    corrected = t("shoulder.edges.tilt_corrected", lang).split("{deg}")[0]
+    assert corrected in captions  # the DTI line, drawn 8 degrees off, was measured again perpendicular
+
+
+def test_png_upload_measured_through_the_numeric_path_then_calibrated() -> None:
+    ph = render_phantom(SPEC)
+    at = _upload(_app(), "shoulder.png", _png(ph.image), "image/png")
+    assert not at.exception
+    assert _metric(at, "shoulder.result.dti") == "—"
+    at.session_state["sh_tool"] = "numbers"
+    at = _set_line(at, "dti", ph.line_across(tilt_deg=12.0).as_tuple())
+    assert float(_metric(at, "shoulder.result.dti")) == pytest.approx(SPEC.true_dti, rel=0.03)
+    # no spacing in a PNG: thickness needs a calibration and says so
+    at = _set_line(at, "cct1", ph.line_across(along_mm=-10).as_tuple())
+    assert _metric(at, "shoulder.result.cct") == "—"
+    assert t("shoulder.result.cct_needs_spacing", "en") in [c.value for c in at.caption]
+    # calibrate with a 40 mm object drawn as a line of 200 px
+    at.session_state["sh_cal_mode"] = "object"
+    at.run()
+    at = _set_line(at, "calib", (20.0, 300.0, 220.0, 300.0))
+    at.number_input(key="sh_in_cal_mm").set_value(40.0).run()
+    assert not at.exception
+    cct = float(_metric(at, "shoulder.result.cct").split()[0])
+    assert cct == pytest.approx(SPEC.true_cct_mm, abs=0.3)
+
+
+def test_dicom_spacing_gives_millimetres_and_level_two_is_placed_20_mm_below() -> None:
+    ph = render_phantom(SPEC)
+    at = _upload(_app(), "shoulder.dcm", _dicom(ph.image, (0.2, 0.2)), "application/dicom")
+    assert not at.exception
+    assert t("shoulder.cal.dicom", "en", row="0.2000", col="0.2000") in [c.value for c in at.caption]
+    at.session_state["sh_tool"] = "numbers"
+    at = _set_line(at, "cct1", ph.line_across(along_mm=-12).as_tuple())
+    at.session_state["sh_target"] = "cct2"
+    at.run()
+    at.button(key="sh_level2_btn").click().run()
+    assert not at.exception
+    y1 = at.number_input(key="sh_in_cct2_y1").value
+    assert y1 == pytest.approx(ph.line_across(along_mm=8).y1, abs=2.0)  # 20 mm = 100 px further down
+    cct = float(_metric(at, "shoulder.result.cct").split()[0])
+    assert cct == pytest.approx(SPEC.true_cct_mm, abs=0.3)
+    assert t("shoulder.result.cct_levels", "en", n=2) in [c.value for c in at.caption]
+
+
+def test_edges_can_be_adjusted_by_hand() -> None:
+    at = _app()
+    at.session_state["sh_source"] = "demo"
+    at.run()
+    before = float(_metric(at, "shoulder.result.dti"))
+    at.toggle(key="sh_dti_manual").set_value(True).run()
+    e0 = at.number_input(key="sh_in_dti_e0").value
+    e3 = at.number_input(key="sh_in_dti_e3").value
+    at.number_input(key="sh_in_dti_e0").set_value(round(e0 - 10, 2))
+    at.number_input(key="sh_in_dti_e3").set_value(round(e3 + 10, 2)).run()
+    assert not at.exception
+    assert float(_metric(at, "shoulder.result.dti")) > before + 0.1
+    assert t("shoulder.method.manual", "en") in " ".join(c.value for c in at.caption)
+
+
+def test_bad_inputs_show_user_errors_not_exceptions() -> None:
+    at = _upload(_app(), "broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png")
+    assert not at.exception
+    assert at.error, "a corrupt file must show an error box"
+    ph = render_phantom(SPEC)
+    at = _upload(_app(), "shoulder.png", _png(ph.image), "image/png")
+    at.session_state["sh_tool"] = "numbers"
+    at = _set_line(at, "dti", (5.0, 5.0, 12.0, 5.0))  # too short
+    assert not at.exception
+    assert t("shoulder.error.line_too_short", "en", min_px=12) in [e.value for e in at.error]
+
+
+def test_a_site_trained_model_once_installed_and_pinned_is_shown_beside_the_measurements(tmp_path, monkeypatch) -> None:
+    """The plumbing for a site's own model: checkpoint in the weights folder + pinned checksum."""
+    import torch
+
+    from core.models.registry import get_card, pin, sha256_of
+    from core.shoulder.net import LABELS, EncoderConfig, ShoulderClassifier
+
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path))
+    cfg = EncoderConfig(img_size=32, patch_size=8, embed_dim=32, depth=1, num_heads=2)
+    torch.manual_seed(0)
+    path = tmp_path / get_card("shoulder-osteoporosis-vit").file
+    torch.save({"kind": "shoulder-classifier", "config": cfg.to_dict(), "labels": list(LABELS),
+                "state_dict": ShoulderClassifier(cfg).state_dict(), "thresholds": {"osteoporosis": 0.5}}, path)
+    at = _app()
+    at.session_state["sh_source"] = "demo"
+    at.run()
+    assert t("shoulder.model.state_unpinned", "en") in " ".join(i.value for i in at.info)
+    assert any("verify shoulder-osteoporosis-vit --pin" in c.value for c in at.code)
+    pin(get_card("shoulder-osteoporosis-vit"), sha256_of(path))
+    at.run()
+    assert not at.exception
+    assert t("shoulder.model.installed", "en") in [s.value for s in at.success]
+    probs = {m.label: m.value for m in at.metric if m.label in {t(f"shoulder.model.label_{k}", "en") for k in LABELS}}
+    assert len(probs) == 3 and all(v.endswith("%") for v in probs.values())
+    # the screening result still comes from the measurements
+    assert [e.value for e in at.error] == [t("shoulder.overall.low", "en")]

@@ -1,0 +1,53 @@
+"""PDF report of a shoulder measurement (shared core.export builder), Korean and English."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from core.i18n import t
+from core.shoulder.display import apply_window
+from core.shoulder.measure import measure_level
+from core.shoulder.phantom import DEMO_SPEC, demo_case
+from core.shoulder.report import build_pdf
+
+
+@pytest.fixture(scope="module")
+def measured() -> tuple[dict, dict, object]:
+    ph, lines = demo_case()
+    sp = (DEMO_SPEC.spacing_mm, DEMO_SPEC.spacing_mm)
+    levels = {n: measure_level(ph.image, lines[n], sp) for n in ("dti", "cct1", "cct2")}
+    return levels, lines, apply_window(ph.image, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_pdf_holds_the_result_thresholds_and_references(lang: str, measured, tmp_path: Path) -> None:
+    levels, lines, display = measured
+    data = build_pdf(levels, lines, display, lang, input_sha256="ab" * 32, source_format="DICOM",
+                     spacing=(0.15, 0.15), spacing_source="dicom", model_state="missing",
+                     created_at="2025-01-02T03:04:05+00:00")
+    assert data.startswith(b"%PDF") and 20_000 < len(data) < 2_000_000
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed: text content not checked")
+    path = tmp_path / "r.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    assert t("shoulder.pdf.title", lang) in flat
+    assert t("shoulder.overall.low", lang).split("—")[0].strip() in flat
+    assert "1.36" in flat and "5.6 mm" in flat and "< 1.40" in flat
+    assert "Spross" in flat and "Tingart" in flat and "Mather" in flat
+    assert "abababababababab" in flat and "2025-01-02" in flat
+    assert "?" not in flat.replace("https?", ""), "a character the font lacks was replaced"
+
+
+def test_pdf_without_spacing_gives_pixels_and_no_thickness(measured) -> None:
+    levels, lines, display = measured
+    ph, _ = demo_case()
+    nospace = {"dti": measure_level(ph.image, lines["dti"], None)}
+    data = build_pdf(nospace, lines, display, "en", input_sha256="0" * 64, source_format="PNG", spacing=None,
+                     spacing_source="none", model_state="missing")
+    assert data.startswith(b"%PDF")
