@@ -12,7 +12,7 @@ Placeholders use ``str.format`` syntax: ``t("imaging.error.too_large", "en", lim
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -22,7 +22,7 @@ FALLBACK_LANG = "en"
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str]:
     """Return the merged key -> text map for ``lang``.
 

@@ -1,0 +1,176 @@
+"""AppTest for the scalp page: a built photo through the questionnaire to six severities and a care plan
+in both languages; bad inputs give translated advice; history, sharing and an installed model."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.i18n import t
+from core.imaging import ImageError, load_image
+from core.scalp.severity import CONDITIONS
+from core.scalp.synthetic import encode_jpeg, encode_png, make_phantom
+from core.settings import PROJECT_ROOT
+
+APP = str(PROJECT_ROOT / "app.py")
+TIMEOUT = 300
+REQUIRED = {"age_group": "40s", "gender": "female", "shampoo_frequency": "every_3plus_days",
+            "perm_cycle": "never", "dye_cycle": "under_3_months"}
+
+
+@pytest.fixture(scope="module")
+def photo() -> bytes:
+    return encode_jpeg(make_phantom(seed=3, hairs=20, pustules=1).rgb)
+
+
+@pytest.fixture(autouse=True)
+def _no_installed_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "weights"))
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def _scalp(lang: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page("pages/scalp.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str) -> None:
+    at.file_uploader(key="scalp_upload").set_value((name, data, mime)).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _submit(at: AppTest, lang: str, answers: dict[str, str] | None = None, hair_state: list[str] | None = None) -> None:
+    for name, value in (REQUIRED if answers is None else answers).items():
+        at.selectbox(key=f"scalp_q_{name}").set_value(value)
+    at.multiselect(key="scalp_q_hair_state").set_value(["oily", "itchy"] if hair_state is None else hair_state)
+    label = t("scalp.q.submit", lang)
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success,
+                               *at.subheader)]
+    return "\n".join(str(p) for p in parts)
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_built_photo_and_the_questionnaire_give_six_severities_and_a_plan(lang: str, photo: bytes) -> None:
+    at = _scalp(lang)
+    assert t("scalp.model.not_installed", lang) in [i.value for i in at.info]
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, lang)
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) == {t(f"scalp.condition.{c}", lang) for c in CONDITIONS}
+    grade_words = {t(f"scalp.grade.{g}", lang) for g in range(4)}
+    assert all(any(w in v for w in grade_words) for v in metrics.values()), metrics
+    text = _texts(at)
+    assert t("scalp.heuristic.notice", lang) in text  # the UI says the grades are heuristic
+    assert t("scalp.plan.title", lang) in text
+    assert t("scalp.plan.W-BASE.text", lang) in text and t("scalp.plan.D-ALWAYS.text", lang) in text
+    assert t("scalp.plan.W-FREQ.text", lang) in text  # every 3+ days + findings
+    assert t("scalp.adjust.ADJ-SEBUM-WASH", lang) in text  # the reason for the raised sebum grade
+    assert t("scalp.plan.section.doctor", lang) in text
+    assert len(at.get("image")) >= 6  # the photo and the five overlays
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_bad_inputs_get_translated_advice(lang: str, photo: bytes) -> None:
+    at = _scalp(lang)
+    pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    with pytest.raises(ImageError) as info:
+        load_image(pdf, "report.pdf")
+    for name, mime in (("report.pdf", "application/pdf"), ("renamed.jpg", "image/jpeg")):
+        _upload(at, name, pdf, mime)
+        assert [e.value for e in at.error] == [info.value.message(lang)]  # the loader's translated advice
+        assert not at.metric
+
+    tiny = make_phantom(seed=1, width=200, height=150, hairs=3).to_uint8()
+    _upload(at, "tiny.png", _png(tiny), "image/png")
+    assert t("scalp.quality.too_small", lang) in " ".join(e.value for e in at.error)
+
+    dark = (make_phantom(seed=1, hairs=10).rgb * 0.1)
+    _upload(at, "dark.png", encode_png(dark), "image/png")
+    assert t("scalp.quality.too_dark", lang) in " ".join(e.value for e in at.error)
+    _submit(at, lang)
+    assert not at.metric  # a blocked photo gives no grades
+    assert t("scalp.quality.too_dark", lang) in " ".join(e.value for e in at.error)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_missing_answer_names_the_question(lang: str, photo: bytes) -> None:
+    at = _scalp(lang)
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, lang, answers={k: v for k, v in REQUIRED.items() if k != "gender"})
+    assert t("scalp.error.required", lang, field=t("scalp.q.gender", lang)) in [e.value for e in at.error]
+    assert not at.metric
+
+
+def test_submitting_without_a_photo_asks_for_one() -> None:
+    at = _scalp("en")
+    _submit(at, "en")
+    assert t("scalp.error.no_photo", "en") in [e.value for e in at.error]
+
+
+def test_the_test_photo_button_history_and_share(tmp_path: Path) -> None:
+    at = _scalp("ko")
+    at.button(key="scalp_demo_button").click().run()
+    _submit(at, "ko", hair_state=["flaky"])
+    assert len(at.metric) == 6
+    text = _texts(at)
+    assert t("board.share.heading", "ko") in text  # share_to_board offers the summary
+    at.toggle(key="scalp_history_on").set_value(True).run()
+    at.text_input(key="scalp_history_code").set_value("my-history-code").run()
+    at.button(key="scalp_history_save").click().run()
+    assert t("scalp.history.saved", "ko") in [s.value for s in at.success]
+    assert at.table, "the saved checks are listed"
+    files = list(Path(__import__("os").environ["DRDC_DATA_DIR"]).glob("scalp/history/*.jsonl"))
+    assert len(files) == 1 and "my-history-code" not in files[0].read_text(encoding="utf-8")
+    at.button(key="scalp_history_delete").click().run()
+    assert t("scalp.history.deleted", "ko", n=1) in [i.value for i in at.info]
+
+
+def test_an_installed_model_is_used_automatically(tmp_path: Path, photo: bytes) -> None:
+    import torch
+
+    from core.scalp.model import ScalpModel, ScalpNet, save_checkpoint
+    from core.scalp.train import install
+
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(ScalpModel(net=ScalpNet(), image_size=64, meta={"version": "apptest"}),
+                           tmp_path / "scalp.pt")
+    install(ckpt)
+    at = _scalp("en")
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, "en")
+    success = [s.value for s in at.success]
+    assert t("scalp.model.used", "en", name="scalp-effnetb0-6head", version="apptest") in success
+    assert len(at.metric) == 6
+    assert t("scalp.heuristic.notice", "en") not in _texts(at)
+    assert any(t("scalp.result.probabilities", "en", values="").strip(": ") in c.value for c in at.caption)
+
+
+def test_a_camera_photo_is_checked_like_an_upload(photo: bytes) -> None:
+    at = _scalp("en")
+    at.camera_input(key="scalp_camera").set_value(("shot.jpg", photo, "image/jpeg")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    _submit(at, "en")
+    assert len(at.metric) == 6
