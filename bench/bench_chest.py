@@ -1,0 +1,429 @@
+"""Chest X-ray benchmarks and measured figures (prints; nothing is asserted).
+
+    python bench/bench_chest.py speed [--images 30] [--baseline-images 6]
+    python bench/bench_chest.py gate
+    python bench/bench_chest.py zones
+    python bench/bench_chest.py localisation [--images 200]
+    python bench/bench_chest.py all
+
+* ``speed``: per-image time of load -> gate -> classify (+ all CAMs) -> all 18 heatmaps -> report
+  text, and resident memory, side by side in one process with the plain way: torchxrayvision's README
+  preprocessing + ``model(x)`` + one pytorch-grad-cam ``GradCAM`` call per finding, on the same
+  weights. Uses the installed xrv weights when present, else a seeded **random-weight** DenseNet-121
+  (same architecture and cost; the output says which).
+* ``gate``: frontal accept rate on held-out real radiographs, lateral catch rate (view L rows of
+  cxr/covid/metadata.csv, if any), non-chest catch rate on built colour photos / scalp-like photos /
+  grey photos / documents, inverted catch rate, low-quality catch rate.
+* ``zones``: lung-box IoU and containment of ``core.chest.zones`` against ``lung_boxes_xywh``.
+* ``localisation``: share of positive-finding heatmap peaks inside the annotated lungs (ieee images).
+
+Needs ``../shared/data`` (or ``DRDC_SAMPLES_DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core.settings import get_settings  # noqa: E402
+
+
+def data_dir() -> Path:
+    root = get_settings().samples_dir or ROOT.parent / "shared" / "data"
+    if not (root / "cxr").is_dir():
+        sys.exit(f"no data folder at {root}: set DRDC_SAMPLES_DIR")
+    return root
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current RSS, peak RSS) in MiB from /proc (0 where unavailable)."""
+    cur = peak = 0.0
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                cur = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return cur, peak
+
+
+def get_model():
+    """(model, description): the installed real model, else a seeded random-weight test model."""
+    from core.chest.loader import availability, load_best_model
+    from core.chest.model import build_test_model
+
+    if availability().name is not None:
+        model = load_best_model()
+        return model, f"REAL weights: {model.title} ({model.version}, sha256 {model.sha256[:12]})"
+    return build_test_model(0), "RANDOM weights (seeded xrv DenseNet-121; real weights are not installed): figures that depend on what the model learned are NOT meaningful"
+
+
+def bench_images(root: Path, n: int) -> list[Path]:
+    nih = sorted((root / "cxr" / "nih14" / "images").glob("*.png"))
+    cov = sorted((root / "cxr" / "covid" / "images").glob("*"))
+    extra = sorted((root / "cxr" / "samples").glob("*")) + sorted((root / "dicom").glob("*.dcm"))
+    picked = nih[:: max(1, len(nih) // (n // 2))][: n // 2] + cov[:: max(1, len(cov) // (n // 3))][: n // 3]
+    return (picked + extra)[:n] if n > len(extra) else extra[:n]
+
+
+def _median_ms(values: list[float]) -> str:
+    return f"{1000 * statistics.median(values):7.1f} ms" if values else "      -"
+
+
+# --- speed -------------------------------------------------------------------------------------
+def cmd_speed(args: argparse.Namespace) -> None:
+    import torch
+    import torchxrayvision as xrv
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from core.chest.analysis import analyse_bytes, report_stream
+    from core.chest.model import inference_threads, upsample_cam
+    from core.chest.reading import OperatingPoint
+    from core.llm import get_writer
+
+    root = data_dir()
+    model, desc = get_model()
+    print(f"model: {desc}")
+    threads = inference_threads()
+    torch.set_num_threads(threads)  # the same intra-op threads for both pipelines
+    print(f"torch intra-op threads: {threads} (DRDC_TORCH_THREADS), cpu count: {os.cpu_count()}, load average before: {os.getloadavg()}")
+    paths = bench_images(root, args.images)
+    print(f"images: {len(paths)} ({', '.join(sorted({p.parent.name for p in paths}))})")
+    op = OperatingPoint.of("balanced")
+    writer = get_writer("structured")
+
+    # the plain way on the same weights: an xrv DenseNet with the same state and xrv's op_threshs
+    plain = xrv.models.DenseNet(weights=None, op_threshs=torch.tensor(xrv.models.model_urls["all"]["op_threshs"])).eval()
+    plain.features.load_state_dict(model.net.features.state_dict())
+    plain.classifier.load_state_dict(model.net.classifier.state_dict())
+    transform = __import__("torchvision").transforms.Compose([xrv.datasets.XRayCenterCrop(), xrv.datasets.XRayResizer(224)])
+
+    # warm up both
+    warm = paths[0].read_bytes()
+    analyse_bytes(warm, paths[0].name, model)
+    with torch.inference_mode():
+        plain(torch.zeros(1, 1, 224, 224))
+
+    steps: dict[str, list[float]] = {k: [] for k in ("load", "gate", "classify_and_cams", "zones", "heatmaps", "report", "total")}
+    classify_only: list[float] = []
+    cpu_total: list[float] = []
+    for path in paths:
+        data = path.read_bytes()
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        result = analyse_bytes(data, path.name, model, override=True)
+        t1 = time.perf_counter()
+        heat = [upsample_cam(result.prediction.cams[c], 224, 224) for c in range(len(result.findings))] if result.analysed else []
+        t2 = time.perf_counter()
+        text = "".join(report_stream(result, op, "ko", writer)) if result.analysed else ""
+        t3 = time.perf_counter()
+        cpu_total.append(time.process_time() - c0)
+        for name, seconds in result.timings:
+            steps[name].append(seconds)
+        steps["heatmaps"].append(t2 - t1)
+        steps["report"].append(t3 - t2)
+        steps["total"].append(t3 - t0)
+        assert len(heat) == 18 and text
+        # classification alone: the same preprocessing, forward pass and calibration, without CAMs
+        tc = time.perf_counter()
+        arr, _ = model.preprocess(result.image.pixels)
+        x = torch.from_numpy(arr[None]).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            model.calibration(model.net(x))  # same network object and memory format
+        classify_only.append(time.perf_counter() - tc)
+    cur, peak = rss_mb()
+    print("\nDr.DeepChest pipeline (median per image):")
+    for name, values in steps.items():
+        print(f"  {name:20s} {_median_ms(values)}")
+    heat_cost = statistics.median(steps["classify_and_cams"]) + statistics.median(steps["heatmaps"])
+    print(f"  classification alone (preprocess + forward + calibration): {_median_ms(classify_only)}")
+    ratio = heat_cost / statistics.median(classify_only)
+    print(f"  classify + all 18 heatmaps = {ratio:.3f} x classification alone (target <= 1.1)")
+    print(f"  full analysis median {statistics.median(steps['total']):.3f} s wall (target <= 0.35 s); p90 {np.percentile(steps['total'], 90):.3f} s; "
+          f"median CPU time {statistics.median(cpu_total):.3f} s")
+    print(f"  load average after: {os.getloadavg()}")
+    print(f"  RSS now {cur:.0f} MiB, peak {peak:.0f} MiB")
+
+    base_steps: dict[str, list[float]] = {k: [] for k in ("load+preprocess", "classify", "gradcam x18", "total", "cpu total")}
+    import skimage.io
+
+    for path in [p for p in paths if p.suffix.lower() != ".dcm"][: args.baseline_images]:
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        img = skimage.io.imread(path)
+        img = xrv.datasets.normalize(img, 255)
+        if img.ndim == 3:
+            img = img.mean(2)
+        x = torch.from_numpy(transform(img[None, ...])[None])
+        t1 = time.perf_counter()
+        with torch.inference_mode():
+            plain(x)
+        t2 = time.perf_counter()
+        with GradCAM(model=plain, target_layers=[plain.features[-1]]) as cam:
+            maps = [cam(input_tensor=x, targets=[ClassifierOutputTarget(c)])[0] for c in range(18)]
+        t3 = time.perf_counter()
+        assert len(maps) == 18
+        base_steps["load+preprocess"].append(t1 - t0)
+        base_steps["classify"].append(t2 - t1)
+        base_steps["gradcam x18"].append(t3 - t2)
+        base_steps["total"].append(t3 - t0)
+        base_steps["cpu total"].append(time.process_time() - c0)
+    cur2, peak2 = rss_mb()
+    print(f"\nPlain torchxrayvision + pytorch-grad-cam, one GradCAM call per finding ({len(base_steps['total'])} images, median):")
+    for name, values in base_steps.items():
+        print(f"  {name:20s} {_median_ms(values)}")
+    if base_steps["total"]:
+        print(f"  classify + all 18 heatmaps = {(statistics.median(base_steps['classify']) + statistics.median(base_steps['gradcam x18'])) / statistics.median(base_steps['classify']):.1f} x classification alone")
+        print(f"  speed-up of the full Dr.DeepChest analysis: {statistics.median(base_steps['total']) / statistics.median(steps['total']):.1f} x")
+    print(f"  RSS now {cur2:.0f} MiB, peak {peak2:.0f} MiB (whole process: both pipelines loaded)")
+
+
+# --- gate --------------------------------------------------------------------------------------
+def _png(arr: np.ndarray) -> bytes:
+    from PIL import Image
+
+    a = arr if arr.dtype == np.uint8 else np.uint8(np.clip(arr, 0, 1) * 255 + 0.5)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def built_non_chest() -> dict[str, list[tuple[str, bytes]]]:
+    """Colour photos, scalp-like photos, grey photos/scans and documents, built here."""
+    import cv2
+    import skimage.data
+    from PIL import Image, ImageDraw, ImageFont
+
+    from core.export.pdf import FONT_PATH
+
+    colour_names = ["astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "retina", "rocket"]
+    grey_names = ["camera", "brick", "cell", "clock", "coins", "grass", "gravel", "horse", "logo", "microaneurysms", "moon", "page", "text"]
+    out: dict[str, list[tuple[str, bytes]]] = {"colour photo": [], "scalp-like photo": [], "grey photo / scan": [], "document": []}
+    for name in colour_names:
+        out["colour photo"].append((name, _png(getattr(skimage.data, name)()[..., :3])))
+    for name in colour_names:  # the same photos in grey: only the out-of-distribution score can catch them
+        rgb = getattr(skimage.data, name)()[..., :3].astype(np.float32) / 255
+        out["grey photo / scan"].append((f"{name}-grey", _png(rgb.mean(axis=2))))
+    for name in grey_names:
+        img = getattr(skimage.data, name)()
+        img = img.astype(np.float32) / max(1.0, float(img.max()))
+        out["grey photo / scan"].append((name, _png(img if img.ndim == 2 else img[..., :3].mean(axis=2))))
+    rng = np.random.default_rng(0)
+    for i in range(12):  # scalp close-ups: skin tone, hair strands, parting line
+        h, w = 480, 640
+        skin = np.array([rng.uniform(180, 235), rng.uniform(140, 190), rng.uniform(120, 170)], np.float32)
+        img = np.ones((h, w, 3), np.float32) * skin + rng.normal(0, 6, (h, w, 3))
+        for _ in range(int(rng.integers(150, 600))):
+            x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+            ang = rng.uniform(0, np.pi)
+            length = rng.uniform(30, 200)
+            x1, y1 = int(x0 + length * np.cos(ang)), int(y0 + length * np.sin(ang))
+            shade = float(rng.uniform(10, 70))
+            cv2.line(img, (x0, y0), (x1, y1), (shade, shade * 0.8, shade * 0.7), int(rng.integers(1, 4)), cv2.LINE_AA)
+        img = cv2.GaussianBlur(np.clip(img, 0, 255), (0, 0), 0.8)
+        out["scalp-like photo"].append((f"scalp{i}", _png(np.uint8(img))))
+        out["grey photo / scan"].append((f"scalp{i}-grey", _png(np.uint8(img.mean(axis=2)))))
+    font = ImageFont.truetype(str(FONT_PATH), 18)
+    words = ["검사", "결과", "report", "patient", "흉부", "lorem", "ipsum", "2024", "서명", "invoice"]
+    for i in range(15):
+        page = Image.new("L", (600 + 40 * (i % 3), 800), 255)
+        draw = ImageDraw.Draw(page)
+        y = 40
+        while y < 760:
+            if rng.random() < 0.15:
+                draw.rectangle([40, y, 540, y + int(rng.integers(30, 120))], outline=0, width=2)
+                y += 130
+                continue
+            draw.text((40, y), " ".join(words[j] for j in rng.integers(0, len(words), 8)), fill=0, font=font)
+            y += 28
+        out["document"].append((f"doc{i}", _png(np.asarray(page))))
+    return out
+
+
+def cmd_gate(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    import cv2
+
+    from core.chest.gate import check_input, frontal_split, image_reference
+    from core.imaging import load_image
+
+    root = data_dir()
+    ref = image_reference()
+    print(f"image reference: {'loaded' if ref else 'MISSING'}; threshold {ref.threshold:.3f}; fitted on {ref.meta.get('n_fit')} images" if ref else "image reference missing")
+    split = frontal_split(root)
+    held = list(split.held_out) + sorted((root / "dicom").glob("*.dcm"))
+    rows = list(csv.DictReader((root / "cxr" / "covid" / "metadata.csv").open(encoding="utf-8")))
+    laterals = [root / "cxr" / "covid" / "images" / r["image"] for r in rows if r["view"].strip().upper() in {"L", "LL", "RL", "LATERAL"}]
+
+    def decide(img) -> tuple[str, set[str]]:
+        res = check_input(img)
+        return res.decision, {i.code for i in res.issues}
+
+    frontal = []
+    inverted = []
+    for i, path in enumerate(held):
+        img = load_image(path.read_bytes(), path.name)
+        decision, codes = decide(img)
+        if path.name == "fake_monochrome1.dcm":  # stored values equal the MONOCHROME2 file: displays as a negative
+            inverted.append(("inverted" in codes, decision))
+            continue
+        frontal.append((decision, codes, path))
+        if i % 3 == 0:
+            neg = replace(img, pixels=np.ascontiguousarray(1.0 - np.asarray(img.pixels), dtype=np.float32))
+            d2, c2 = decide(neg)
+            inverted.append(("inverted" in c2, d2))
+    n = len(frontal)
+    accepted = sum(d != "refuse" for d, _, _ in frontal)
+    clean = sum(d == "accept" for d, _, _ in frontal)
+    print(f"\nFrontal radiographs (held-out patients + samples + DICOM): {n}")
+    print(f"  not refused: {accepted}/{n} = {accepted / n:.1%}   accepted without warning: {clean}/{n} = {clean / n:.1%}")
+    refused = [(p.parent.parent.name + "/" + p.name, sorted(c)) for d, c, p in frontal if d == "refuse"]
+    for name, codes in refused[:10]:
+        print(f"    refused: {name} {codes}")
+    warned: dict[str, int] = {}
+    for _decision, c, _ in frontal:
+        for code in c:
+            warned[code] = warned.get(code, 0) + 1
+    print(f"  issue codes on frontals: {warned}")
+    print(f"\nLateral radiographs (view L in cxr/covid/metadata.csv): {len(laterals)}")
+    if laterals:
+        caught = sum(decide(load_image(p.read_bytes(), p.name))[0] != "accept" for p in laterals)
+        print(f"  caught (warned or refused): {caught}/{len(laterals)} = {caught / len(laterals):.1%}")
+    else:
+        print("  none in the data (views: " + json.dumps(sorted({r['view'] for r in rows})) + "): lateral catch rate cannot be measured; DICOM ViewPosition LL/RL is refused by rule (unit-tested)")
+    caught_inv = sum(flag for flag, _ in inverted)
+    print(f"\nInverted radiographs (every 3rd held-out frontal negated, + fake_monochrome1.dcm): {caught_inv}/{len(inverted)} flagged 'inverted' = {caught_inv / len(inverted):.1%}; refused {sum(d == 'refuse' for _, d in inverted)}/{len(inverted)}")
+    print("\nNon-chest images (built):")
+    tot = tot_c = 0
+    for kind, items in built_non_chest().items():
+        results = [decide(load_image(data, name + ".png")) for name, data in items]
+        caught = sum(d == "refuse" for d, _ in results)
+        tot += len(items)
+        tot_c += caught
+        missed = [name for (name, _), (d, _) in zip(items, results, strict=True) if d != "refuse"]
+        print(f"  {kind:18s} refused {caught}/{len(items)} = {caught / len(items):.1%}" + (f"  (missed: {', '.join(missed)})" if missed else ""))
+    print(f"  all non-chest       refused {tot_c}/{tot} = {tot_c / tot:.1%}")
+    quality = {"blurred (sigma 6 px at 512)": [], "low contrast (x0.08)": [], "tiny (100 px)": []}
+    for path in held[::20]:
+        img = load_image(path.read_bytes(), path.name)
+        px = np.asarray(img.gray())
+        s = max(px.shape) / 512
+        quality["blurred (sigma 6 px at 512)"].append(decide(replace(img, pixels=np.ascontiguousarray(cv2.GaussianBlur(px, (0, 0), 6 * s)))))
+        quality["low contrast (x0.08)"].append(decide(replace(img, pixels=np.ascontiguousarray(0.5 + (px - 0.5) * 0.08, dtype=np.float32))))
+        quality["tiny (100 px)"].append(decide(replace(img, pixels=np.ascontiguousarray(cv2.resize(px, (100, 100), interpolation=cv2.INTER_AREA)))))
+    print("\nLow quality (built from held-out frontals):")
+    for kind, results in quality.items():
+        caught = sum(d == "refuse" for d, _ in results)
+        print(f"  {kind:28s} refused {caught}/{len(results)} = {caught / len(results):.1%}")
+
+
+# --- zones and localisation --------------------------------------------------------------------
+def _boxed_rows(root: Path) -> list[dict[str, str]]:
+    rows = list(csv.DictReader((root / "cxr" / "covid" / "metadata.csv").open(encoding="utf-8")))
+    return [r for r in rows if r["lung_boxes_xywh"].startswith("[[")]
+
+
+def cmd_zones(args: argparse.Namespace) -> None:
+    from core.chest.zones import Box, estimate_lung_fields
+    from core.imaging import load_image
+
+    root = data_dir()
+    rows = _boxed_rows(root)
+    for part, subset in (("held-out (odd rows)", rows[1::2]), ("template rows (even)", rows[0::2])):
+        ious, cover, inside = [], [], []
+        for r in subset:
+            img = load_image((root / "cxr" / "covid" / "images" / r["image"]).read_bytes(), r["image"])
+            lungs = estimate_lung_fields(np.asarray(img.gray()))
+            truth = sorted(json.loads(r["lung_boxes_xywh"]), key=lambda b: b[0])
+            for ours, (x, y, w, h) in zip((lungs.right, lungs.left), truth, strict=True):
+                gt = Box(x, y, w, h)
+                ious.append(ours.iou(gt))
+                cover.append(ours.intersection(gt) / (w * h))
+                inside.append(ours.intersection(gt) / (ours.w * ours.h))
+        ious_a = np.array(ious)
+        print(f"{part}: {len(subset)} images, {len(ious)} lungs: IoU mean {ious_a.mean():.3f} median {np.median(ious_a):.3f}; "
+              f"IoU<0.5 {np.mean(ious_a < 0.5):.1%}; true box covered {np.mean(cover):.1%}; estimate inside true box {np.mean(inside):.1%}")
+
+
+def cmd_localisation(args: argparse.Namespace) -> None:
+    from core.chest.analysis import analyse
+    from core.chest.reading import OperatingPoint
+    from core.chest.zones import Box
+    from core.imaging import load_image
+
+    root = data_dir()
+    model, desc = get_model()
+    print(f"model: {desc}")
+    op = OperatingPoint.of("balanced")
+    rows = _boxed_rows(root)[: args.images]
+    peaks_in = peaks = 0
+    est_in = 0
+    chance = []
+    per_label: dict[str, list[int]] = {}
+    for r in rows:
+        img = load_image((root / "cxr" / "covid" / "images" / r["image"]).read_bytes(), r["image"])
+        result = analyse(img, model, override=True, feature_ref=None)
+        if not result.analysed:
+            continue
+        truth = [Box(*b) for b in json.loads(r["lung_boxes_xywh"])]
+        crop = result.prediction.crop
+        square = Box(crop.left, crop.top, crop.size, crop.size)
+        chance.append(sum(b.intersection(square) for b in truth) / (crop.size * crop.size))
+        for f in result.findings:
+            if op.status(f.probability) != "positive" or f.location is None or f.region in ("heart", "mediastinum", "diaphragm"):
+                continue
+            px, py = f.location.peak
+            hit = any(b.contains(px, py) for b in truth)
+            peaks += 1
+            peaks_in += hit
+            est_in += f.location.peak_in_lung
+            per_label.setdefault(f.label, []).append(int(hit))
+    print(f"{len(rows)} ieee images with lung boxes; positive lung/pleura/bone findings at the balanced point: {peaks}")
+    if peaks:
+        print(f"  heatmap peaks inside the annotated lungs: {peaks_in}/{peaks} = {peaks_in / peaks:.1%} "
+              f"(inside the estimated lung boxes: {est_in / peaks:.1%}); chance level (lung share of the crop): {np.mean(chance):.1%}")
+        for label, hits in sorted(per_label.items(), key=lambda kv: -len(kv[1])):
+            print(f"    {label:28s} {sum(hits)}/{len(hits)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("speed")
+    sp.add_argument("--images", type=int, default=30)
+    sp.add_argument("--baseline-images", type=int, default=6)
+    sub.add_parser("gate")
+    sub.add_parser("zones")
+    lo = sub.add_parser("localisation")
+    lo.add_argument("--images", type=int, default=200)
+    al = sub.add_parser("all")
+    al.add_argument("--images", type=int, default=30)
+    al.add_argument("--baseline-images", type=int, default=6)
+    args = parser.parse_args(argv)
+    commands = {"speed": [cmd_speed], "gate": [cmd_gate], "zones": [cmd_zones], "localisation": [cmd_localisation],
+                "all": [cmd_zones, cmd_gate, cmd_speed, cmd_localisation]}[args.cmd]
+    for command in commands:
+        print(f"\n=== {command.__name__[4:]} ===")
+        command(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""One chest analysis, start to finish: bytes -> image -> gate -> model -> zones -> facts.
+
+The result is one immutable :class:`ChestAnalysis`. Changing the operating point does not rerun
+anything: :meth:`ChestAnalysis.facts` re-reads the same probabilities with another preset, and
+heatmaps are rendered from the CAMs the forward pass already produced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from core.chest import labels as chest_labels
+from core.chest.gate import GateResult, check_features, check_input, feature_reference
+from core.chest.reading import OperatingPoint
+from core.chest.zones import Location, LungFields, estimate_lung_fields, locate
+from core.llm.facts import ChestReportFacts, FindingFact
+
+if TYPE_CHECKING:
+    from core.chest.gate import PcaReference
+    from core.chest.model import ChestModel, ChestPrediction
+    from core.imaging import ImageInput
+    from core.llm.writer import ReportWriter
+
+SIDED_REGIONS = ("lung", "pleura", "bone")
+
+
+@dataclass(frozen=True)
+class ChestFinding:
+    """One model output with its heatmap location (``index`` = position in the model's outputs)."""
+
+    index: int
+    label: str
+    slug: str
+    probability: float
+    region: str
+    location: Location | None
+
+
+@dataclass(frozen=True, eq=False)
+class ChestAnalysis:
+    """The result of analysing one image (kept in memory only).
+
+    ``prediction`` is None when the gate refused the image (no result may be shown then).
+    ``findings`` are sorted by probability, highest first. ``inverted_applied`` is True when the
+    user asked to analyse the negative of an image the gate found inverted.
+    """
+
+    image: ImageInput
+    gate: GateResult
+    prediction: ChestPrediction | None
+    lungs: LungFields | None
+    findings: tuple[ChestFinding, ...]
+    created_at: str
+    timings: tuple[tuple[str, float], ...]
+    inverted_applied: bool = False
+
+    @property
+    def analysed(self) -> bool:
+        return self.prediction is not None
+
+    @property
+    def model(self) -> Any:
+        return None if self.prediction is None else self.prediction.model
+
+    def status(self, finding: ChestFinding, op: OperatingPoint) -> str:
+        return op.status(finding.probability)
+
+    def counts(self, op: OperatingPoint) -> dict[str, int]:
+        out = {"positive": 0, "uncertain": 0, "negative": 0}
+        for f in self.findings:
+            out[op.status(f.probability)] += 1
+        return out
+
+    def facts(self, op: OperatingPoint) -> ChestReportFacts:
+        """Report facts at operating point ``op``.
+
+        Raises:
+            ValueError: the image was not analysed (gate refusal).
+        """
+        if self.prediction is None:
+            raise ValueError("no prediction: the input gate refused this image")
+        facts = []
+        for f in self.findings:
+            loc = f.location
+            sided = f.region in SIDED_REGIONS and loc is not None
+            facts.append(
+                FindingFact(
+                    label=f.label,
+                    slug=f.slug,
+                    probability=round(f.probability, 4),
+                    status=op.status(f.probability),
+                    certainty=op.certainty(f.probability),
+                    region=f.region,  # type: ignore[arg-type]
+                    side=loc.side if sided and loc else None,
+                    level=loc.level if sided and loc and f.region != "bone" else None,
+                )
+            )
+        notes = tuple(i.key for i in self.gate.issues if i.severity == "warn" or self.gate.overridden)
+        if self.inverted_applied:
+            notes = ("chest.gate.inverted_applied", *notes)
+        model = self.prediction.model
+        return ChestReportFacts(
+            findings=tuple(facts),
+            preset=op.preset,
+            operating_point=op.threshold,
+            band=op.band,
+            model_title=model.title,
+            model_version=model.version,
+            n_assessed=len(self.findings),
+            gate_notes=notes,
+            test_model=model.is_test_model,
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def inverted(image: ImageInput) -> ImageInput:
+    """The negative of ``image`` (same metadata and input hash)."""
+    return replace(image, pixels=np.ascontiguousarray(1.0 - np.asarray(image.pixels), dtype=np.float32))
+
+
+def analyse(
+    image: ImageInput,
+    model: ChestModel,
+    *,
+    override: bool = False,
+    invert: bool = False,
+    image_ref: PcaReference | None | Literal["default"] = "default",
+    feature_ref: PcaReference | None | Literal["default"] = "default",
+) -> ChestAnalysis:
+    """Gate, classify, locate. Never raises for a decodable image.
+
+    Args:
+        image: the decoded upload.
+        model: the chest model (the page passes the cached best installed model).
+        override: the user confirmed a frontal chest film; overridable refusals become warnings.
+        invert: analyse the negative (offered when the gate finds the image inverted).
+        image_ref / feature_ref: reference statistics for the gate (``"default"``: registry).
+    """
+    timings: list[tuple[str, float]] = []
+    t0 = time.perf_counter()
+    if invert:
+        image = inverted(image)
+    gate = check_input(image, image_ref)
+    if override and gate.can_override:
+        gate = gate.override()
+    t1 = time.perf_counter()
+    timings.append(("gate", t1 - t0))
+    if gate.decision == "refuse":
+        return ChestAnalysis(image, gate, None, None, (), _now(), tuple(timings), invert)
+    prediction = model.predict(image)
+    t2 = time.perf_counter()
+    timings.append(("classify_and_cams", t2 - t1))
+    ref = feature_reference(model) if feature_ref == "default" else feature_ref
+    feature_gate = check_features(prediction, ref)
+    if feature_gate.issues and gate.overridden and feature_gate.can_override:
+        feature_gate = feature_gate.override()
+    gate = GateResult(gate.issues + feature_gate.issues, gate.scores + feature_gate.scores, gate.overridden)
+    if any(i.severity == "refuse" for i in feature_gate.issues) and not feature_gate.overridden:
+        return ChestAnalysis(image, gate, None, None, (), _now(), tuple(timings), invert)
+    lungs = estimate_lung_fields(np.asarray(image.gray()))
+    findings = []
+    for i, label in enumerate(prediction.labels):
+        loc = locate(prediction.cams[i], prediction.crop, lungs) if prediction.cam_peak[i] > 0 else None
+        findings.append(
+            ChestFinding(i, label, chest_labels.slug(label), float(prediction.probabilities[i]), chest_labels.region(label), loc)
+        )
+    findings.sort(key=lambda f: (-f.probability, f.index))
+    timings.append(("zones", time.perf_counter() - t2))
+    return ChestAnalysis(image, gate, prediction, lungs, tuple(findings), _now(), tuple(timings), invert)
+
+
+def analyse_bytes(data: bytes, filename: str | None, model: ChestModel, **kwargs: Any) -> ChestAnalysis:
+    """Load and analyse. Raises :class:`core.imaging.ImageError` for unusable files."""
+    from core.imaging import load_image
+
+    t0 = time.perf_counter()
+    image = load_image(data, filename)
+    load_s = time.perf_counter() - t0
+    result = analyse(image, model, **kwargs)
+    return replace(result, timings=(("load", load_s), *result.timings))
+
+
+def report_stream(analysis: ChestAnalysis, op: OperatingPoint, lang: str, writer: ReportWriter | None = None) -> Iterator[str]:
+    """The report text, streamed by ``writer`` (structured by default)."""
+    from core.llm import get_writer
+
+    return (writer or get_writer("structured")).write(analysis.facts(op), lang)
+
+
+# --- heatmaps ----------------------------------------------------------------------------------
+def heatmap(prediction: ChestPrediction, index: int, height: int, width: int) -> np.ndarray:
+    """Heatmap of output ``index`` on the full-resolution ``height x width`` image grid, in [0, 1].
+
+    The model-grid map covers the model's centre crop; it is resized (bilinear, as pytorch-grad-cam
+    does) onto that crop, and the rest of the image is 0.
+    """
+    from core.chest.model import upsample_cam
+
+    crop = prediction.crop
+    out = np.zeros((height, width), dtype=np.float32)
+    if prediction.cam_peak[index] <= 0:
+        return out
+    sx, sy = width / crop.width, height / crop.height  # 1.0 unless a scaled copy is drawn
+    size_x, size_y = max(1, round(crop.size * sx)), max(1, round(crop.size * sy))
+    top, left = round(crop.top * sy), round(crop.left * sx)
+    big = upsample_cam(prediction.cams[index], size_x, size_y)
+    out[top:top + size_y, left:left + size_x] = big[: height - top, : width - left]
+    return out
+
+
+def overlay(base: np.ndarray, heat: np.ndarray, opacity: float = 0.5) -> np.ndarray:
+    """Blend a [0, 1] heatmap (JET colours) onto a [0, 1] image; returns uint8 RGB.
+
+    Each pixel's blend weight is ``opacity * heat``, so cold areas keep the original film and the
+    opacity control fades the whole heatmap.
+    """
+    import cv2
+
+    opacity = float(np.clip(opacity, 0.0, 1.0))
+    rgb = np.asarray(base, dtype=np.float32)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    colours = cv2.applyColorMap(np.uint8(np.clip(heat, 0, 1) * 255), cv2.COLORMAP_JET)[:, :, ::-1].astype(np.float32) / 255.0
+    weight = (opacity * np.clip(heat, 0, 1))[:, :, None]
+    return np.uint8(np.clip((rgb * (1 - weight) + colours * weight) * 255 + 0.5, 0, 255))
+
+
+def thumbnail(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """Area-downscaled copy for display/export (no upscaling)."""
+    import cv2
+
+    h, w = pixels.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return np.asarray(pixels)
+    return cv2.resize(np.asarray(pixels, dtype=np.float32), (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,193 @@
+"""PDF and JSON exports of one chest analysis, and its audit-trail record.
+
+Nothing here reads DICOM tags: exports are built only from the analysis (pixels, model outputs,
+the technical fields of :class:`~core.imaging.ImageInput` listed in :data:`INPUT_FIELDS`), so
+patient names, IDs, dates of birth and the upload's file name can never reach a PDF, a JSON file or
+the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from core.chest.analysis import ChestAnalysis, heatmap, overlay, thumbnail
+from core.chest.labels import localized_name, localized_plain
+from core.chest.reading import OperatingPoint
+from core.i18n import t
+
+SCHEMA = "drdeepchest.chest-analysis/1"
+INPUT_FIELDS = ("source_format", "width", "height", "bit_depth", "is_color", "modality", "body_part", "view_position", "photometric")
+PDF_IMAGE_PX = 1024
+PDF_HEATMAPS = 3
+
+
+def input_summary(analysis: ChestAnalysis) -> dict[str, Any]:
+    """Technical description of the input (no patient data, no file name)."""
+    img = analysis.image
+    out: dict[str, Any] = {"sha256": img.sha256}
+    for name in INPUT_FIELDS:
+        value = getattr(img, name, None)
+        out[name] = value if isinstance(value, (int, float, bool)) or value is None else str(value)
+    return out
+
+
+def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str | None = None, writer: str = "structured") -> dict[str, Any]:
+    """The analysis as a JSON-ready dict (schema :data:`SCHEMA`)."""
+    from core.llm.structured import location_phrase
+
+    gate = analysis.gate
+    data: dict[str, Any] = {
+        "schema": SCHEMA,
+        "created_at": analysis.created_at,
+        "input": input_summary(analysis),
+        "inverted_applied": analysis.inverted_applied,
+        "gate": {
+            "decision": gate.decision,
+            "overridden": gate.overridden,
+            "issues": [{"code": i.code, "severity": i.severity, "message": i.message(lang)} for i in gate.issues],
+            "scores": {k: round(float(v), 5) for k, v in gate.scores},
+        },
+        "intended_use": t("chest.notice.intended_use", lang),
+    }
+    if analysis.prediction is None:
+        data["findings"] = []
+        return data
+    pred = analysis.prediction
+    facts = analysis.facts(op)
+    by_label = {f.label: f for f in facts.findings}
+    data["model"] = {
+        "name": pred.model.name, "title": pred.model.title, "version": pred.model.version,
+        "sha256": pred.model.sha256, "test_model": pred.model.is_test_model, "cam_method": pred.cam_method,
+    }
+    data["operating_point"] = {"preset": op.preset, "threshold": op.threshold, "uncertain_band": op.band}
+    findings = []
+    for f in analysis.findings:
+        fact = by_label[f.label]
+        findings.append({
+            "label": f.label,
+            "name": localized_name(f.label, lang),
+            "plain": localized_plain(f.label, lang),
+            "probability": round(f.probability, 5),
+            "status": fact.status,
+            "certainty": fact.certainty,
+            "region": f.region,
+            "side": fact.side,
+            "zone": fact.level,
+            "location": location_phrase(fact, lang),
+            "heatmap_peak_xy": None if f.location is None else [round(v, 1) for v in f.location.peak],
+            "heatmap_peak_in_lung": None if f.location is None else f.location.peak_in_lung,
+        })
+    data["findings"] = findings
+    if analysis.lungs is not None:
+        data["lung_fields"] = {
+            "method": analysis.lungs.method, "right_xywh": analysis.lungs.right.as_list(), "left_xywh": analysis.lungs.left.as_list(),
+        }
+    if report_text is not None:
+        data["report"] = {"lang": lang, "writer": writer, "text": report_text}
+    return data
+
+
+def to_json(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str | None = None, writer: str = "structured") -> bytes:
+    """UTF-8 JSON bytes of :func:`to_dict`."""
+    return json.dumps(to_dict(analysis, op, lang, report_text, writer), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _heatmap_images(analysis: ChestAnalysis, op: OperatingPoint, lang: str, opacity: float) -> list[tuple[np.ndarray, str]]:
+    pred = analysis.prediction
+    assert pred is not None
+    base = thumbnail(np.asarray(analysis.image.pixels), PDF_IMAGE_PX)
+    h, w = base.shape[:2]
+    chosen = [f for f in analysis.findings if op.status(f.probability) != "negative" and pred.cam_peak[f.index] > 0][:PDF_HEATMAPS]
+    if not chosen:
+        chosen = [f for f in analysis.findings if pred.cam_peak[f.index] > 0][:1]
+    items = []
+    for f in chosen:
+        heat = heatmap(pred, f.index, h, w)
+        items.append((overlay(base, heat, opacity), t("chest.pdf.heatmap_caption", lang, name=localized_name(f.label, lang), score=f"{f.probability:.2f}")))
+    return items
+
+
+def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str, opacity: float = 0.5) -> bytes:
+    """The PDF report: notice, model and input, images with heatmaps, findings table, report text.
+
+    Raises:
+        ValueError: the image was not analysed (gate refusal).
+    """
+    from core.export import PdfBuilder
+    from core.llm.structured import location_phrase
+
+    pred = analysis.prediction
+    if pred is None:
+        raise ValueError("no prediction to export: the input gate refused this image")
+    facts = analysis.facts(op)
+    by_label = {f.label: f for f in facts.findings}
+    pdf = PdfBuilder(
+        t("chest.pdf.title", lang),
+        t("chest.pdf.subtitle", lang, date=analysis.created_at.replace("T", " ").replace("+00:00", " UTC")),
+        footer=t("chest.pdf.footer", lang),
+    )
+    if pred.model.is_test_model:
+        pdf.notice(t("chest.test_model", lang))
+    pdf.notice(t("chest.notice.intended_use", lang))
+    pdf.heading(t("chest.pdf.section.model", lang))
+    pdf.key_values([
+        (t("chest.pdf.model", lang), pred.model.title),
+        (t("chest.pdf.model_name", lang), pred.model.name),
+        (t("chest.pdf.version", lang), pred.model.version),
+        (t("chest.pdf.checksum", lang), pred.model.sha256),
+        (t("chest.pdf.heatmap_method", lang), t(f"chest.cam_method.{pred.cam_method}", lang)),
+        (t("chest.pdf.operating_point", lang), t("chest.pdf.operating_point_value", lang, preset=t(f"chest.preset.{op.preset}", lang), threshold=f"{op.threshold:.2f}", band=f"{op.band:.2f}")),
+        (t("chest.pdf.input_hash", lang), analysis.image.sha256),
+        (t("chest.pdf.input", lang), f"{analysis.image.source_format} {analysis.image.width}x{analysis.image.height}"),
+        (t("chest.pdf.gate", lang), t(f"chest.gate.decision.{analysis.gate.decision}", lang)),
+    ])
+    for issue in analysis.gate.issues:
+        pdf.paragraph("• " + issue.message(lang), size=9)
+    pdf.heading(t("chest.pdf.section.images", lang))
+    base = thumbnail(np.asarray(analysis.image.pixels), PDF_IMAGE_PX)
+    heat_items = _heatmap_images(analysis, op, lang, opacity)
+    pdf.images([(base, t("chest.pdf.original", lang)), heat_items[0]] if heat_items else [(base, t("chest.pdf.original", lang))])
+    if len(heat_items) > 1:
+        pdf.images(heat_items[1:])
+    pdf.heading(t("chest.pdf.section.findings", lang))
+    rows = []
+    for f in analysis.findings:
+        fact = by_label[f.label]
+        rows.append([
+            localized_name(f.label, lang),
+            f"{f.probability:.2f}",
+            t(f"chest.pdf.status.{fact.status}", lang),
+            location_phrase(fact, lang) or "-",
+        ])
+    pdf.table(
+        [t("chest.col.finding", lang), t("chest.col.probability", lang), t("chest.col.status", lang), t("chest.col.location", lang)],
+        rows, widths=[4, 1.3, 1.6, 3],
+    )
+    pdf.heading(t("chest.pdf.section.report", lang))
+    pdf.paragraph(report_text.strip(), size=9.5)
+    pdf.notice(t("chest.notice.intended_use", lang) + "\n" + t("chest.notice.location", lang))
+    return pdf.build()
+
+
+def audit_fields(analysis: ChestAnalysis, op: OperatingPoint) -> dict[str, Any]:
+    """The audit-trail record of an analysis (see :mod:`core.audit`): hashes, model, operating point."""
+    fields: dict[str, Any] = {
+        "feature": "chest",
+        "input_sha256": analysis.image.sha256,
+        "preset": op.preset,
+        "operating_point": op.threshold,
+        "gate_decision": analysis.gate.decision,
+        "gate_issues": [i.code for i in analysis.gate.issues],
+        "overridden": analysis.gate.overridden,
+    }
+    if analysis.prediction is not None:
+        model = analysis.prediction.model
+        counts = analysis.counts(op)
+        fields.update(
+            model_name=model.name, model_version=model.version, model_sha256=model.sha256,
+            test_model=model.is_test_model, n_positive=counts["positive"], n_uncertain=counts["uncertain"],
+        )
+    return fields

@@ -1,0 +1,515 @@
+"""Input gate: is this a frontal chest radiograph good enough to analyse? Runs before any result.
+
+Checks, in order (each issue is a warning or a refusal, with a translation key ``chest.gate.<code>``):
+
+* **DICOM tags** (when present): ``Modality`` not CR/DX/DR/RG -> refuse; ``BodyPartExamined`` given
+  and not chest -> refuse; ``ViewPosition`` LL/RL/LATERAL -> refuse (lateral view); decubitus -> warn.
+* **Colour**: Hasler-Süsstrunk colourfulness of the RGB pixels > 0.04 -> refuse (photographs; every
+  real radiograph in ``../shared/data`` scores <= 0.005, colour photos 0.06-0.39).
+* **Size / contrast / blur**: short side < 128 px -> refuse, < 224 px -> warn; 1st-99th percentile
+  contrast < 0.10 -> refuse, < 0.20 -> warn (real films >= 0.27); sharpness (RMS Laplacian of the
+  contrast-normalised 256 px image) < 0.008 -> refuse, < 0.02 -> warn (real films >= 0.03).
+* **Image-level out-of-distribution score** (model-free, works for PNG/JPEG/DICOM alike): the
+  centre-cropped image as a 32x32 contrast-standardised thumbnail, scored against reference statistics
+  of real frontal radiographs (PCA, 8 components: ``max(T^2/k, Q/median Q)``; :class:`PcaReference`).
+  Score >= threshold -> refuse (``not_chest``); within 80 % of it -> warn (``unusual``).
+* **Inverted**: when the image is out of distribution but its negative is not, it is a negative
+  (white lungs) -> refuse with the offer to invert.
+* **Feature out-of-distribution score** (only with reference statistics fitted on the *installed*
+  model's pooled features, ``python -m core.chest.gate fit`` = ``fit-features``): same scorer on the features
+  of the forward pass already made -> refuse / warn.
+
+Refusals other than unusable quality can be overridden by the user ("this is a frontal chest film"):
+the analysis then runs and the report carries the warning. Figures: ``bench/bench_chest.py gate``
+and ``docs/chest.md``.
+
+Reference statistics for the image-level score are committed (``weights/chest-gate-image-stats.npz``,
+card ``chest-gate-image-stats``), fitted by ``python -m core.chest.gate fit-image`` on NIH
+ChestX-ray14 images and CC BY ieee8023 images of patients with an even SHA-256 of their id; the
+other patients are held out for measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from core.chest.model import ChestModel, ChestPrediction
+    from core.imaging import ImageInput
+
+Severity = Literal["warn", "refuse"]
+Decision = Literal["accept", "warn", "refuse"]
+
+RADIOGRAPH_MODALITIES = {"CR", "DX", "DR", "RG"}
+CHEST_BODY_PARTS = ("CHEST", "THORAX", "LUNG", "흉부")
+LATERAL_VIEWS = {"LL", "RL", "LAT", "LATERAL", "LLO", "RLO"}
+DECUBITUS_VIEWS = {"LLD", "RLD", "DECUBITUS"}
+
+COLOUR_REFUSE = 0.04
+MIN_SIDE_REFUSE = 128
+MIN_SIDE_WARN = 224
+CONTRAST_REFUSE = 0.10
+CONTRAST_WARN = 0.20
+SHARPNESS_REFUSE = 0.008
+SHARPNESS_WARN = 0.02
+UNUSUAL_FRACTION = 0.8
+
+IMAGE_STATS_CARD = "chest-gate-image-stats"
+THUMB = 32
+
+
+@dataclass(frozen=True)
+class GateIssue:
+    """One problem found. ``key`` is its translation key; ``overridable`` says whether the user may
+    proceed anyway after confirming the image is a frontal chest radiograph."""
+
+    code: str
+    severity: Severity
+    overridable: bool = True
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"chest.gate.{self.code}"
+
+    def message(self, lang: str | None) -> str:
+        from core.i18n import t
+
+        return t(self.key, lang, **dict(self.params))
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """All issues and the scores behind them (scores as ``(name, value)`` pairs)."""
+
+    issues: tuple[GateIssue, ...] = ()
+    scores: tuple[tuple[str, float], ...] = ()
+    overridden: bool = False
+
+    @property
+    def decision(self) -> Decision:
+        if any(i.severity == "refuse" for i in self.issues) and not self.overridden:
+            return "refuse"
+        if self.issues:
+            return "warn"
+        return "accept"
+
+    @property
+    def refusals(self) -> tuple[GateIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == "refuse")
+
+    @property
+    def can_override(self) -> bool:
+        """True when every refusal may be overridden by the user (and there is at least one)."""
+        refusals = self.refusals
+        return bool(refusals) and all(i.overridable for i in refusals)
+
+    @property
+    def inverted(self) -> bool:
+        return any(i.code == "inverted" for i in self.issues)
+
+    def score(self, name: str) -> float | None:
+        return dict(self.scores).get(name)
+
+    def merge(self, other: GateResult) -> GateResult:
+        return GateResult(self.issues + other.issues, self.scores + other.scores, self.overridden)
+
+    def override(self) -> GateResult:
+        """The same result with the user's override recorded (refuses to override hard failures).
+
+        Raises:
+            ValueError: a refusal is not overridable (unusable image quality).
+        """
+        if not self.can_override:
+            raise ValueError("this gate result cannot be overridden")
+        return replace(self, overridden=True)
+
+
+# --- reference statistics ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class PcaReference:
+    """One-class reference: PCA of descriptors of real frontal radiographs.
+
+    ``score(d) = max(T^2 / k, Q / Q_median)``: the mean squared standardised distance within the
+    ``k`` principal components, or the residual energy outside them relative to the fit set's
+    median, whichever is larger. ``threshold`` is 1.1 x the 99.5th percentile of fit-set scores.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    variances: np.ndarray
+    q_median: float
+    threshold: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, X: np.ndarray, k: int = 8, meta: dict[str, Any] | None = None) -> PcaReference:
+        """Fit on ``(n, d)`` descriptors. Raises ``ValueError`` with fewer than ``k + 2`` rows."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or len(X) < k + 2:
+            raise ValueError(f"need at least {k + 2} descriptors, got {X.shape}")
+        mean = X.mean(axis=0)
+        _, sv, vt = np.linalg.svd(X - mean, full_matrices=False)
+        comps = vt[:k]
+        var = sv[:k] ** 2 / (len(X) - 1)
+        proto = cls(mean, comps, var, 1.0, np.inf, dict(meta or {}))
+        t2, q = proto.parts(X)
+        q_median = float(np.median(q))
+        scored = np.maximum(t2, q / q_median)
+        threshold = float(np.percentile(scored, 99.5) * 1.1)
+        m = dict(meta or {})
+        m.update(n_fit=int(len(X)), k=int(k), fit_score_p50=float(np.median(scored)), fit_score_p995=float(np.percentile(scored, 99.5)))
+        return cls(mean.astype(np.float32), comps.astype(np.float32), var.astype(np.float32), q_median, threshold, m)
+
+    def parts(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        centred = X - self.mean.astype(np.float64)
+        z = centred @ self.components.T.astype(np.float64)
+        t2 = (z**2 / self.variances.astype(np.float64)).sum(axis=1) / len(self.variances)
+        resid = centred - z @ self.components.astype(np.float64)
+        return t2, (resid**2).sum(axis=1)
+
+    def score(self, d: np.ndarray) -> float:
+        t2, q = self.parts(d)
+        return float(max(t2[0], q[0] / self.q_median))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            np.savez_compressed(
+                fh, mean=self.mean, components=self.components, variances=self.variances,
+                q_median=np.float64(self.q_median), threshold=np.float64(self.threshold),
+                meta=np.frombuffer(json.dumps(self.meta, sort_keys=True).encode(), dtype=np.uint8),
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> PcaReference:
+        """Read a reference saved by :meth:`save`. Raises ``OSError``/``ValueError``/``KeyError``."""
+        with np.load(path, allow_pickle=False) as z:
+            return cls(
+                z["mean"], z["components"], z["variances"], float(z["q_median"]), float(z["threshold"]),
+                json.loads(bytes(z["meta"]).decode()),
+            )
+
+
+# --- image measurements ------------------------------------------------------------------------
+def colourfulness(pixels: np.ndarray) -> float:
+    """Hasler & Süsstrunk (2003) colourfulness on [0, 1] RGB (0 for greyscale)."""
+    if pixels.ndim != 3:
+        return 0.0
+    step = max(1, int(max(pixels.shape[:2]) // 256))
+    p = np.asarray(pixels[::step, ::step, :3], dtype=np.float32)
+    rg = p[..., 0] - p[..., 1]
+    yb = 0.5 * (p[..., 0] + p[..., 1]) - p[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def _small(gray: np.ndarray, side: int = 256) -> np.ndarray:
+    import cv2
+
+    h, w = gray.shape
+    scale = side / max(h, w)
+    if scale >= 1:
+        return gray.astype(np.float32)
+    return cv2.resize(gray.astype(np.float32), (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def quality(gray: np.ndarray) -> tuple[float, float]:
+    """(contrast, sharpness): 1st-99th percentile range, RMS Laplacian of the normalised 256 px image."""
+    import cv2
+
+    small = _small(gray)
+    lo, hi = np.percentile(small, [1, 99])
+    contrast = float(hi - lo)
+    norm = ((small - lo) / (contrast + 1e-6)).astype(np.float32)
+    lap = cv2.Laplacian(norm, cv2.CV_32F)
+    return contrast, float(np.sqrt(np.mean(lap**2)))
+
+
+def descriptor(gray: np.ndarray, n: int = THUMB) -> np.ndarray:
+    """Model-free descriptor: xrv's centre square as an ``n x n`` area-resized, standardised thumbnail."""
+    import cv2
+
+    h, w = gray.shape
+    s = min(h, w)
+    top, left = h // 2 - s // 2, w // 2 - s // 2
+    thumb = cv2.resize(np.ascontiguousarray(gray[top:top + s, left:left + s], dtype=np.float32), (n, n), interpolation=cv2.INTER_AREA)
+    thumb = thumb.astype(np.float64)
+    return ((thumb - thumb.mean()) / (thumb.std() + 1e-6)).ravel()
+
+
+def _gray(image: ImageInput) -> np.ndarray:
+    from core.chest.preprocess import gray_of
+
+    return gray_of(image.pixels)
+
+
+# --- checks ------------------------------------------------------------------------------------
+def _norm(value: object) -> str:
+    return str(value or "").strip().upper()
+
+
+def check_tags(image: ImageInput) -> list[GateIssue]:
+    """DICOM tag checks (no issue for files without tags)."""
+    issues: list[GateIssue] = []
+    modality = _norm(getattr(image, "modality", None))
+    body = _norm(getattr(image, "body_part", None))
+    view = _norm(getattr(image, "view_position", None)).replace(" ", "")
+    if modality and modality not in RADIOGRAPH_MODALITIES:
+        issues.append(GateIssue("dicom_modality", "refuse", params=(("value", modality),)))
+    if body and not any(part in body for part in CHEST_BODY_PARTS):
+        issues.append(GateIssue("dicom_body_part", "refuse", params=(("value", body),)))
+    if view in LATERAL_VIEWS:
+        issues.append(GateIssue("dicom_lateral", "refuse", params=(("value", view),)))
+    elif view in DECUBITUS_VIEWS:
+        issues.append(GateIssue("dicom_decubitus", "warn", params=(("value", view),)))
+    return issues
+
+
+def check_pixels(gray: np.ndarray, pixels: np.ndarray, reference: PcaReference | None) -> tuple[list[GateIssue], dict[str, float]]:
+    """Image-level checks on any format. Returns issues and the scores they were based on."""
+    issues: list[GateIssue] = []
+    scores: dict[str, float] = {}
+    colour = colourfulness(pixels)
+    scores["colourfulness"] = colour
+    if colour > COLOUR_REFUSE:
+        issues.append(GateIssue("colour", "refuse"))
+    short = int(min(gray.shape))
+    scores["short_side"] = float(short)
+    if short < MIN_SIDE_REFUSE:
+        issues.append(GateIssue("too_small", "refuse", overridable=False, params=(("pixels", str(short)),)))
+    elif short < MIN_SIDE_WARN:
+        issues.append(GateIssue("low_resolution", "warn", params=(("pixels", str(short)),)))
+    contrast, sharp = quality(gray)
+    scores["contrast"] = contrast
+    scores["sharpness"] = sharp
+    if contrast < CONTRAST_REFUSE:
+        issues.append(GateIssue("low_contrast", "refuse", overridable=False))
+    elif contrast < CONTRAST_WARN:
+        issues.append(GateIssue("low_contrast", "warn"))
+    if sharp < SHARPNESS_REFUSE:
+        issues.append(GateIssue("blurry", "refuse", overridable=False))
+    elif sharp < SHARPNESS_WARN:
+        issues.append(GateIssue("blurry", "warn"))
+    if reference is not None and contrast >= CONTRAST_REFUSE:
+        score = reference.score(descriptor(gray))
+        inv_score = reference.score(descriptor(1.0 - gray))
+        scores["ood_image"] = score
+        scores["ood_image_inverted"] = inv_score
+        scores["ood_image_threshold"] = reference.threshold
+        is_colour = colour > COLOUR_REFUSE  # a photo's negative may look "more chest-like": not an inverted film
+        if score >= reference.threshold and inv_score < reference.threshold and inv_score < score and not is_colour:
+            issues.append(GateIssue("inverted", "refuse", overridable=False))
+        elif score >= reference.threshold:
+            issues.append(GateIssue("not_chest", "refuse"))
+        elif score >= UNUSUAL_FRACTION * reference.threshold:
+            issues.append(GateIssue("unusual", "warn"))
+    return issues, scores
+
+
+def check_input(image: ImageInput, reference: PcaReference | None | Literal["default"] = "default") -> GateResult:
+    """Everything that needs no model: tags and image-level checks.
+
+    ``reference="default"`` uses the committed image statistics (none when their file is missing
+    or fails its checksum; the other checks still run).
+    """
+    ref = image_reference() if reference == "default" else reference
+    gray = _gray(image)
+    issues = check_tags(image)
+    pix_issues, scores = check_pixels(gray, np.asarray(image.pixels), ref)
+    return GateResult(tuple(issues + pix_issues), tuple(sorted(scores.items())))
+
+
+def check_features(prediction: ChestPrediction, reference: PcaReference | None) -> GateResult:
+    """Out-of-distribution score of the model's pooled features (no issue without a reference)."""
+    if reference is None:
+        return GateResult()
+    score = reference.score(prediction.features)
+    scores = (("ood_features", score), ("ood_features_threshold", reference.threshold))
+    if score >= reference.threshold:
+        return GateResult((GateIssue("not_chest_features", "refuse"),), scores)
+    if score >= UNUSUAL_FRACTION * reference.threshold:
+        return GateResult((GateIssue("unusual_features", "warn"),), scores)
+    return GateResult((), scores)
+
+
+# --- reference files through the registry --------------------------------------------------------
+@lru_cache(maxsize=4)
+def _image_reference_cached(path: str, sha: str) -> PcaReference:
+    return PcaReference.load(Path(path))
+
+
+def image_reference() -> PcaReference | None:
+    """The committed image-level reference, verified by the registry (None when unavailable)."""
+    try:
+        from core.models import registry
+
+        st = registry.status(IMAGE_STATS_CARD)
+    except (KeyError, ValueError, OSError):
+        return None
+    if not st.installed or st.path is None:
+        return None
+    return _image_reference_cached(str(st.path), st.sha256 or "")
+
+
+def feature_card_name(model_name: str) -> str:
+    return f"{model_name}-gate"
+
+
+def feature_reference(model: ChestModel) -> PcaReference | None:
+    """Feature statistics fitted on ``model``'s installed weights, or None.
+
+    Used only when a card ``<model>-gate`` exists, its file is verified, and the statistics were
+    computed with exactly this model file (same SHA-256).
+    """
+    if model.is_test_model:
+        return None
+    try:
+        from core.models import registry
+
+        st = registry.status(feature_card_name(model.name))
+    except (KeyError, ValueError, OSError):
+        return None
+    if not st.installed or st.path is None:
+        return None
+    ref = _image_reference_cached(str(st.path), st.sha256 or "")
+    return ref if ref.meta.get("model_sha256") == model.sha256 else None
+
+
+# --- fitting (CLI) -----------------------------------------------------------------------------
+PERMISSIVE = {"CC BY", "CC BY 3.0", "CC BY 4.0", "Apache 2.0"}
+
+
+def _parity(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % 2
+
+
+@dataclass(frozen=True)
+class FrontalSplit:
+    """Real frontal radiographs of ``../shared/data`` split by patient (SHA-256 parity of the id)."""
+
+    fit: tuple[Path, ...]
+    held_out: tuple[Path, ...]
+
+
+def frontal_split(data_dir: Path) -> FrontalSplit:
+    """Fit set: NIH14 + permissively licensed ieee8023 images of even-parity patients; held-out: the
+    rest of NIH14, cxr/covid (all licences, evaluation only) and cxr/samples.
+
+    Raises:
+        FileNotFoundError: the data folder lacks the label files.
+    """
+    fit: list[Path] = []
+    held: list[Path] = []
+    with (data_dir / "cxr" / "nih14" / "labels.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            path = data_dir / "cxr" / "nih14" / "images" / row["image"]
+            (fit if _parity(row["patient"]) == 0 else held).append(path)
+    with (data_dir / "cxr" / "covid" / "metadata.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("view", "").strip().upper() in {"L", "LL", "RL", "LATERAL"}:
+                continue
+            path = data_dir / "cxr" / "covid" / "images" / row["image"]
+            ok = row.get("license", "").strip() in PERMISSIVE and _parity(row["patient"]) == 0
+            (fit if ok else held).append(path)
+    held.extend(sorted(p for p in (data_dir / "cxr" / "samples").glob("*") if p.is_file()))
+    return FrontalSplit(tuple(fit), tuple(held))
+
+
+def _read_gray(path: Path) -> np.ndarray:
+    from core.chest.preprocess import gray_of
+    from core.imaging import load_image
+
+    return gray_of(load_image(path.read_bytes(), path.name).pixels)
+
+
+def fit_image_reference(paths: Iterable[Path], k: int = 8) -> PcaReference:
+    """Fit the model-free reference on the given radiographs."""
+    X = np.stack([descriptor(_read_gray(p)) for p in paths])
+    meta = {
+        "kind": "image-thumbnail-pca", "thumb": THUMB, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sources": "NIH ChestX-ray14 + ieee8023 CC BY rows, patients with even sha256(id) parity",
+    }
+    return PcaReference.fit(X, k=k, meta=meta)
+
+
+def fit_feature_reference(model: ChestModel, paths: Sequence[Path], k: int = 32, batch: int = 16) -> PcaReference:
+    """Fit the pooled-feature reference of ``model`` on the given radiographs."""
+    from core.imaging import load_image
+
+    feats = []
+    for start in range(0, len(paths), batch):
+        images = [load_image(p.read_bytes(), p.name) for p in paths[start:start + batch]]
+        feats.extend(pred.features for pred in model.predict_batch(images))
+    meta = {
+        "kind": "pooled-features-pca", "model": model.name, "model_version": model.version,
+        "model_sha256": model.sha256, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return PcaReference.fit(np.stack(feats), k=k, meta=meta)
+
+
+def _cmd_fit_image(args: argparse.Namespace) -> int:
+    split = frontal_split(Path(args.data))
+    ref = fit_image_reference(split.fit, k=args.k)
+    out = Path(args.out)
+    ref.save(out)
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    print(f"fitted on {len(split.fit)} images; threshold {ref.threshold:.3f}; wrote {out} (sha256 {sha}, {out.stat().st_size} bytes)")
+    return 0
+
+
+def _cmd_fit_features(args: argparse.Namespace) -> int:
+    from core.chest.loader import load_model
+    from core.models import registry
+
+    path = registry.require(args.model)
+    model = load_model(args.model, path)
+    split = frontal_split(Path(args.data))
+    paths = split.fit if not args.limit else split.fit[:: max(1, len(split.fit) // args.limit)][: args.limit]
+    ref = fit_feature_reference(model, paths, k=args.k)
+    card = registry.get_card(feature_card_name(args.model))
+    out = registry.install_dir() / card.file
+    ref.save(out)
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    registry.pin(card, sha)
+    print(f"fitted on {len(paths)} images with {model.name} ({model.sha256[:12]}); threshold {ref.threshold:.3f}; "
+          f"wrote {out} and pinned sha256 {sha}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m core.chest.gate fit-image|fit-features`` (see module docstring)."""
+    from core.settings import PROJECT_ROOT, get_settings
+
+    default_data = get_settings().samples_dir or (PROJECT_ROOT.parent / "shared" / "data")
+    parser = argparse.ArgumentParser(prog="python -m core.chest.gate", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    img = sub.add_parser("fit-image", help="fit the committed model-free reference statistics")
+    img.add_argument("--data", default=str(default_data))
+    img.add_argument("--k", type=int, default=8)
+    img.add_argument("--out", default=str(PROJECT_ROOT / "weights" / "chest-gate-image-stats.npz"))
+    img.set_defaults(func=_cmd_fit_image)
+    feat = sub.add_parser("fit-features", aliases=["fit"], help="fit pooled-feature statistics for an installed model")
+    feat.add_argument("--model", default="xrv-densenet121-res224-all")
+    feat.add_argument("--data", default=str(default_data))
+    feat.add_argument("--k", type=int, default=32)
+    feat.add_argument("--limit", type=int, default=0, help="use only this many fit images (quick runs)")
+    feat.set_defaults(func=_cmd_fit_features)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Load the best installed chest model through the weights registry.
+
+Preference: torchxrayvision's DenseNet (``xrv-densenet121-res224-all``), then the project's starter
+models (cards with task ``chest-multilabel``), best first by the mean AUC their card reports.
+Nothing here downloads anything; a model is used only when the registry has verified its file's
+SHA-256. Random-weight test models are never returned.
+
+Starter-model cards (written by the training CLI) describe how to build and feed the network:
+``architecture`` is a timm model name (``densenet121``, ``efficientnet_b0``...), ``loader`` is
+``state-dict`` or ``safetensors``, and ``input`` may hold ``size``, ``channels``, ``range``
+(``[low, high]`` for [0, 1] pixels), ``mean``/``std`` and ``op_threshs`` (raw-sigmoid operating
+points; 0.5 when absent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from core.chest.model import (
+    Calibration,
+    ChestModel,
+    GradCamChestModel,
+    ModelIdentity,
+    PooledLinearChestModel,
+    PooledLinearNet,
+    wrap_xrv_densenet,
+    xrv_op_threshs,
+)
+from core.chest.preprocess import generic_array
+from core.errors import MissingModelError
+
+TASK = "chest-multilabel"
+XRV_NAME = "xrv-densenet121-res224-all"
+
+
+class ModelLoadError(MissingModelError):
+    """An installed, verified weights file could not be turned into a model."""
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What the page needs to decide whether it can analyse: the model to use or how to get one."""
+
+    name: str | None
+    install_command: str
+    candidates: tuple[str, ...]
+
+
+def _card_rank(card: Any) -> tuple[int, float, str]:
+    metrics = card.metrics or {}
+    auc = metrics.get("auc_mean") or metrics.get("mean_auc") or 0.0
+    try:
+        auc = float(auc)
+    except (TypeError, ValueError):
+        auc = 0.0
+    return (0 if card.name == XRV_NAME else 1, -auc, card.name)
+
+
+def chest_cards() -> list[Any]:
+    """Chest multi-label model cards in preference order (xrv first, then starters by mean AUC)."""
+    from core.models import registry
+
+    return sorted(registry.list_cards(task=TASK), key=_card_rank)
+
+
+def availability() -> Availability:
+    """Which chest model would be loaded (``name`` None when none is installed and verified)."""
+    from core.models import registry
+
+    cards = chest_cards()
+    for card in cards:
+        if registry.installed_path(card.name) is not None:
+            return Availability(card.name, registry.install_command(card), tuple(c.name for c in cards))
+    first = registry.get_card(XRV_NAME) if any(c.name == XRV_NAME for c in cards) else (cards[0] if cards else None)
+    command = registry.install_command(first) if first else f"python -m core.models fetch {XRV_NAME}"
+    return Availability(None, command, tuple(c.name for c in cards))
+
+
+def load_best_model() -> ChestModel:
+    """The best installed chest model.
+
+    Raises:
+        MissingModelError: no chest model is installed and verified (message names the command).
+        ModelLoadError: a verified file could not be loaded.
+    """
+    from core.models import registry
+
+    avail = availability()
+    if avail.name is None:
+        raise MissingModelError("chest.model.missing", name=XRV_NAME, command=avail.install_command)
+    return load_model(avail.name, registry.require(avail.name))
+
+
+def load_model(name: str, path: Path) -> ChestModel:
+    """Load registry model ``name`` from its verified file ``path``.
+
+    Raises:
+        ModelLoadError: the file does not hold what the card says, or its bytes changed since the
+            registry verified them.
+    """
+    from core.models import registry
+
+    card = registry.get_card(name)
+    st = registry.status(name)
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if st.sha256 is None or sha != st.sha256:
+        raise ModelLoadError("chest.model.changed", name=name, command=registry.install_command(card))
+    identity = ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=sha)
+    try:
+        if card.loader == "xrv-pickle":
+            return load_xrv_bytes(data, identity)
+        return load_starter_bytes(data, card, identity)
+    except MissingModelError:
+        raise
+    except Exception as exc:  # a verified file that still fails to load: say which and why
+        raise ModelLoadError("chest.model.broken", name=name, detail=str(exc)[:200]) from exc
+
+
+def load_xrv_bytes(data: bytes, identity: ModelIdentity) -> PooledLinearChestModel:
+    """A torchxrayvision DenseNet from the bytes of its released file (a whole pickled model).
+
+    Mirrors ``xrv.models.DenseNet(weights=...)``: unpickle (``weights_only=False``, which is why the
+    caller must have verified the checksum first), copy the state dict into a fresh
+    ``DenseNet(weights=None)``, and use xrv's ``op_threshs`` for ``densenet121-res224-all``.
+    """
+    import torchxrayvision as xrv
+
+    saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)  # noqa: S614 (verified file)
+    for mod in saved.modules():  # xrv's patch for models pickled by older torch
+        if not hasattr(mod, "_non_persistent_buffers_set"):
+            mod._non_persistent_buffers_set = set()
+    model = xrv.models.DenseNet(weights=None)
+    model.load_state_dict(saved.state_dict())
+    model.targets = list(xrv.models.model_urls["densenet121-res224-all"]["labels"])
+    return wrap_xrv_densenet(model.eval(), identity, xrv_op_threshs())
+
+
+def _pooled_linear_from_timm(model: nn.Module) -> PooledLinearNet | None:
+    """Split a timm classifier into features/activation/linear when its head is avg-pool + linear."""
+    pool = getattr(model, "global_pool", None)
+    pool_type = getattr(pool, "pool_type", None)
+    classifier = model.get_classifier() if hasattr(model, "get_classifier") else None
+    if pool_type != "avg" or not isinstance(classifier, nn.Linear) or not hasattr(model, "forward_features"):
+        return None
+
+    class _Features(nn.Module):
+        def __init__(self, inner: nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.inner.forward_features(x)
+
+    # timm's forward_features already ends with the activation (BatchNormAct / ReLU), so the hookable
+    # activation module is an identity on top of it.
+    return PooledLinearNet(_Features(model), nn.Identity(), classifier)
+
+
+def load_starter_bytes(data: bytes, card: Any, identity: ModelIdentity) -> ChestModel:
+    """A starter model (timm architecture + state dict or safetensors) described by ``card``."""
+    import timm
+
+    spec = dict(card.input or {})
+    labels = tuple(card.labels)
+    channels = int(spec.get("channels", 1))
+    size = int(spec.get("size", 224))
+    model = timm.create_model(card.architecture, pretrained=False, num_classes=len(labels), in_chans=channels)
+    if card.loader == "safetensors":
+        from safetensors.torch import load as load_safetensors
+
+        state = load_safetensors(data)
+    else:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+    model.load_state_dict(state)
+    model.eval()
+    value_range = tuple(spec.get("range", (0.0, 1.0)))
+    preprocess = partial(
+        generic_array,
+        size=size,
+        channels=channels,
+        value_range=(float(value_range[0]), float(value_range[1])),
+        mean=tuple(spec["mean"]) if "mean" in spec else None,
+        std=tuple(spec["std"]) if "std" in spec else None,
+    )
+    calibration = Calibration(spec.get("op_threshs"))
+    net = _pooled_linear_from_timm(model)
+    if net is not None:
+        return PooledLinearChestModel(net, calibration, labels, identity, preprocess=preprocess)
+    target = _last_conv(model)
+    return GradCamChestModel(model, target, calibration, labels, identity, preprocess=preprocess)
+
+
+def _last_conv(model: nn.Module) -> nn.Module:
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise ValueError("model has no convolution layer for GradCAM")
+    return convs[-1]
+
+
+def fetch_command(name: str = XRV_NAME, offline: bool = False) -> str:
+    """The exact command that installs ``name`` (``offline``: from a local folder ``DIR``)."""
+    return f"python -m core.models fetch {name}" + (" --from DIR" if offline else "")

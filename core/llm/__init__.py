@@ -1,0 +1,24 @@
+"""Report writers: structured facts in, report text out (streamed).
+
+Public API::
+
+    from core.llm import ChestReportFacts, FindingFact, ReportWriter, StructuredWriter, get_writer
+
+``structured`` is always registered; LLM backends come in their own modules and register
+themselves with :func:`register_writer`.
+"""
+
+from core.llm.facts import ChestReportFacts, FindingFact
+from core.llm.structured import StructuredWriter
+from core.llm.writer import ReportWriter, get_writer, register_writer, write_text, writer_names
+
+__all__ = [
+    "ChestReportFacts",
+    "FindingFact",
+    "ReportWriter",
+    "StructuredWriter",
+    "get_writer",
+    "register_writer",
+    "write_text",
+    "writer_names",
+]

@@ -1,0 +1,66 @@
+"""What a report writer is given: structured, verified facts (never pixels, never patient data).
+
+The chest page builds :class:`ChestReportFacts` from the classifier, the heatmaps and the lung
+zones; every writer (the structured template now, LLM backends later) turns the same facts into
+text, so a later guard can check an LLM's text finding by finding against them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["positive", "uncertain", "negative"]
+Certainty = Literal["high", "moderate", "low"]
+Side = Literal["right", "left", "bilateral"]
+Level = Literal["upper", "middle", "lower"]
+Region = Literal["lung", "pleura", "heart", "mediastinum", "bone", "diaphragm"]
+
+
+@dataclass(frozen=True)
+class FindingFact:
+    """One finding as the report may state it.
+
+    Attributes:
+        label: the model's label (``"Effusion"``).
+        slug: translation slug (``chest.finding.<slug>``).
+        probability: calibrated probability (0.5 = operating point of the balanced preset).
+        status: ``positive`` (above the uncertain band), ``uncertain`` (inside it) or ``negative``.
+        certainty: ``high`` / ``moderate`` for positives, ``low`` inside the band.
+        region: anatomical region the finding refers to.
+        side: patient side from the heatmap (lung/pleura/bone findings only), or None.
+        level: lung zone (upper/middle/lower) of the heatmap's hot region, or None.
+    """
+
+    label: str
+    slug: str
+    probability: float
+    status: Status
+    certainty: Certainty
+    region: Region = "lung"
+    side: Side | None = None
+    level: Level | None = None
+
+
+@dataclass(frozen=True)
+class ChestReportFacts:
+    """Everything a chest report may say, in one immutable object."""
+
+    findings: tuple[FindingFact, ...]
+    preset: str
+    operating_point: float
+    band: float
+    model_title: str
+    model_version: str
+    n_assessed: int
+    gate_notes: tuple[str, ...] = field(default=())  # translation keys of gate warnings
+    test_model: bool = False
+    kind: str = "chest"
+
+    @property
+    def positives(self) -> tuple[FindingFact, ...]:
+        return tuple(f for f in self.findings if f.status == "positive")
+
+    @property
+    def uncertain(self) -> tuple[FindingFact, ...]:
+        return tuple(f for f in self.findings if f.status == "uncertain")

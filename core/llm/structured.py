@@ -1,0 +1,103 @@
+"""The structured (template) report writer: deterministic, no model, always available.
+
+Every sentence comes from a translated template (``locales/*/llm.json``) filled with the facts,
+so the text can never state a finding, a side or a certainty the classifier did not give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from core.i18n import has_key, t
+from core.llm.facts import ChestReportFacts, FindingFact
+from core.llm.writer import ReportFacts, register_writer
+
+
+def finding_name(fact: FindingFact, lang: str) -> str:
+    """Medical name in ``lang`` (the model's label when no translation exists)."""
+    key = f"chest.finding.{fact.slug}"
+    return t(key, lang) if has_key(key) else fact.label.replace("_", " ")
+
+
+def location_phrase(fact: FindingFact, lang: str) -> str:
+    """Where the finding is, in words (empty when the facts give no location)."""
+    if fact.region in ("heart", "mediastinum", "diaphragm"):
+        return t(f"llm.report.region.{fact.region}", lang)
+    if fact.side is None:
+        return ""
+    side = t(f"llm.report.side.{fact.side}", lang)
+    if fact.region == "bone":
+        return t("llm.report.bone_side", lang, side=side)
+    if fact.side == "bilateral":
+        if fact.level is None:
+            return side
+        return t("llm.report.zone_bilateral", lang, level=t(f"llm.report.level.{fact.level}", lang))
+    if fact.level is None:
+        return t("llm.report.lung_side", lang, side=side)
+    return t("llm.report.zone", lang, side=side, level=t(f"llm.report.level.{fact.level}", lang))
+
+
+def status_phrase(fact: FindingFact, lang: str) -> str:
+    if fact.status == "positive":
+        return t(f"llm.report.status.positive_{'high' if fact.certainty == 'high' else 'moderate'}", lang)
+    if fact.status == "uncertain":
+        return t("llm.report.status.uncertain", lang)
+    return t("llm.report.status.negative", lang)
+
+
+def _with_location(fact: FindingFact, lang: str) -> str:
+    where = location_phrase(fact, lang)
+    return t("llm.report.location", lang, where=where) if where else ""
+
+
+class StructuredWriter:
+    """Template writer for chest reports: FINDINGS then IMPRESSION, one line per chunk."""
+
+    name = "structured"
+    kind = "template"
+
+    def available(self) -> bool:
+        return True
+
+    def write(self, facts: ReportFacts, lang: str) -> Iterator[str]:
+        if not isinstance(facts, ChestReportFacts):
+            raise TypeError(f"StructuredWriter cannot write {type(facts).__name__}")
+        yield from self._chest(facts, lang)
+
+    def _chest(self, facts: ChestReportFacts, lang: str) -> Iterator[str]:
+        preset = t(f"chest.preset.{facts.preset}", lang)
+        if facts.test_model:
+            yield t("llm.report.test_model", lang) + "\n\n"
+        yield t("llm.report.findings_header", lang) + "\n"
+        for key in facts.gate_notes:
+            yield t("llm.report.gate_note", lang, note=t(key, lang)) + "\n"
+        flagged = facts.positives + facts.uncertain
+        for fact in flagged:
+            yield t(
+                "llm.report.finding_line", lang,
+                name=finding_name(fact, lang),
+                status=status_phrase(fact, lang),
+                score=f"{fact.probability:.2f}",
+                certainty=t(f"llm.report.certainty.{fact.certainty}", lang),
+                location=_with_location(fact, lang),
+            ) + "\n"
+        if flagged:
+            yield t("llm.report.others_negative", lang, n=facts.n_assessed - len(flagged)) + "\n"
+        else:
+            yield t("llm.report.none_flagged", lang, n=facts.n_assessed, preset=preset) + "\n"
+        yield "\n" + t("llm.report.impression_header", lang) + "\n"
+        if not facts.positives:
+            yield t("llm.report.impression_none", lang, preset=preset) + "\n"
+        for index, fact in enumerate(facts.positives, start=1):
+            yield t(
+                "llm.report.impression_item", lang,
+                index=index, name=finding_name(fact, lang), status=status_phrase(fact, lang),
+                location=_with_location(fact, lang),
+            ) + "\n"
+        if facts.uncertain:
+            names = t("llm.report.list_separator", lang).join(finding_name(f, lang) for f in facts.uncertain)
+            yield t("llm.report.impression_uncertain", lang, names=names) + "\n"
+        yield t("llm.report.caveat", lang, model=facts.model_title, version=facts.model_version, preset=preset) + "\n"
+
+
+register_writer("structured", StructuredWriter)

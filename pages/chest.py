@@ -1,0 +1,348 @@
+"""Chest X-ray analysis: upload (several at once) -> input gate -> findings with heatmaps -> report ->
+PDF/JSON export. Thin page: widgets -> core.chest -> display. Uploads stay in this session's memory."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import audit
+from core.chest import loader as chest_loader
+from core.chest.analysis import ChestAnalysis, analyse, heatmap, overlay, report_stream
+from core.chest.export import audit_fields, to_json, to_pdf
+from core.chest.gate import GateResult, check_input
+from core.chest.labels import localized_name, localized_plain
+from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
+from core.errors import MissingModelError, UserError
+from core.i18n import t
+from core.imaging import ImageInput, load_image
+from core.llm import get_writer, writer_names
+from core.llm.structured import location_phrase
+from core.samples import list_samples
+from ui.common import lang, show_user_error, tr
+
+ACCEPT = ["png", "jpg", "jpeg", "dcm", "dicom", "tif", "tiff", "bmp", "webp", "heic"]
+STATE = "chest_state"
+DISPLAY_MAX_PX = 4096
+
+
+@dataclass
+class Case:
+    """One uploaded or sample image in this session (bytes kept in memory only)."""
+
+    name: str
+    data: bytes
+    digest: str
+    image: ImageInput | None = None
+    error: UserError | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_model(which: str) -> Any:
+    """The loaded model for registry entry ``which`` (a failure is not cached, so a later install shows up)."""
+    return chest_loader.load_best_model()
+
+
+def get_model() -> tuple[Any, MissingModelError | None]:
+    """(model, None), or (None, the error) when no chest model is installed or it cannot be loaded."""
+    try:
+        return _cached_model(chest_loader.availability().name or "none"), None
+    except MissingModelError as err:
+        return None, err
+
+
+def _state() -> dict[str, Any]:
+    if STATE not in st.session_state:
+        st.session_state[STATE] = {"samples": [], "decoded": {}, "analyses": {}, "reports": {}, "exports": {}, "audited": set(), "choices": {}}
+    return st.session_state[STATE]
+
+
+def _cases(uploads: list[Any], state: dict[str, Any]) -> list[Case]:
+    cases = []
+    for item in [*state["samples"], *uploads]:
+        name, data = (item if isinstance(item, tuple) else (item.name, item.getvalue()))
+        cases.append(Case(name=name, data=data, digest=hashlib.sha256(data).hexdigest()))
+    decoded = state.setdefault("decoded", {})
+    for case in cases:
+        if case.digest not in decoded:
+            try:
+                decoded[case.digest] = load_image(case.data, case.name)
+            except UserError as err:
+                decoded[case.digest] = err
+        value = decoded[case.digest]
+        if isinstance(value, UserError):
+            case.error = value
+        else:
+            case.image = value
+    _forget_removed({c.digest for c in cases}, state)
+    return cases
+
+
+def _forget_removed(digests: set[str], state: dict[str, Any]) -> None:
+    """Drop decoded images and analyses of files no longer uploaded (memory is the only store)."""
+    for name in ("decoded", "choices"):
+        for key in [k for k in state.get(name, {}) if k not in digests]:
+            del state[name][key]
+    for name in ("analyses", "reports", "exports"):
+        for key in [k for k in state.get(name, {}) if k[0] not in digests]:
+            del state[name][key]
+
+
+def _analysis(case: Case, model: Any, state: dict[str, Any]) -> ChestAnalysis | GateResult | None:
+    """The cached analysis of a case (or only its gate when no model is installed)."""
+    if case.image is None:
+        return None
+    choice = state["choices"].get(case.digest, {})
+    if model is None:
+        return check_input(case.image)
+    key = (case.digest, model.sha256, bool(choice.get("override")), bool(choice.get("invert")))
+    if key not in state["analyses"]:
+        state["analyses"][key] = analyse(case.image, model, override=bool(choice.get("override")), invert=bool(choice.get("invert")))
+    return state["analyses"][key]
+
+
+def _as_markdown(text: str) -> str:
+    """Show report text line for line: escape list/heading markers, keep every line break."""
+    lines = []
+    for line in text.split("\n"):
+        line = re.sub(r"^(\s*)([-*+#>])", r"\1\\\2", line)
+        line = re.sub(r"^(\s*\d+)\.", r"\1\\.", line)
+        lines.append(line)
+    return "  \n".join(lines)
+
+
+def _record_audit(result: ChestAnalysis, op: OperatingPoint, state: dict[str, Any]) -> None:
+    model = result.model
+    key = (result.image.sha256, model.sha256 if model else None, op.preset, result.gate.overridden, result.inverted_applied)
+    if key in state["audited"]:
+        return
+    try:
+        audit.record(audit_fields(result, op))
+        state["audited"].add(key)
+    except (OSError, audit.AuditError):
+        pass  # the analysis is still shown; a site notices an unwritable data folder in its logs
+
+
+# --- header, model state, settings ------------------------------------------------------------
+st.title(tr("app.page.chest"))
+st.caption(tr("chest.intro"))
+LANG = lang()
+state = _state()
+model, model_error = get_model()
+if model is None:
+    name = chest_loader.XRV_NAME
+    if isinstance(model_error, chest_loader.ModelLoadError):
+        show_user_error(model_error)
+    st.warning(tr("chest.model.missing_page", name=name), icon="📦")
+    st.code(chest_loader.fetch_command(name), language="bash")
+    st.caption(tr("chest.model.offline"))
+    st.code(chest_loader.fetch_command(name, offline=True), language="bash")
+    st.caption(tr("chest.model.gate_only"))
+elif model.is_test_model:
+    st.error(tr("chest.test_model"), icon="🧪")
+else:
+    st.caption(tr("chest.model.using", title=model.title, version=model.version, sha=model.sha256[:12]))
+
+with st.expander(tr("chest.settings"), expanded=True):
+    left, right = st.columns(2)
+    with left:
+        preset = st.segmented_control(
+            tr("chest.preset.label"), options=list(PRESETS), default=DEFAULT_PRESET, required=True,
+            format_func=lambda p, _l=LANG: t(f"chest.preset.{p}", _l), key="chest_preset",
+        ) or DEFAULT_PRESET
+        st.caption(tr("chest.preset.help", band=f"{BAND:.2f}", **{k: f"{v:.2f}" for k, v in PRESETS.items()}))
+    with right:
+        opacity = st.slider(tr("chest.opacity"), 0.0, 1.0, 0.5, 0.05, key="chest_opacity")
+        writers = writer_names()
+        writer_name = st.selectbox(tr("chest.report.writer"), writers, format_func=lambda n, _l=LANG: t(f"llm.writer.{n}", _l), key="chest_writer")
+op = OperatingPoint.of(preset)
+
+uploads = st.file_uploader(tr("chest.upload"), type=ACCEPT, accept_multiple_files=True, help=tr("chest.upload_help"), key="chest_upload") or []
+samples = list_samples("chest")
+if samples:
+    with st.expander(tr("app.demo.title")):
+        st.caption(tr("app.demo.help"))
+        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i: samples[i].name, key="chest_sample")
+        if st.button(tr("app.demo.load"), key="chest_sample_load"):
+            sample = samples[int(pick)]
+            try:
+                entry = (sample.name, sample.read_bytes())
+            except (OSError, ValueError):
+                entry = None
+            if entry and entry[0] not in [s[0] for s in state["samples"]]:
+                state["samples"].append(entry)
+                st.toast(tr("app.demo.loaded", name=sample.name))
+
+cases = _cases(list(uploads), state)
+if not cases:
+    st.info(tr("chest.empty"))
+    st.stop()
+
+results = [_analysis(case, model, state) for case in cases]
+
+
+# --- batch summary ----------------------------------------------------------------------------
+def _summary_row(index: int, case: Case, result: Any) -> dict[str, Any]:
+    row = {tr("chest.col.index"): index + 1, tr("chest.col.file"): case.name}
+    if case.error is not None:
+        row[tr("chest.col.gate")] = tr("chest.summary.error")
+        return row
+    gate = result.gate if isinstance(result, ChestAnalysis) else result
+    row[tr("chest.col.gate")] = tr(f"chest.gate.decision.{gate.decision}")
+    if isinstance(result, ChestAnalysis) and result.analysed:
+        top = result.findings[0]
+        counts = result.counts(op)
+        row[tr("chest.col.top")] = f"{localized_name(top.label, lang())} ({top.probability:.2f})"
+        row[tr("chest.col.positive")] = str(counts["positive"])
+        row[tr("chest.col.uncertain")] = str(counts["uncertain"])
+    else:
+        row[tr("chest.col.top")] = tr("chest.summary.not_analysed")
+        row[tr("chest.col.positive")] = row[tr("chest.col.uncertain")] = "–"
+    return row
+
+
+st.subheader(tr("chest.batch.title", n=len(cases)))
+summary = pd.DataFrame([_summary_row(i, c, r) for i, (c, r) in enumerate(zip(cases, results, strict=True))])
+st.dataframe(summary, hide_index=True, width="stretch")
+selected = st.selectbox(tr("chest.open"), range(len(cases)), format_func=lambda i: f"{i + 1}. {cases[i].name}", key="chest_open")
+case, result = cases[int(selected)], results[int(selected)]
+
+# --- one image --------------------------------------------------------------------------------
+if case.error is not None:
+    show_user_error(case.error)
+    st.stop()
+
+gate = result.gate if isinstance(result, ChestAnalysis) else result
+st.subheader(tr("chest.gate.title"))
+if not gate.issues:
+    st.success(tr("chest.gate.ok"), icon="✅")
+for issue in gate.issues:
+    (st.error if issue.severity == "refuse" and not gate.overridden else st.warning)(issue.message(lang()), icon="⚠️")
+if isinstance(result, ChestAnalysis) and result.inverted_applied:
+    st.info(tr("chest.gate.inverted_applied"))
+if gate.overridden:
+    st.info(tr("chest.gate.override_note"))
+
+if model is None:
+    st.image(case.image.to_uint8(), caption=tr("chest.original"), width="stretch")
+    st.stop()
+
+assert isinstance(result, ChestAnalysis)
+if not result.analysed:
+    st.error(tr("chest.gate.refused"))
+    choices = state["choices"].setdefault(case.digest, {})
+    if gate.inverted and not choices.get("invert"):
+        if st.button(tr("chest.gate.invert_button"), key=f"invert_{case.digest[:12]}"):
+            choices["invert"] = True
+            st.rerun()
+    elif gate.can_override and not choices.get("override"):
+        if st.button(tr("chest.gate.override_button"), key=f"override_{case.digest[:12]}"):
+            choices["override"] = True
+            st.rerun()
+    st.image(case.image.to_uint8(), caption=tr("chest.original"), width="stretch")
+    st.stop()
+
+_record_audit(result, op, state)
+pred = result.prediction
+assert pred is not None
+if pred.model.is_test_model:
+    st.error(tr("chest.test_model"), icon="🧪")
+st.caption(tr("chest.analysed_by", title=pred.model.title, version=pred.model.version, method=tr(f"chest.cam_method.{pred.cam_method}")))
+
+# heatmaps: every finding, on the full-resolution image
+facts = result.facts(op)
+by_label = {f.label: f for f in facts.findings}
+order = [f.index for f in result.findings]
+finding_of = {f.index: f for f in result.findings}
+shown = st.selectbox(
+    tr("chest.heatmap.finding"), order, key=f"heat_{case.digest[:12]}",
+    format_func=lambda i, _l=LANG: f"{localized_name(finding_of[i].label, _l)} ({finding_of[i].probability:.2f})",
+    help=tr("chest.heatmap.help"),
+)
+finding = finding_of[int(shown)]
+base = np.asarray(result.image.pixels)
+if max(base.shape[:2]) > DISPLAY_MAX_PX:  # only absurdly large films are reduced for the browser
+    from core.chest.analysis import thumbnail
+
+    base = thumbnail(base, DISPLAY_MAX_PX)
+heat = heatmap(pred, finding.index, base.shape[0], base.shape[1])
+col_a, col_b = st.columns(2)
+with col_a:
+    st.image(np.uint8(np.clip(base, 0, 1) * 255 + 0.5), caption=tr("chest.original"), width="stretch")
+with col_b:
+    st.image(overlay(base, heat, opacity), caption=tr("chest.heatmap.caption", name=localized_name(finding.label, lang()), score=f"{finding.probability:.2f}"), width="stretch")
+if pred.cam_peak[finding.index] <= 0:
+    st.caption(tr("chest.heatmap.empty", name=localized_name(finding.label, lang())))
+
+# findings, sorted by probability, with bars and the uncertain band
+st.subheader(tr("chest.findings.title"))
+st.caption(tr("chest.band_help", op=f"{op.threshold:.2f}", lo=f"{op.threshold - op.band:.2f}", hi=f"{op.threshold + op.band:.2f}"))
+rows = []
+for f in result.findings:
+    fact = by_label[f.label]
+    rows.append({
+        tr("chest.col.finding"): localized_name(f.label, lang()),
+        tr("chest.col.probability"): f.probability,
+        tr("chest.col.status"): tr(f"chest.status.{fact.status}"),
+        tr("chest.col.location"): location_phrase(fact, lang()) or "–",
+        tr("chest.col.plain"): localized_plain(f.label, lang()),
+    })
+st.dataframe(
+    pd.DataFrame(rows), hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 4,
+    column_config={tr("chest.col.probability"): st.column_config.ProgressColumn(tr("chest.col.probability"), min_value=0.0, max_value=1.0, format="%.2f")},
+)
+
+# written report (streamed once per image / operating point / language / writer)
+st.subheader(tr("chest.report.title"))
+st.caption(tr("chest.report.machine"))
+report_key = (case.digest, pred.model.sha256, result.gate.overridden, result.inverted_applied, op.preset, lang(), writer_name)
+if report_key not in state["reports"]:
+    chunks: list[str] = []
+
+    def _stream() -> Any:
+        for chunk in report_stream(result, op, lang(), get_writer(writer_name)):
+            chunks.append(chunk)
+            yield _as_markdown(chunk)
+
+    st.write_stream(_stream())
+    state["reports"][report_key] = "".join(chunks)
+else:
+    st.markdown(_as_markdown(state["reports"][report_key]))
+report_text = state["reports"][report_key]
+
+# export
+st.subheader(tr("chest.export.title"))
+stem = f"chest-{case.digest[:12]}"
+col_pdf, col_json = st.columns(2)
+with col_pdf:
+    export_key = (*report_key, round(opacity, 2))
+    if export_key not in state["exports"]:
+        while len(state["exports"]) >= 4:  # keep a few PDFs per session, not one per slider move
+            state["exports"].pop(next(iter(state["exports"])))
+        try:
+            state["exports"][export_key] = to_pdf(result, op, lang(), report_text, opacity=opacity)
+        except (OSError, ValueError, RuntimeError) as exc:
+            state["exports"][export_key] = None
+            st.error(tr("export.failed", detail=type(exc).__name__))
+    if state["exports"][export_key]:
+        st.download_button(tr("export.download_pdf"), state["exports"][export_key], file_name=f"{stem}.pdf", mime="application/pdf", key="chest_pdf")
+with col_json:
+    st.download_button(
+        tr("export.download_json"), to_json(result, op, lang(), report_text, writer_name),
+        file_name=f"{stem}.json", mime="application/json", key="chest_json",
+    )
+
+with st.expander(tr("export.audit.title")):
+    st.caption(tr("export.audit.help"))
+    st.caption(tr("export.audit.count", n=audit.count()))
+    col_csv, col_jsonl = st.columns(2)
+    with col_csv:
+        st.download_button(tr("export.audit.download_csv"), audit.export_csv, file_name="chest-audit.csv", mime="text/csv", key="chest_audit_csv")
+    with col_jsonl:
+        st.download_button(tr("export.audit.download_jsonl"), audit.export_jsonl, file_name="chest-audit.jsonl", mime="application/jsonl", key="chest_audit_jsonl")

@@ -1,0 +1,169 @@
+"""AppTest for the chest page: the no-model state, and a real radiograph through an injected test model.
+
+The injected model is a seeded random-weight DenseNet (``build_test_model``), flagged as a test
+model: the page must say so in both languages. It is injected by patching the loader the page's
+cached ``get_model`` calls, and the Streamlit resource cache is cleared around each test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.i18n import t
+from core.settings import PROJECT_ROOT
+
+APP = str(PROJECT_ROOT / "app.py")
+TIMEOUT = 300
+
+
+@pytest.fixture(autouse=True)
+def _no_installed_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setenv("HOME", str(tmp_path))  # xrv's cache folder (~/.torchxrayvision) is an alt_dir
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def test_model():
+    from core.chest.model import build_test_model
+
+    return build_test_model(seed=0)
+
+
+def _chest(lang: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page("pages/chest.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success, *at.subheader)]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_without_a_model_the_page_says_how_to_install_and_shows_no_results(lang: str, shared_data: Path) -> None:
+    at = _chest(lang)
+    warnings = [w.value for w in at.warning]
+    assert any(t("chest.model.missing_page", lang, name="xrv-densenet121-res224-all") == w for w in warnings)
+    codes = [c.value for c in at.code]
+    assert "python -m core.models fetch xrv-densenet121-res224-all" in codes
+    assert "python -m core.models fetch xrv-densenet121-res224-all --from DIR" in codes
+
+    data = (shared_data / "cxr" / "samples" / "00000001_000.png").read_bytes()
+    at.file_uploader[0].set_value(("00000001_000.png", data, "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _texts(at)
+    assert t("chest.gate.ok", lang) in text  # the input gate still runs without a model
+    subheaders = [s.value for s in at.subheader]
+    assert t("chest.findings.title", lang) not in subheaders
+    assert t("chest.report.title", lang) not in subheaders
+    assert t("llm.report.findings_header", lang) not in text
+    assert not at.get("download_button"), "nothing to export without a model"
+    assert not any(t("chest.test_model", lang) in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_real_radiograph_through_the_test_model_shows_findings(lang: str, shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import audit
+    from core.chest import loader
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    at = _chest(lang)
+    assert any(t("chest.test_model", lang) in e.value for e in at.error), "a test model must be labelled as such"
+    data = (shared_data / "cxr" / "samples" / "00000001_000.png").read_bytes()
+    at.file_uploader[0].set_value(("00000001_000.png", data, "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    text = _texts(at)
+    assert t("chest.gate.ok", lang) in text
+    assert t("chest.findings.title", lang) in [s.value for s in at.subheader]
+    findings = at.dataframe[1].value  # [0] is the batch summary
+    names = findings[t("chest.col.finding", lang)].tolist()
+    assert len(names) == 18 and t("chest.finding.effusion", lang) in names
+    probs = findings[t("chest.col.probability", lang)].tolist()
+    assert probs == sorted(probs, reverse=True), "findings are sorted by probability"
+    statuses = set(findings[t("chest.col.status", lang)])
+    assert statuses <= {t(f"chest.status.{s}", lang) for s in ("positive", "uncertain", "negative")}
+    assert t("llm.report.findings_header", lang) in text and t("llm.report.impression_header", lang) in text
+    assert t("llm.report.test_model", lang) in text
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert t("export.download_pdf", lang) in labels and t("export.download_json", lang) in labels
+    assert len(at.get("imgs")) >= 1 or len(at.get("image")) >= 1
+    records = list(audit.read())
+    assert len(records) == 1 and records[0]["input_sha256"] and records[0]["test_model"] is True
+
+
+def test_operating_point_preset_changes_the_statuses(shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.chest import loader
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    at = _chest("en")
+    data = (shared_data / "cxr" / "samples" / "00000001_000.png").read_bytes()
+    at.file_uploader[0].set_value(("x.png", data, "image/png")).run()
+    flagged = {}
+    for preset in ("sensitive", "balanced", "specific"):
+        at.segmented_control(key="chest_preset").set_value(preset).run()
+        assert not at.exception
+        table = at.dataframe[1].value
+        flagged[preset] = int((table[t("chest.col.status", "en")] == t("chest.status.positive", "en")).sum())
+    assert flagged["sensitive"] >= flagged["balanced"] >= flagged["specific"]
+
+
+def test_a_batch_gives_a_summary_row_per_image_and_refuses_a_photo(shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from core.chest import loader
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    rng = np.random.default_rng(0)
+    photo = np.zeros((300, 400, 3), np.uint8)
+    photo[..., 0], photo[..., 1], photo[..., 2] = 200, 120, 60
+    photo = np.clip(photo + rng.integers(0, 40, photo.shape), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(photo).save(buf, format="JPEG")
+    at = _chest("en")
+    files = [
+        ("a.png", (shared_data / "cxr" / "samples" / "00000001_000.png").read_bytes(), "image/png"),
+        ("b.dcm", (shared_data / "dicom" / "siim_pneumothorax_sample.dcm").read_bytes(), "application/dicom"),
+        ("photo.jpg", buf.getvalue(), "image/jpeg"),
+    ]
+    at.file_uploader[0].set_value(files).run()
+    assert not at.exception, [e.value for e in at.exception]
+    summary = at.dataframe[0].value
+    assert len(summary) == 3
+    gate_col = summary[t("chest.col.gate", "en")].tolist()
+    assert gate_col[2] == t("chest.gate.decision.refuse", "en")
+    at.selectbox(key="chest_open").set_value(2).run()
+    errors = [e.value for e in at.error]
+    assert t("chest.gate.colour", "en") in errors and t("chest.gate.refused", "en") in errors
+    assert t("chest.findings.title", "en") not in [s.value for s in at.subheader]
+
+
+def test_demo_mode_loads_a_sample_case(shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.chest import loader
+
+    monkeypatch.setenv("DRDC_SAMPLES_DIR", str(shared_data))
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    at = _chest("ko")
+    assert t("chest.empty", "ko") in [i.value for i in at.info]
+    names = at.selectbox(key="chest_sample").options
+    assert any("dicom/siim_pneumothorax_sample.dcm" in n for n in names)
+    index = next(i for i, n in enumerate(names) if "siim_pneumothorax_sample.dcm" in n)
+    at.selectbox(key="chest_sample").set_value(index).run()
+    at.button(key="chest_sample_load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.dataframe[0].value) == 1
+    assert t("chest.findings.title", "ko") in [s.value for s in at.subheader]
