@@ -30,15 +30,15 @@ with st.sidebar:
     )
 
 pages = {
-    "": [st.Page("pages/home.py", title=tr("app.page.home"), icon=":material/home:", url_path="home", default=True)],
+    "": [st.Page("views/home.py", title=tr("app.page.home"), icon=":material/home:", url_path="home", default=True)],
     tr("app.section.tools"): [
-        st.Page("pages/chest.py", title=tr("app.page.chest"), icon=":material/pulmonology:", url_path="chest"),
-        st.Page("pages/shoulder.py", title=tr("app.page.shoulder"), icon=":material/skeleton:", url_path="shoulder"),
-        st.Page("pages/scalp.py", title=tr("app.page.scalp"), icon=":material/face:", url_path="scalp"),
+        st.Page("views/chest.py", title=tr("app.page.chest"), icon=":material/pulmonology:", url_path="chest"),
+        st.Page("views/shoulder.py", title=tr("app.page.shoulder"), icon=":material/skeleton:", url_path="shoulder"),
+        st.Page("views/scalp.py", title=tr("app.page.scalp"), icon=":material/face:", url_path="scalp"),
     ],
     tr("app.section.more"): [
-        st.Page("pages/community.py", title=tr("app.page.community"), icon=":material/forum:", url_path="community"),
-        st.Page("pages/models.py", title=tr("app.page.models"), icon=":material/inventory_2:", url_path="models"),
+        st.Page("views/community.py", title=tr("app.page.community"), icon=":material/forum:", url_path="community"),
+        st.Page("views/models.py", title=tr("app.page.models"), icon=":material/inventory_2:", url_path="models"),
     ],
 }
 navigation = st.navigation(pages)

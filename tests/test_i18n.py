@@ -14,7 +14,7 @@ from core import i18n
 from core.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
-UI_DIRS = [ROOT / "pages", ROOT / "ui", ROOT / "app.py"]
+UI_DIRS = [ROOT / "views", ROOT / "ui", ROOT / "app.py"]
 
 
 def _placeholders(text: str) -> set[str]:

@@ -166,6 +166,6 @@ def share_to_board(category: str, summary: Mapping[str, Any], key: str) -> int |
 
 def _link_to_board() -> None:
     try:
-        st.page_link("pages/community.py", label=tr("board.share.open_board"), icon=":material/forum:")
+        st.page_link("views/community.py", label=tr("board.share.open_board"), icon=":material/forum:")
     except Exception:  # page not registered (tests, or an app without the board page)
         st.caption(tr("board.share.see_board"))

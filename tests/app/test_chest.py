@@ -40,7 +40,7 @@ def _chest(lang: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["lang"] = lang
     at.run()
-    at.switch_page("pages/chest.py").run()
+    at.switch_page("views/chest.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -13,7 +13,7 @@ from core.board import Board
 from core.i18n import t
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(PROJECT_ROOT / "pages" / "community.py")
+PAGE = str(PROJECT_ROOT / "views" / "community.py")
 TIMEOUT = 60
 
 

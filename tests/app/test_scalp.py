@@ -41,7 +41,7 @@ def _scalp(lang: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["lang"] = lang
     at.run()
-    at.switch_page("pages/scalp.py").run()
+    at.switch_page("views/scalp.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

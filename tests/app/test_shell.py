@@ -20,7 +20,7 @@ def _run_page(page: str, lang: str) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     if page != "home":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
     return at
 
 
@@ -42,7 +42,7 @@ def test_language_switch_changes_the_page_and_is_remembered() -> None:
     assert at.title[0].value == t("app.home.welcome", "ko")  # Korean by default
     at.sidebar.segmented_control[0].set_value("en").run()
     assert at.title[0].value == t("app.home.welcome", "en")
-    at.switch_page("pages/models.py").run()
+    at.switch_page("views/models.py").run()
     assert at.title[0].value == t("models.title", "en"), "the choice must survive navigation"
 
 

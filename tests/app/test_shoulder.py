@@ -17,7 +17,7 @@ from core.i18n import t
 from core.settings import PROJECT_ROOT
 from core.shoulder.phantom import DEMO_SPEC, PhantomSpec, render_phantom
 
-PAGE = str(PROJECT_ROOT / "pages" / "shoulder.py")
+PAGE = str(PROJECT_ROOT / "views" / "shoulder.py")
 SPEC = PhantomSpec(shape=(320, 260), spacing_mm=0.2, outer_d_mm=20.0, inner_d_mm=13.0, axis_deg=3.0, seed=3)
 
 

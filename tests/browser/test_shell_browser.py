@@ -28,6 +28,38 @@ def test_switch_language_and_visit_every_page(app_url: str, page) -> None:
     assert not page.errors, page.errors
 
 
+def test_a_deep_link_on_a_fresh_server_goes_through_the_app_shell(browser, tmp_path) -> None:
+    """Regression: with a pages/ folder, Streamlit ran /chest without app.py on a new server."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.browser.conftest import ROOT, _free_port, _wait_healthy
+
+    port = _free_port()
+    env = {**os.environ, "DRDC_DATA_DIR": str(tmp_path), "STREAMLIT_SERVER_HEADLESS": "true"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    context = browser.new_context(locale="en-US")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, proc)
+        pg = context.new_page()
+        pg.goto(url + "/chest")  # the very first session of this server is a deep link
+        wait_for_app(pg)
+        pg.get_by_role("heading", name=t("app.page.chest", "en")).first.wait_for(timeout=60_000)
+        assert pg.get_by_text(t("app.intended_use", "en")).is_visible()
+        nav = pg.get_by_test_id("stSidebarNav").inner_text()
+        assert t("app.page.models", "en") in nav and "community" not in nav.split()
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 def test_browser_locale_is_the_first_guess(app_url: str, browser) -> None:
     context = browser.new_context(locale="en-US")
     try:

@@ -13,10 +13,10 @@ for col, (page, icon) in zip(
     with col.container(border=True):
         st.subheader(f"{icon} {tr('app.page.' + page)}")
         st.write(tr("app.home." + page))
-        st.page_link(f"pages/{page}.py", label=tr("app.page." + page), icon="➡️")
+        st.page_link(f"views/{page}.py", label=tr("app.page." + page), icon=":material/arrow_forward:")
 cols = st.columns(2)
 for col, page in zip(cols, ["community", "models"], strict=True):
     with col.container(border=True):
         st.subheader(tr("app.page." + page))
         st.write(tr("app.home." + page))
-        st.page_link(f"pages/{page}.py", label=tr("app.page." + page), icon="➡️")
+        st.page_link(f"views/{page}.py", label=tr("app.page." + page), icon=":material/arrow_forward:")
