@@ -56,7 +56,8 @@ class Availability:
 
 def _card_rank(card: Any) -> tuple[int, float, str]:
     metrics = card.metrics or {}
-    auc = metrics.get("auc_mean") or metrics.get("mean_auc") or 0.0
+    held = metrics.get("held_out_test") if isinstance(metrics.get("held_out_test"), dict) else {}
+    auc = metrics.get("auc_mean") or metrics.get("mean_auc") or held.get("mean_auc") or 0.0
     try:
         auc = float(auc)
     except (TypeError, ValueError):
@@ -118,6 +119,12 @@ def load_model(name: str, path: Path) -> ChestModel:
     try:
         if card.loader == "xrv-pickle":
             return load_xrv_bytes(data, identity)
+        if card.loader == "core.chest.starter":
+            from safetensors.torch import load as load_safetensors
+
+            from core.chest.starter import build_from_tensors
+
+            return build_from_tensors(card, load_safetensors(data))
         return load_starter_bytes(data, card, identity)
     except MissingModelError:
         raise
@@ -210,3 +217,24 @@ def _last_conv(model: nn.Module) -> nn.Module:
 def fetch_command(name: str = XRV_NAME, offline: bool = False) -> str:
     """The exact command that installs ``name`` (``offline``: from a local folder ``DIR``)."""
     return f"python -m core.models fetch {name}" + (" --from DIR" if offline else "")
+
+
+def starter_summary(name: str) -> dict[str, Any]:
+    """Held-out figures of a starter model's card for the page's notice: mean AUC with its 95%
+    interval and the number of training images ("?" where the card lacks them).
+
+    Raises:
+        KeyError: no card called ``name``.
+    """
+    from core.models import registry
+
+    metrics = registry.get_card(name).metrics or {}
+    held = metrics.get("held_out_test") or {}
+    ci = held.get("mean_auc_ci95") or ["?", "?"]
+    training = metrics.get("training") or {}
+
+    def fmt(v: Any) -> str:
+        return f"{v:.2f}" if isinstance(v, int | float) else "?"
+
+    return {"auc": fmt(held.get("mean_auc")), "lo": fmt(ci[0]), "hi": fmt(ci[1]), "n": training.get("images", "?")}
+

@@ -1,0 +1,101 @@
+"""The project's own offline chest models ("starter models"), bundled in ``weights/``.
+
+They exist so that a fresh install with no way to download torchxrayvision's weights still does
+real work. Each is a :class:`~core.chest.model.PooledLinearNet` (EfficientNet-Lite0 trunk from
+ImageNet + a linear head trained here on permissively licensed radiographs, see
+``docs/starter_models.md``), so one forward pass gives calibrated probabilities, pooled features
+and the class activation map of every label (:class:`~core.chest.model.PooledLinearChestModel`).
+
+Calibration (as torchxrayvision's ``op_norm``): for each label the probability threshold that
+maximised Youden's J (sensitivity + specificity - 1) on held-in data the head never trained on
+(out-of-fold predictions on the training + validation patients) is stored in the weights file
+(``calibration.op_threshs``) and in the card (``input.op_threshs``). ``op_norm`` maps that
+threshold to 0.5, linearly on each side, so ``probability >= 0.5`` is the label's operating point
+and the output stays monotone in the raw score (AUC and the CAM are unchanged).
+
+Usage::
+
+    from core.chest.starter import load_starter, STARTER_MULTILABEL
+    model = load_starter(STARTER_MULTILABEL)     # raises MissingModelError if absent or corrupt
+    pred = model.predict(image)                  # ChestPrediction: probabilities, features, cams
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import torch
+
+from core.chest.model import Calibration, ModelIdentity, PooledLinearChestModel, PooledLinearNet
+from core.models.card import ModelCard
+from core.models.registry import get_card, list_cards, require
+from core.settings import Settings
+
+#: Card names of the bundled starter models.
+STARTER_MULTILABEL = "starter-nih14-efficientnet-lite0"
+STARTER_SCREENING = "starter-screening-efficientnet-lite0"
+#: Value of the cards' ``loader`` field that names this module.
+LOADER = "core.chest.starter"
+OP_KEY = "calibration.op_threshs"
+
+
+class StarterChestModel(PooledLinearChestModel):
+    """A bundled starter model: a :class:`PooledLinearNet` + op-point calibration + its input spec.
+
+    Attributes:
+        card: the model card it was loaded from (task, labels, metrics, limitations).
+        task: ``chest-multilabel`` (14 NIH findings) or ``chest-screening`` (Normal / Pneumonia /
+            COVID-19; decide by the arg-max of ``probabilities``).
+    """
+
+    def __init__(self, net: PooledLinearNet, op_threshs: Sequence[float], card: ModelCard) -> None:
+        from core.training.images import InputSpec
+
+        spec = InputSpec.from_dict(card.input)
+        identity = ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=card.sha256 or "")
+        super().__init__(net, Calibration(list(op_threshs)), card.labels, identity, preprocess=spec.preprocess)
+        self.card = card
+        self.task = card.task
+        self.spec = spec
+
+
+def starter_names(task: str | None = None) -> list[str]:
+    """Names of the starter cards (optionally of one task), whatever their install state."""
+    return [c.name for c in list_cards(task) if c.loader == LOADER]
+
+
+def build_from_tensors(card: ModelCard, tensors: dict[str, torch.Tensor]) -> StarterChestModel:
+    """Build the network named by ``card.architecture`` and load ``tensors`` (fp16 ok) into it.
+
+    Raises:
+        KeyError / RuntimeError: the tensors do not fit the architecture.
+    """
+    from core.training.models import build
+
+    net = build(card.architecture, len(card.labels), pretrained=False)
+    state = {k: v.float() for k, v in tensors.items() if k != OP_KEY}
+    net.load_state_dict(state, strict=True)
+    op = tensors[OP_KEY].float().tolist() if OP_KEY in tensors else list(card.input["op_threshs"])
+    return StarterChestModel(net.eval(), op, card)
+
+
+def load_starter(name: str = STARTER_MULTILABEL, settings: Settings | None = None) -> StarterChestModel:
+    """Load a bundled starter model after verifying its checksum through the registry.
+
+    Raises:
+        MissingModelError: the file is missing, corrupt (checksum/size) or unverified.
+        KeyError: no card called ``name``. ValueError: the card is not a starter card.
+    """
+    card = get_card(name)
+    if card.loader != LOADER:
+        raise ValueError(f"{name} is not a starter model (loader {card.loader!r})")
+    path = require(name, settings)
+    return _load_cached(str(path), card.sha256 or "", name)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, sha256: str, name: str) -> StarterChestModel:
+    from safetensors.torch import load_file
+
+    return build_from_tensors(get_card(name), load_file(path))

