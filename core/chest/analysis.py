@@ -115,6 +115,7 @@ class ChestAnalysis:
             n_assessed=len(self.findings),
             gate_notes=notes,
             test_model=model.is_test_model,
+            image_embedding=self.prediction.features,  # read-only (K,) pooled features, same forward pass
         )
 
 

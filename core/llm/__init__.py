@@ -8,6 +8,8 @@ Public API::
 themselves with :func:`register_writer`.
 """
 
+import core.llm.hf  # noqa: F401  (registers the transformers and gemma writers)
+import core.llm.prefix_writer  # noqa: F401  (registers the gemma-lora image-prefix writer)
 from core.llm.facts import ChestReportFacts, FindingFact
 from core.llm.structured import StructuredWriter
 from core.llm.writer import ReportWriter, get_writer, register_writer, write_text, writer_names

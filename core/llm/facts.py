@@ -8,7 +8,7 @@ text, so a later guard can check an LLM's text finding by finding against them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Status = Literal["positive", "uncertain", "negative"]
 Certainty = Literal["high", "moderate", "low"]
@@ -56,6 +56,10 @@ class ChestReportFacts:
     gate_notes: tuple[str, ...] = field(default=())  # translation keys of gate warnings
     test_model: bool = False
     kind: str = "chest"
+    #: The chest model's pooled image features from the same forward pass (a read-only float32
+    #: array or a tuple of floats), for writers that condition on the image (``gemma-lora``).
+    #: Numbers only, never pixels; left out of equality, hashing and repr.
+    image_embedding: tuple[float, ...] | Any | None = field(default=None, compare=False, repr=False)
 
     @property
     def positives(self) -> tuple[FindingFact, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from core.i18n import has_key, t
+from core.llm.careplan import CarePlanFacts
 from core.llm.facts import ChestReportFacts, FindingFact
 from core.llm.writer import ReportFacts, register_writer
 
@@ -50,8 +51,35 @@ def _with_location(fact: FindingFact, lang: str) -> str:
     return t("llm.report.location", lang, where=where) if where else ""
 
 
+def grade_phrase(condition: str, grade: int | None, lang: str) -> str:
+    """``"Excess sebum: 2 (moderate)"`` for one of the six scalp conditions."""
+    name = t(f"scalp.condition.{condition}", lang)
+    if grade is None:
+        return t("llm.careplan.grade_none", lang, name=name)
+    return t("llm.careplan.grade", lang, name=name, grade=grade, word=t(f"scalp.grade.{grade}", lang))
+
+
+def care_plan_lines(facts: CarePlanFacts, lang: str) -> Iterator[str]:
+    """The knowledge-base plan as text: grades, then each section's advice with its reason."""
+    from core.scalp.careplan import SECTIONS, render_item
+
+    yield t("llm.careplan.grades_header", lang) + "\n"
+    for condition, grade in facts.grades:
+        yield "- " + grade_phrase(condition, grade, lang) + "\n"
+    for section in SECTIONS:
+        items = facts.plan.section(section)
+        if not items:
+            continue
+        yield "\n" + t(f"scalp.plan.section.{section}", lang) + "\n"
+        for item in items:
+            text, reason = render_item(item, lang)
+            yield t("llm.careplan.item", lang, text=text, reason=reason) + "\n"
+    yield "\n" + t("llm.careplan.caveat", lang, version=facts.plan.version) + "\n"
+
+
 class StructuredWriter:
-    """Template writer for chest reports: FINDINGS then IMPRESSION, one line per chunk."""
+    """Template writer: chest reports (FINDINGS then IMPRESSION) and knowledge-base care plans,
+    one line per chunk."""
 
     name = "structured"
     kind = "template"
@@ -60,6 +88,9 @@ class StructuredWriter:
         return True
 
     def write(self, facts: ReportFacts, lang: str) -> Iterator[str]:
+        if isinstance(facts, CarePlanFacts):
+            yield from care_plan_lines(facts, lang)
+            return
         if not isinstance(facts, ChestReportFacts):
             raise TypeError(f"StructuredWriter cannot write {type(facts).__name__}")
         yield from self._chest(facts, lang)

@@ -16,11 +16,14 @@ are not installed, so the page can fall back to ``structured``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from core.errors import UserError
+from core.llm.careplan import CarePlanFacts
 from core.llm.facts import ChestReportFacts
 
-ReportFacts = ChestReportFacts  # the union grows as other pages get writers
+ReportFacts = ChestReportFacts | CarePlanFacts  # chest reports and scalp care plans
 
 
 @runtime_checkable
@@ -72,3 +75,52 @@ def get_writer(name: str = "structured") -> ReportWriter:
 def write_text(writer: ReportWriter, facts: ReportFacts, lang: str) -> str:
     """The whole text of ``writer.write(facts, lang)``."""
     return "".join(writer.write(facts, lang))
+
+
+@dataclass(frozen=True)
+class WriterStatus:
+    """Whether a registered writer can run now, and if not, why (a translated error).
+
+    Attributes:
+        name: registry name.
+        kind: ``"template"`` or ``"llm"``.
+        available: the writer can run now.
+        reason: why it cannot (its message names the install command), or None.
+    """
+
+    name: str
+    kind: str
+    available: bool
+    reason: UserError | None = None
+
+    @property
+    def command(self) -> str | None:
+        """The install / setup command the reason names, if any."""
+        if self.reason is None:
+            return None
+        value = self.reason.params.get("command")
+        return str(value) if value else None
+
+
+def writer_status(name: str) -> WriterStatus:
+    """The status of the writer registered as ``name`` (nothing is loaded).
+
+    A writer may explain itself with an ``unavailable_reason() -> UserError | None`` method;
+    without one an unavailable writer gets the generic ``llm.error.unavailable`` reason.
+
+    Raises:
+        KeyError: no writer is registered as ``name``.
+    """
+    writer = get_writer(name)
+    kind = getattr(writer, "kind", "llm")
+    try:
+        ok = bool(writer.available())
+    except Exception:  # a backend's probe must never break the page listing it
+        ok = False
+    if ok:
+        return WriterStatus(name, kind, True)
+    explain = getattr(writer, "unavailable_reason", None)
+    reason = explain() if callable(explain) else None
+    if not isinstance(reason, UserError):
+        reason = UserError("llm.error.unavailable", name=name)
+    return WriterStatus(name, kind, False, reason)

@@ -7,6 +7,7 @@ cached ``get_model`` calls, and the Streamlit resource cache is cleared around e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,12 @@ def _texts(at: AppTest) -> str:
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_without_a_model_the_page_says_how_to_install_and_shows_no_results(lang: str, shared_data: Path) -> None:
+def test_without_a_model_the_page_says_how_to_install_and_shows_no_results(lang: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.chest import loader
+
+    # as on a checkout without the bundled starter model: only the (uninstalled) xrv card is known
+    cards = [c for c in loader.chest_cards() if c.name == loader.XRV_NAME]
+    monkeypatch.setattr(loader, "chest_cards", lambda: cards)
     at = _chest(lang)
     warnings = [w.value for w in at.warning]
     assert any(t("chest.model.missing_page", lang, name="xrv-densenet121-res224-all") == w for w in warnings)
@@ -70,6 +76,25 @@ def test_without_a_model_the_page_says_how_to_install_and_shows_no_results(lang:
     assert t("llm.report.findings_header", lang) not in text
     assert not at.get("download_button"), "nothing to export without a model"
     assert not any(t("chest.test_model", lang) in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_bundled_starter_model_analyses_a_real_radiograph_and_says_what_it_is(lang: str, shared_data: Path) -> None:
+    from core.chest import loader
+
+    name = loader.availability().name
+    if name is None or name == loader.XRV_NAME:
+        pytest.skip("needs the bundled starter model as the best installed chest model")
+    at = _chest(lang)
+    summary = loader.starter_summary(name)
+    assert t("chest.model.starter_notice", lang, **summary) in [i.value for i in at.info]
+    assert summary["auc"] != "?" and float(summary["auc"]) > 0.6  # the card's measured held-out figure
+    assert not any(t("chest.test_model", lang) in e.value for e in at.error)
+    data = (shared_data / "cxr" / "samples" / "00000001_000.png").read_bytes()
+    at.file_uploader[0].set_value(("00000001_000.png", data, "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("chest.findings.title", lang) in [s.value for s in at.subheader]
+    assert t("llm.report.findings_header", lang) in _texts(at)
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
@@ -167,3 +192,104 @@ def test_demo_mode_loads_a_sample_case(shared_data: Path, test_model, monkeypatc
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.dataframe[0].value) == 1
     assert t("chest.findings.title", "ko") in [s.value for s in at.subheader]
+
+
+# --- LLM report writers (patched: no model is loaded) ------------------------------------------
+class _FakeLLM:
+    """Stands in for the ``transformers`` writer: streams ``text``; ``stop`` is why it ended."""
+
+    kind = "llm"
+    name = "transformers"
+    max_time = 30.0
+
+    def __init__(self, text: str, stop: str = "eos") -> None:
+        self.text, self.last_stop = text, stop
+
+    def available(self) -> bool:
+        return True
+
+    def write(self, facts, lang):  # noqa: ANN001, ANN202
+        yield from self.text.splitlines(keepends=True)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    ok: bool
+    asserted_not_found: tuple[str, ...] = ()
+    omitted: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    def note(self, lang: str | None) -> str:
+        return "GUARD-NOTE"
+
+
+def _with_llm(monkeypatch: pytest.MonkeyPatch, test_model, text: str, ok: bool, stop: str = "eos") -> list:
+    from core.chest import loader
+    from core.llm import guard, writer
+
+    checked: list = []
+
+    def check(draft, facts, lang):  # noqa: ANN001, ANN202
+        checked.append((draft, facts, lang))
+        return _Verdict(ok, asserted_not_found=() if ok else ("Pneumothorax",))
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    monkeypatch.setitem(writer._FACTORIES, "transformers", lambda: _FakeLLM(text, stop))
+    monkeypatch.setattr(guard, "check_chest_report", check)
+    return checked
+
+
+def _report_with(at: AppTest, shared_data: Path, name: str) -> None:
+    at.selectbox(key="chest_writer").set_value(name).run()
+    data = (shared_data / "cxr" / "samples" / "00000001_000.png").read_bytes()
+    at.file_uploader[0].set_value(("00000001_000.png", data, "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_checked_llm_report_is_shown_labelled_as_machine_written(lang: str, shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm_text = "FINDINGS\nLLM-WRITTEN-LINE about the film\n\nIMPRESSION\nLLM-IMPRESSION-LINE\n"
+    checked = _with_llm(monkeypatch, test_model, llm_text, ok=True, stop="time")
+    at = _chest(lang)
+    _report_with(at, shared_data, "transformers")
+    assert len(checked) == 1 and checked[0][0] == llm_text and checked[0][2] == lang
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert "LLM-WRITTEN-LINE" in markdown and "LLM-IMPRESSION-LINE" in markdown
+    assert t("llm.report.test_model", lang) not in markdown  # the template's text is not shown
+    infos = [i.value for i in at.info]
+    assert t("llm.ui.machine_written", lang, title=t("llm.writer.transformers", lang)) in infos
+    assert t("llm.ui.time_limit", lang, seconds="30") in [w.value for w in at.warning]
+    # rerun (e.g. a slider move) reuses the checked report: no second generation
+    at.slider(key="chest_opacity").set_value(0.3).run()
+    assert len(checked) == 1 and "LLM-WRITTEN-LINE" in "\n".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_failed_check_shows_the_structured_report_and_the_guard_note(lang: str, shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm_text = "FINDINGS\nHALLUCINATED large pneumothorax\n\nIMPRESSION\n1. HALLUCINATED\n"
+    checked = _with_llm(monkeypatch, test_model, llm_text, ok=False)
+    at = _chest(lang)
+    _report_with(at, shared_data, "transformers")
+    assert len(checked) == 1
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert "HALLUCINATED" not in markdown, "unchecked text must never be shown as the report"
+    assert t("llm.report.findings_header", lang) in markdown and t("llm.report.test_model", lang) in markdown
+    warnings = [w.value for w in at.warning]
+    assert "GUARD-NOTE" in warnings
+    assert t("llm.ui.machine_written", lang, title=t("llm.writer.transformers", lang)) not in [i.value for i in at.info]
+
+
+def test_an_unavailable_writer_says_why_and_how_to_set_it_up(shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.chest import loader
+
+    monkeypatch.delenv("DRDC_LLM_PATH", raising=False)
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    at = _chest("ko")
+    options = at.selectbox(key="chest_writer").options
+    assert options[0] == t("llm.writer.structured", "ko")
+    assert t("llm.ui.unavailable_option", "ko", title=t("llm.writer.transformers", "ko")) in options
+    _report_with(at, shared_data, "transformers")
+    reason = t("llm.error.not_configured", "ko", name="transformers", command=__import__("core.llm.hf", fromlist=["x"]).SET_PATH_COMMAND)
+    assert t("llm.ui.unavailable", "ko", title=t("llm.writer.transformers", "ko"), reason=reason) in [w.value for w in at.warning]
+    assert any("DRDC_LLM_PATH" in c.value for c in at.code)
+    assert t("llm.report.findings_header", "ko") in "\n".join(m.value for m in at.markdown)  # structured report

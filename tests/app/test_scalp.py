@@ -174,3 +174,86 @@ def test_a_camera_photo_is_checked_like_an_upload(photo: bytes) -> None:
     assert not at.exception, [e.value for e in at.exception]
     _submit(at, "en")
     assert len(at.metric) == 6
+
+
+# --- personalised plan through a (patched) language model --------------------------------------
+class _FakePlanLLM:
+    kind, name, max_time = "llm", "transformers", 30.0
+
+    def __init__(self, text: str, stop: str = "eos") -> None:
+        self.text, self.last_stop = text, stop
+
+    def available(self) -> bool:
+        return True
+
+    def write(self, facts, lang):  # noqa: ANN001, ANN202
+        yield from self.text.split(" ")[:1]
+        yield " " + " ".join(self.text.split(" ")[1:])
+
+
+class _Verdict:
+    def __init__(self, ok: bool) -> None:
+        self.ok, self.asserted_not_found, self.omitted, self.problems = ok, (), (), ()
+
+    def note(self, lang: str | None) -> str:
+        return "PLAN-GUARD-NOTE"
+
+
+def _patch_llm(monkeypatch: pytest.MonkeyPatch, text: str, ok: bool) -> list:
+    from core.llm import guard, writer
+
+    seen: list = []
+
+    def check(draft, grades, lang):  # noqa: ANN001, ANN202
+        seen.append((draft, dict(grades), lang))
+        return _Verdict(ok)
+
+    monkeypatch.setitem(writer._FACTORIES, "transformers", lambda: _FakePlanLLM(text))
+    monkeypatch.setattr(guard, "check_care_plan", check)
+    return seen
+
+
+@pytest.mark.parametrize(("lang", "ok"), [("ko", True), ("en", False)])
+def test_the_plan_can_be_personalised_and_is_shown_only_when_checked(lang: str, ok: bool, photo: bytes,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _patch_llm(monkeypatch, "PERSONAL-PLAN-TEXT wash gently every day", ok)
+    at = _scalp(lang)
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, lang)
+    toggle = at.toggle(key="scalp_llm_on")
+    assert toggle.value is False and not seen  # off by default: no model runs
+    toggle.set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="scalp_llm_writer").set_value("transformers").run()
+    at.button(key="scalp_llm_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(seen) == 1 and seen[0][0] == "PERSONAL-PLAN-TEXT wash gently every day" and seen[0][2] == lang
+    assert set(seen[0][1]) == set(CONDITIONS)  # checked against the six final grades
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert t("scalp.plan.W-BASE.text", lang) in markdown  # the knowledge-base plan is still shown
+    machine = t("llm.ui.plan_machine", lang, title=t("llm.writer.transformers", lang))
+    if ok:
+        assert "PERSONAL-PLAN-TEXT" in markdown and machine in [i.value for i in at.info]
+    else:
+        assert "PERSONAL-PLAN-TEXT" not in markdown and machine not in [i.value for i in at.info]
+        assert "PLAN-GUARD-NOTE" in [w.value for w in at.warning]
+    at.toggle(key="scalp_llm_on").set_value(False).run()
+    assert "PERSONAL-PLAN-TEXT" not in "\n".join(m.value for m in at.markdown)
+    assert len(seen) == 1
+
+
+def test_without_a_language_model_the_option_says_how_to_set_one_up(photo: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.llm import writer
+
+    monkeypatch.delenv("DRDC_LLM_PATH", raising=False)
+    for name in [n for n in writer._FACTORIES if n != "structured"]:
+        if name != "transformers":
+            monkeypatch.delitem(writer._FACTORIES, name)
+    at = _scalp("en")
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, "en")
+    at.toggle(key="scalp_llm_on").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("llm.ui.no_llm", "en") in [i.value for i in at.info]
+    assert any("DRDC_LLM_PATH" in c.value for c in at.code)
+    assert all(b.key != "scalp_llm_run" for b in at.button)

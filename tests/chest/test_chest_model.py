@@ -169,6 +169,9 @@ def test_without_weights_nothing_is_available_and_the_error_names_the_command(tm
 
     monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
+    # as on a checkout without the bundled starter model (its own test: test_the_starter_is_used_without_xrv)
+    cards = [c for c in loader.chest_cards() if c.name == loader.XRV_NAME]
+    monkeypatch.setattr(loader, "chest_cards", lambda: cards)
     avail = loader.availability()
     assert avail.name is None and "xrv-densenet121-res224-all" in avail.candidates
     with pytest.raises(MissingModelError) as info:
@@ -227,3 +230,22 @@ def test_a_starter_model_with_a_pooled_linear_head_loads_with_exact_cams(tmp_pat
         expected = torch.sigmoid(net(x))[0].numpy()
     np.testing.assert_allclose(pred.probabilities, expected, atol=1e-5)
     assert pred.cams.shape[0] == 3 and pred.labels == card.labels
+
+
+def test_the_starter_is_used_without_xrv_and_xrv_is_preferred_once_installed(tmp_path, monkeypatch) -> None:
+    from core.chest import loader
+    from core.models import registry
+
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    starters = [c.name for c in loader.chest_cards() if c.loader == "core.chest.starter"]
+    if not starters or registry.installed_path(starters[0]) is None:
+        pytest.skip("the bundled starter model file is not in this checkout")
+    assert loader.availability().name == starters[0]
+    model = loader.load_best_model()
+    assert model.name == starters[0] and not model.is_test_model
+    assert model.sha256 == registry.get_card(starters[0]).sha256
+    summary = loader.starter_summary(starters[0])
+    assert 0.5 < float(summary["auc"]) < 1.0 and float(summary["lo"]) < float(summary["auc"]) < float(summary["hi"])
+    # xrv ranks first whatever the starters' figures, so installing it replaces the starter
+    assert loader.chest_cards()[0].name == loader.XRV_NAME

@@ -151,9 +151,11 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
         body = self.payload[start:]
         self.send_header("Content-Length", str(len(body)))
+        # recorded before the body goes out: the client may finish reading (and the test check)
+        # before this server thread runs again
+        type(self).served.append(len(body))
         self.end_headers()
         self.wfile.write(body)
-        type(self).served.append(len(body))
 
     def log_message(self, *args: object) -> None:
         pass
