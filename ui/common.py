@@ -38,4 +38,4 @@ def tr(key: str, /, **params: object) -> str:
 
 def show_user_error(err: UserError) -> None:
     """Show a translated error box for a problem the user can fix."""
-    st.error(err.message(lang()), icon="⚠️")
+    st.error(err.message(lang()), icon=":material/warning:")

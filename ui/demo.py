@@ -15,7 +15,7 @@ def sample_picker(page: str, key: str) -> tuple[str, bytes] | None:
     survives reruns. Returns ``None`` when nothing was loaded.
     """
     samples: list[Sample] = list_samples(page)
-    with st.expander(tr("app.demo.title"), icon="🎬"):
+    with st.expander(tr("app.demo.title"), icon=":material/slideshow:"):
         st.caption(tr("app.demo.help"))
         if not samples:
             st.caption(tr("app.demo.none"))

@@ -128,7 +128,7 @@ def _writer_label(status: WriterStatus, code: str) -> str:
 def _show_unavailable(status: WriterStatus) -> None:
     """Why the chosen writer cannot run and how to set it up (the structured report is used)."""
     reason = status.reason.message(lang()) if status.reason else ""
-    st.warning(tr("llm.ui.unavailable", title=tr(f"llm.writer.{status.name}"), reason=reason), icon="📦")
+    st.warning(tr("llm.ui.unavailable", title=tr(f"llm.writer.{status.name}"), reason=reason), icon=":material/deployed_code:")
     if status.command:
         st.caption(tr("llm.ui.install"))
         st.code(status.command, language="bash")
@@ -137,11 +137,11 @@ def _show_unavailable(status: WriterStatus) -> None:
 
 def _show_outcome_notes(outcome: GuardedOutcome) -> None:
     if outcome.checked:
-        st.info(tr("llm.ui.machine_written", title=tr(f"llm.writer.{outcome.writer}")), icon="🤖")
+        st.info(tr("llm.ui.machine_written", title=tr(f"llm.writer.{outcome.writer}")), icon=":material/smart_toy:")
     else:
-        st.warning(outcome.note(lang()) or "", icon="🛡️")
+        st.warning(outcome.note(lang()) or "", icon=":material/shield:")
     if outcome.time_limited:
-        st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon="⏱️")
+        st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon=":material/timer:")
 
 
 def _record_audit(result: ChestAnalysis, op: OperatingPoint, state: dict[str, Any]) -> None:
@@ -166,13 +166,13 @@ if model is None:
     name = chest_loader.XRV_NAME
     if isinstance(model_error, chest_loader.ModelLoadError):
         show_user_error(model_error)
-    st.warning(tr("chest.model.missing_page", name=name), icon="📦")
+    st.warning(tr("chest.model.missing_page", name=name), icon=":material/deployed_code:")
     st.code(chest_loader.fetch_command(name), language="bash")
     st.caption(tr("chest.model.offline"))
     st.code(chest_loader.fetch_command(name, offline=True), language="bash")
     st.caption(tr("chest.model.gate_only"))
 elif model.is_test_model:
-    st.error(tr("chest.test_model"), icon="🧪")
+    st.error(tr("chest.test_model"), icon=":material/science:")
 else:
     st.caption(tr("chest.model.using", title=model.title, version=model.version, sha=model.sha256[:12]))
     if model.name != chest_loader.XRV_NAME:
@@ -259,9 +259,9 @@ if case.error is not None:
 gate = result.gate if isinstance(result, ChestAnalysis) else result
 st.subheader(tr("chest.gate.title"))
 if not gate.issues:
-    st.success(tr("chest.gate.ok"), icon="✅")
+    st.success(tr("chest.gate.ok"), icon=":material/check_circle:")
 for issue in gate.issues:
-    (st.error if issue.severity == "refuse" and not gate.overridden else st.warning)(issue.message(lang()), icon="⚠️")
+    (st.error if issue.severity == "refuse" and not gate.overridden else st.warning)(issue.message(lang()), icon=":material/warning:")
 if isinstance(result, ChestAnalysis) and result.inverted_applied:
     st.info(tr("chest.gate.inverted_applied"))
 if gate.overridden:
@@ -290,7 +290,7 @@ _record_audit(result, op, state)
 pred = result.prediction
 assert pred is not None
 if pred.model.is_test_model:
-    st.error(tr("chest.test_model"), icon="🧪")
+    st.error(tr("chest.test_model"), icon=":material/science:")
 st.caption(tr("chest.analysed_by", title=pred.model.title, version=pred.model.version, method=tr(f"chest.cam_method.{pred.cam_method}")))
 
 # heatmaps: every finding, on the full-resolution image

@@ -8,7 +8,7 @@ st.title(tr("app.home.welcome"))
 st.write(tr("app.home.intro"))
 cols = st.columns(3)
 for col, (page, icon) in zip(
-    cols, [("chest", "🫁"), ("shoulder", "🦴"), ("scalp", "💆")], strict=True
+    cols, [("chest", ":material/pulmonology:"), ("shoulder", ":material/skeleton:"), ("scalp", ":material/face:")], strict=True
 ):
     with col.container(border=True):
         st.subheader(f"{icon} {tr('app.page.' + page)}")

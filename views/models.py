@@ -22,11 +22,11 @@ states = {card.name: status(card.name) for card in cards}
 installed = sum(s.installed for s in states.values())
 st.metric(tr("models.title"), tr("models.summary", installed=installed, total=len(cards)))
 
-ICONS = {"installed": "✅", "missing": "⬜", "corrupt": "❌", "unpinned": "❔"}
+ICONS = {"installed": ":material/check_circle:", "missing": ":material/radio_button_unchecked:", "corrupt": ":material/error:", "unpinned": ":material/help:"}
 for card in cards:
     st_ = states[card.name]
-    label = f"{ICONS[st_.state]} {card.title} · {tr('models.task.' + card.task)} · {tr('models.state.' + st_.state)}"
-    with st.expander(label, expanded=False):
+    label = f"{card.title} · {tr('models.task.' + card.task)} · {tr('models.state.' + st_.state)}"
+    with st.expander(label, expanded=False, icon=ICONS[st_.state]):
         left, right = st.columns(2)
         with left:
             st.markdown(f"**{tr('models.field.task')}**")
@@ -95,8 +95,8 @@ for name in writer_names():
         state = "converted" if g.converted else ("installed" if g.installed else "missing")
     else:
         state = "ready" if w.available else "missing"
-    icon = "✅" if state in ("ready", "converted") else ("⬜" if state == "missing" else "🔄")
-    with st.expander(f"{icon} {tr(f'llm.writer.{name}')} · {tr(f'llm.models.state.{state}')}", expanded=False):
+    icon = ICONS["installed"] if state in ("ready", "converted") else (ICONS["missing"] if state == "missing" else ":material/sync:")
+    with st.expander(f"{tr(f'llm.writer.{name}')} · {tr(f'llm.models.state.{state}')}", expanded=False, icon=icon):
         if name == "transformers":
             st.markdown(f"**{tr('llm.models.model')}**")
             st.code(settings.llm_path or tr("llm.models.not_set"), language=None)

@@ -68,7 +68,7 @@ def get_model() -> Any:
     try:
         return _cached_model(str(path), path.stat().st_mtime)
     except (OSError, ValueError, RuntimeError):
-        st.warning(tr("scalp.model.unreadable"), icon="⚠️")
+        st.warning(tr("scalp.model.unreadable"), icon=":material/warning:")
         return None
 
 
@@ -296,12 +296,12 @@ def _personal_plan(result: ScalpResult) -> None:
         return
     st.markdown(f"**{tr('llm.ui.plan_title')}**")
     if outcome.checked:
-        st.info(tr("llm.ui.plan_machine", title=tr(f"llm.writer.{outcome.writer}")), icon="🤖")
+        st.info(tr("llm.ui.plan_machine", title=tr(f"llm.writer.{outcome.writer}")), icon=":material/smart_toy:")
         st.markdown(outcome.text.replace("\n", "  \n"))
     else:
-        st.warning(outcome.note(lang()) or "", icon="🛡️")  # the knowledge-base plan above stays the plan
+        st.warning(outcome.note(lang()) or "", icon=":material/shield:")  # the knowledge-base plan above stays the plan
     if outcome.time_limited:
-        st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon="⏱️")
+        st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon=":material/timer:")
 
 
 def _history(result: ScalpResult) -> None:
@@ -406,7 +406,7 @@ else:
 answers = _questionnaire()
 if answers is not None:
     if image is None:
-        st.error(tr("scalp.error.no_photo"), icon="⚠️")
+        st.error(tr("scalp.error.no_photo"), icon=":material/warning:")
     else:
         try:
             with st.spinner(tr("scalp.result.running")):
