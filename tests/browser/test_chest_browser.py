@@ -44,12 +44,13 @@ def test_upload_a_real_radiograph_with_the_bundled_starter_model(app_url: str, p
     page.get_by_text(t("chest.gate.ok", "ko")).wait_for(timeout=90_000)
     wait_for_app(page)
     page.get_by_test_id("stImage").first.wait_for(timeout=60_000)  # the uploaded film is shown
-    page.get_by_text(t("chest.findings.title", "ko"), exact=True).wait_for(timeout=90_000)
-    page.get_by_text(t("chest.report.title", "ko"), exact=True).wait_for(timeout=90_000)
+    # headings by role: the findings table's column header reads the same word as its heading
+    page.get_by_role("heading", name=t("chest.findings.title", "ko"), exact=True).wait_for(timeout=90_000)
+    page.get_by_role("heading", name=t("chest.report.title", "ko"), exact=True).wait_for(timeout=90_000)
     page.get_by_text(t("llm.report.findings_header", "ko")).first.wait_for(timeout=90_000)
     assert page.get_by_test_id("stException").count() == 0
     shot(page, "chest_starter_ko")
-    page.get_by_text(t("chest.report.title", "ko"), exact=True).scroll_into_view_if_needed()
+    page.get_by_role("heading", name=t("chest.report.title", "ko"), exact=True).scroll_into_view_if_needed()
     shot(page, "chest_starter_ko_report")
     assert not page.errors, page.errors
 
