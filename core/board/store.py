@@ -136,70 +136,44 @@ _COUNT_SQL = {
 # first, then posts by rowid; otherwise the planner may re-run the full-text query for every
 # post), and "newest" orders by the FTS rowid, which FTS5 walks backwards natively, so a page
 # stops after LIMIT matches instead of sorting them all. Counts stop at :cap.
+_SEARCH_COLS = """p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
+       p.view_count, p.like_count, p.comment_count, p.report_count, p.status"""
+_SEARCH_FROM = {
+    ("fts", "newest"): "posts_fts CROSS JOIN posts AS p ON p.id = posts_fts.rowid\nWHERE posts_fts MATCH :fts\n  AND",
+    ("fts", "popular"): "posts AS p\nWHERE +p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH :fts)\n  AND",
+    ("plain", None): "posts AS p\nWHERE",
+}
+_SEARCH_FILTER = """p.status = 'visible'
+  AND (:category IS NULL OR p.category = :category)
+  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
+                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))"""
+_SEARCH_ORDER = {
+    (True, "newest"): "posts_fts.rowid DESC", (True, "popular"): "p.like_count DESC, p.id DESC",
+    (False, "newest"): "p.id DESC", (False, "popular"): "p.like_count DESC, p.id DESC",
+}
+
+
+def _search_from(fts: bool, sort: str) -> str:
+    return _SEARCH_FROM[("fts", sort)] if fts else _SEARCH_FROM[("plain", None)]
+
+
+# Composed once at import from the constant fragments above (no user value ever reaches the text;
+# every user value is a bound parameter).
 _SEARCH_SQL = {
-    (True, "newest"): """
-SELECT p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
-       p.view_count, p.like_count, p.comment_count, p.report_count, p.status
-FROM posts_fts CROSS JOIN posts AS p ON p.id = posts_fts.rowid
-WHERE posts_fts MATCH :fts
-  AND p.status = 'visible'
-  AND (:category IS NULL OR p.category = :category)
-  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
-                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
-ORDER BY posts_fts.rowid DESC
-LIMIT :limit OFFSET :offset""",
-    (True, "popular"): """
-SELECT p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
-       p.view_count, p.like_count, p.comment_count, p.report_count, p.status
-FROM posts AS p
-WHERE +p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH :fts)
-  AND p.status = 'visible'
-  AND (:category IS NULL OR p.category = :category)
-  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
-                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
-ORDER BY p.like_count DESC, p.id DESC
-LIMIT :limit OFFSET :offset""",
-    (False, "newest"): """
-SELECT p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
-       p.view_count, p.like_count, p.comment_count, p.report_count, p.status
-FROM posts AS p
-WHERE p.status = 'visible'
-  AND (:category IS NULL OR p.category = :category)
-  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
-                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
-ORDER BY p.id DESC
-LIMIT :limit OFFSET :offset""",
-    (False, "popular"): """
-SELECT p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
-       p.view_count, p.like_count, p.comment_count, p.report_count, p.status
-FROM posts AS p
-WHERE p.status = 'visible'
-  AND (:category IS NULL OR p.category = :category)
-  AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
-                  WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
-ORDER BY p.like_count DESC, p.id DESC
-LIMIT :limit OFFSET :offset""",
+    (fts, sort): f"""
+SELECT {_SEARCH_COLS}
+FROM {_search_from(fts, sort)} {_SEARCH_FILTER}
+ORDER BY {_SEARCH_ORDER[(fts, sort)]}
+LIMIT :limit OFFSET :offset"""  # noqa: S608
+    for fts in (True, False) for sort in ("newest", "popular")
 }
 _SEARCH_COUNT_SQL = {
-    True: """
+    fts: f"""
 SELECT COUNT(*) FROM (
     SELECT 1
-    FROM posts_fts CROSS JOIN posts AS p ON p.id = posts_fts.rowid
-    WHERE posts_fts MATCH :fts
-      AND p.status = 'visible'
-      AND (:category IS NULL OR p.category = :category)
-      AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
-                      WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
-    LIMIT :cap)""",
-    False: """
-SELECT COUNT(*) FROM (
-    SELECT 1
-    FROM posts AS p
-    WHERE p.status = 'visible'
-      AND (:category IS NULL OR p.category = :category)
-      AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
-                      WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))
-    LIMIT :cap)""",
+    FROM {_search_from(fts, "newest")} {_SEARCH_FILTER}
+    LIMIT :cap)"""  # noqa: S608
+    for fts in (True, False)
 }
 
 _GET_POST_SQL = (
