@@ -132,3 +132,31 @@ def wait_for_app(pg) -> None:
         timeout=120_000,
     )
     pg.wait_for_timeout(300)
+
+
+REFUSAL = "[data-testid='stAlertContentError'], [data-testid='stAlertContentWarning'], [data-testid='stException']"
+
+
+def submit_form(pg, button, done_js: str, arg: object = None, *, name: str, timeout_ms: int = 60_000) -> None:  # type: ignore[no-untyped-def]
+    """Click a form's submit ``button`` and wait until ``done_js(arg)`` is true in the page.
+
+    Once in CI (one run in dozens) a click on a form's submit button left the page untouched: no
+    rerun, no result, no refusal, the form still there. A person would click again, and so does this
+    helper, once, after saving a screenshot ``<name>-attempt-1``. A refusal (an error or warning box,
+    an exception) or a still-running script is never retried: the assertion names what the page shows.
+    """
+    for attempt in (1, 2):
+        button.click()
+        try:
+            pg.wait_for_function(done_js, arg=arg, timeout=timeout_ms * attempt)
+            return
+        except Exception as exc:
+            wait_for_app(pg)  # a slow run still under way is not "untouched"
+            if pg.evaluate(done_js, arg):
+                return
+            shot(pg, f"{name}-attempt-{attempt}")
+            alerts = [a.text_content() or "" for a in pg.get_by_test_id("stAlert").all()]
+            errors = [e.text_content() or "" for e in pg.get_by_test_id("stException").all()]
+            untouched = pg.locator(REFUSAL).count() == 0 and button.is_visible()
+            if attempt == 2 or not untouched:
+                raise AssertionError(f"{name}: no result; alerts: {alerts}; exceptions: {errors}") from exc

@@ -16,7 +16,7 @@ import pytest
 
 from core.board.text import count_links
 from core.i18n import t
-from tests.browser.conftest import shot, wait_for_app
+from tests.browser.conftest import shot, submit_form, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -65,11 +65,11 @@ def _open_expander(page, label_key: str) -> None:  # type: ignore[no-untyped-def
     page.get_by_test_id("stExpander").filter(has_text=t(label_key, LANG)).locator("summary").click()
 
 
+HEADING_JS = "t => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].some(h => h.textContent.trim() === t)"
 PUBLISHED_JS = (
     "t => [...document.querySelectorAll(\"[data-testid='stMarkdownContainer'] h3\")]"
     ".some(h => h.textContent.trim() === t)"
 )
-REFUSAL = "[data-testid='stAlertContentError'], [data-testid='stAlertContentWarning'], [data-testid='stException']"
 
 
 def _publish(page, title: str, body: str, password: str) -> None:  # type: ignore[no-untyped-def]
@@ -81,28 +81,9 @@ def _publish(page, title: str, body: str, password: str) -> None:  # type: ignor
     form.get_by_label(t("board.field.nickname", LANG), exact=True).fill("<b>닉</b>")
     form.get_by_label(t("board.field.password", LANG), exact=True).fill(password)
     submit = form.get_by_role("button", name=t("board.write.submit", LANG), exact=True)
-    # The published post opens with its title as its heading (the success flash lasts one run only,
-    # so the lasting outcome is what the test waits for). Once in CI (one run in dozens) a click on
-    # "publish" left the page untouched: no post, no refusal, the form still filled. A person would
-    # click again, and so does the test, once, leaving a screenshot; a refusal is never retried.
-    for attempt in (1, 2):
-        submit.click()
-        try:
-            page.wait_for_function(PUBLISHED_JS, arg=title, timeout=45_000 * attempt)
-            break
-        except Exception as exc:
-            wait_for_app(page)  # a slow run still under way is not "untouched"
-            if page.evaluate(PUBLISHED_JS, title):
-                break
-            alerts = [a.text_content() or "" for a in page.get_by_test_id("stAlert").all()]
-            errors = [e.text_content() or "" for e in page.get_by_test_id("stException").all()]
-            untouched = (
-                page.locator(REFUSAL).count() == 0 and submit.is_visible()
-                and form.get_by_label(t("board.field.title", LANG), exact=True).input_value() == title
-            )
-            shot(page, f"board-publish-attempt-{attempt}")
-            if attempt == 2 or not untouched:
-                raise AssertionError(f"post not published; alerts: {alerts}; exceptions: {errors}") from exc
+    # the published post opens with its title as its heading (the success flash lasts one run only,
+    # so the lasting outcome is what the test waits for)
+    submit_form(page, submit, PUBLISHED_JS, title, name="board-publish", timeout_ms=45_000)
     wait_for_app(page)
 
 
@@ -110,8 +91,9 @@ def _comment(page, body: str, count: int) -> None:  # type: ignore[no-untyped-de
     form = _form(page, "board.comment.submit")
     form.get_by_label(t("board.comment.body", LANG), exact=True).fill(body)
     form.get_by_label(t("board.field.password", LANG), exact=True).fill("comment-pw")
-    form.get_by_role("button", name=t("board.comment.submit", LANG), exact=True).click()
-    page.get_by_role("heading", name=t("board.comments.heading", LANG, count=count)).wait_for()
+    submit = form.get_by_role("button", name=t("board.comment.submit", LANG), exact=True)
+    heading = t("board.comments.heading", LANG, count=count)
+    submit_form(page, submit, HEADING_JS, heading, name="board-comment")
     wait_for_app(page)
 
 
