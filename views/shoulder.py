@@ -172,6 +172,7 @@ def _drawing(data: dict[str, Any], display: np.ndarray, target: str, levels: dic
             from streamlit_drawable_canvas import st_canvas
 
             st.caption(tr("shoulder.draw.canvas_help"))
+            st.space("small")  # the canvas toolbar floats above the canvas: keep it off the help line
             result = st_canvas(background_image=picture, drawing_mode="line", stroke_width=2,
                                stroke_color="#{:02x}{:02x}{:02x}".format(*LINE_COLOURS[target]), width=picture.width,
                                height=picture.height, update_streamlit=True,
