@@ -82,7 +82,9 @@ _EN: dict[str, tuple[str, ...]] = {
     "Pneumonia": (r"(?:broncho)?pneumonias?", r"pneumonitis"),
     "Pleural_Thickening": (r"pleural thickening", r"pleural[- ]based thickening",
                            r"thickening of the (?:right |left |bilateral )?pleura",
-                           r"pleural plaques?", r"thickened pleura"),
+                           r"pleural plaques?", r"thickened pleura", r"apical (?:pleural )?capping",
+                           r"fissural thickening", r"thickening (?:of|in|along) the (?:\w+ )?fissures?",
+                           r"thickened (?:\w+ )?fissures?"),
     "Cardiomegaly": (r"cardiomegaly", r"cardiac enlargement", r"enlargement of the (?:heart|cardiac silhouette)",
                      r"enlarged (?:heart|cardiac (?:silhouette|shadow|size))",
                      r"(?:heart|cardiac) (?:silhouette |shadow |contour |size )*(?:is |are |appears |remains |again "
@@ -91,7 +93,7 @@ _EN: dict[str, tuple[str, ...]] = {
                      r"(?:heart|cardiac) (?:silhouette |contour |shadow |size )*(?:is )?borderline(?: in size| enlarged)?",
                      r"heart enlargement"),
     "Nodule": (r"nodules?", r"nodular (?:lesions?|focus|foci)"),
-    "Mass": (r"mass(?:es)?", r"mass lesions?"),
+    "Mass": (r"mass(?:es)?", r"mass lesions?", r"mass-?like (?:opacit(?:y|ies)|opacification|density|lesion)"),
     "Hernia": (r"hernia(?:s|tion)?", r"herniated"),
     "Lung Lesion": (r"(?:lung|pulmonary) lesions?",),
     "Fracture": (r"fractur(?:e|es|ed)",),
@@ -103,6 +105,8 @@ _EN: dict[str, tuple[str, ...]] = {
         r"mediastinal (?:widening|enlargement)",
         r"cardiomediastinal (?:silhouette|contour)s? (?:is |are |appears )?(?:\w+ly )?(?:enlarged|widened|prominent)"),
 }
+#: Words that, just before a mention, make it something else (fixed-width look-behinds).
+_EN_NOT_AFTER: dict[str, tuple[str, ...]] = {"Fibrosis": ("cystic",)}
 _EN_NORMAL = (
     r"normal (?:chest|study|exam(?:ination)?|radiograph|x-?ray|chest radiograph)",
     r"no acute (?:cardiopulmonary|intrathoracic|pulmonary|cardiac|chest)? ?(?:abnormalit(?:y|ies)|disease|process|findings?|pathology)",
@@ -207,8 +211,10 @@ def _mention_patterns(lang: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     for label in XRV_LABELS:
         alts = list(table.get(label, ())) + extra.get(label, [])
         body = "|".join(f"(?:{a})" for a in alts)
-        # "subcutaneous emphysema", "soft tissue edema" are not lung findings, whatever the name
-        rx = (rf"(?<![\w-])(?<!subcutaneous )(?<!soft tissue )(?:{body})(?![\w-])" if lang == "en"
+        # "subcutaneous emphysema", "soft tissue edema" are not lung findings, whatever the name;
+        # nor is "cystic fibrosis" (a disease, not the radiographic finding)
+        not_after = "".join(f"(?<!{w} )" for w in _EN_NOT_AFTER.get(label, ()))
+        rx = (rf"(?<![\w-])(?<!subcutaneous )(?<!soft tissue ){not_after}(?:{body})(?![\w-])" if lang == "en"
               else f"(?:{body})")
         pats.append((label, re.compile(rx, re.I)))
     normal = _EN_NORMAL if lang == "en" else _KO_NORMAL

@@ -23,6 +23,13 @@ from core.llm.labeler import NO_FINDING, detect_lang, find_mentions, label_repor
     ("No pneumothorax; however, a 2 cm nodule is present.", {"Pneumothorax": "negative", "Nodule": "positive"}),
     ("No change in the moderate cardiomegaly.", {"Cardiomegaly": "positive"}),
     ("Subcutaneous emphysema in the neck.", {}),
+    ("Changes of cystic fibrosis.", {}),  # a disease, not the radiographic finding
+    ("Interstitial fibrosis at both bases.", {"Fibrosis": "positive"}),
+    ("Minimal apical capping on the left.", {"Pleural_Thickening": "positive"}),
+    ("Mild fissural thickening.", {"Pleural_Thickening": "positive"}),
+    ("There is mild thickening of the minor fissure.", {"Pleural_Thickening": "positive"}),
+    ("A 4 cm masslike opacity in the left base.", {"Mass": "positive"}),
+    ("No mass-like lesion.", {"Mass": "negative"}),
 ])
 def test_english_statuses_and_scope(text: str, expected: dict[str, str]) -> None:
     got = label_report(text, "en")
@@ -79,7 +86,7 @@ def test_language_detection_and_errors() -> None:
         label_report(None)  # type: ignore[arg-type]
 
 
-# Measured (bench/bench_labeler.py): held-out half micro F1 0.919; the test allows a small margin.
+# Measured (bench/bench_labeler.py): held-out half micro F1 0.922, macro 0.892; the test allows a small margin.
 HELDOUT_MICRO_F1_MIN = 0.90
 
 
