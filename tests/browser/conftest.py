@@ -137,8 +137,9 @@ def wait_for_app(pg) -> None:
 REFUSAL = "[data-testid='stAlertContentError'], [data-testid='stAlertContentWarning'], [data-testid='stException']"
 
 
-def submit_form(pg, button, done_js: str, arg: object = None, *, name: str, timeout_ms: int = 60_000) -> None:  # type: ignore[no-untyped-def]
-    """Click a form's submit ``button`` and wait until ``done_js(arg)`` is true in the page.
+def click_until(pg, button, done_js: str, arg: object = None, *, name: str, timeout_ms: int = 60_000) -> None:  # type: ignore[no-untyped-def]
+    """Click ``button`` (a form's submit button, or any button that reruns the app) and wait until
+    ``done_js(arg)`` is true in the page.
 
     Once in CI (one run in dozens) a click on a form's submit button left the page untouched: no
     rerun, no result, no refusal, the form still there. A person would click again, and so does this

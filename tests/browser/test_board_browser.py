@@ -16,7 +16,7 @@ import pytest
 
 from core.board.text import count_links
 from core.i18n import t
-from tests.browser.conftest import shot, submit_form, wait_for_app
+from tests.browser.conftest import click_until, shot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +66,7 @@ def _open_expander(page, label_key: str) -> None:  # type: ignore[no-untyped-def
 
 
 HEADING_JS = "t => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].some(h => h.textContent.trim() === t)"
+LIST_JS = "t => [...document.querySelectorAll(\"[data-testid='stExpander'] summary\")].some(e => e.textContent.includes(t))"
 PUBLISHED_JS = (
     "t => [...document.querySelectorAll(\"[data-testid='stMarkdownContainer'] h3\")]"
     ".some(h => h.textContent.trim() === t)"
@@ -83,7 +84,7 @@ def _publish(page, title: str, body: str, password: str) -> None:  # type: ignor
     submit = form.get_by_role("button", name=t("board.write.submit", LANG), exact=True)
     # the published post opens with its title as its heading (the success flash lasts one run only,
     # so the lasting outcome is what the test waits for)
-    submit_form(page, submit, PUBLISHED_JS, title, name="board-publish", timeout_ms=45_000)
+    click_until(page, submit, PUBLISHED_JS, title, name="board-publish", timeout_ms=45_000)
     wait_for_app(page)
 
 
@@ -93,13 +94,13 @@ def _comment(page, body: str, count: int) -> None:  # type: ignore[no-untyped-de
     form.get_by_label(t("board.field.password", LANG), exact=True).fill("comment-pw")
     submit = form.get_by_role("button", name=t("board.comment.submit", LANG), exact=True)
     heading = t("board.comments.heading", LANG, count=count)
-    submit_form(page, submit, HEADING_JS, heading, name="board-comment")
+    click_until(page, submit, HEADING_JS, heading, name="board-comment")
     wait_for_app(page)
 
 
 def _back(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("button", name=t("board.post.back", LANG)).click()
-    page.get_by_test_id("stExpander").filter(has_text=t("board.write.open", LANG)).wait_for()
+    click_until(page, page.get_by_role("button", name=t("board.post.back", LANG)), LIST_JS, t("board.write.open", LANG),
+                name="board-back")
     wait_for_app(page)
 
 

@@ -10,7 +10,7 @@ import pytest
 from core.i18n import t
 from core.scalp.severity import CONDITIONS
 from core.scalp.synthetic import encode_jpeg, make_phantom
-from tests.browser.conftest import shot, submit_form, wait_for_app
+from tests.browser.conftest import click_until, shot, wait_for_app
 
 LANG = "ko"  # the browser context's locale is ko-KR
 ANSWERS = {"age_group": "30s", "gender": "male", "shampoo_frequency": "daily", "perm_cycle": "never",
@@ -46,7 +46,7 @@ def test_upload_answer_and_see_six_severities(app_url: str, page, scalp_jpeg: Pa
         _choose(page, field, value)
     _choose(page, "hair_state", "oily")
     page.keyboard.press("Escape")
-    submit_form(page, page.get_by_role("button", name=t("scalp.q.submit", LANG)),
+    click_until(page, page.get_by_role("button", name=t("scalp.q.submit", LANG)),
                 "() => document.querySelectorAll('[data-testid=stMetric]').length >= 6", name="scalp-submit")
     wait_for_app(page)
     metrics = page.get_by_test_id("stMetric")
