@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 import string
-import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -45,16 +44,25 @@ def test_empty() -> None:
     assert err.message("en") == "The file is empty."
 
 
-def test_too_large_is_checked_first_and_states_the_limit() -> None:
+def _no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any pixel decoding fail the test: a refusal must come from the size or header checks."""
+    def decoded(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("pixels were decoded before the refusal")
+
+    monkeypatch.setattr("core.imaging.loader.decode_raster", decoded)
+    monkeypatch.setattr("core.imaging.loader.decode_dicom", decoded)
+
+
+def test_too_large_is_checked_first_and_states_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     err = _refused(PNG, limits=Limits(max_bytes=1000))
     assert err.key == "imaging.error.too_large"
     assert err.params["limit_mb"] == "0.000954"
     assert f"{len(PNG) / 1048576:.3g} MB" in err.message("en")
 
     huge = b"\x89PNG\r\n\x1a\n" + bytes(70 * 1024 * 1024)
-    started = time.perf_counter()
-    err = _refused(huge)
-    assert time.perf_counter() - started < 0.5
+    with monkeypatch.context() as m:
+        _no_decoding(m)  # refused on its size alone: no decoder ever sees it
+        err = _refused(huge)
     assert err.message("en") == "The file is 70 MB, which exceeds the 64 MB limit."
     assert err.message("ko") == "파일 크기가 70 MB로, 최대 허용 크기인 64 MB를 넘습니다."
 
@@ -71,15 +79,19 @@ def test_too_small() -> None:
     assert load_image(tiny, limits=Limits(min_side=8)).pixels.shape == (16, 200)
 
 
-def test_decompression_bomb_png_is_refused_fast_with_our_error() -> None:
+def test_decompression_bomb_png_is_refused_from_its_header_with_our_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import ImageFile
+
+    def load(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the bomb's pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)  # refused from the header, never decoded
     for side in (30000, 8000):  # 900 MP (beyond Pillow's own bomb limit) and 64 MP (just over ours)
         data = bomb_png(side, side)
         assert len(data) < 200
-        started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no Pillow DecompressionBombWarning may escape
             err = _refused(data)
-        assert time.perf_counter() - started < 1.0
         assert err.key == "imaging.error.too_many_pixels"
         assert f"{side * side / 1e6:.0f}" in err.message("en")
         assert "60.0 megapixel limit" in err.message("en")
