@@ -8,7 +8,7 @@ Prints, per case, whether the guard passed and why not, time to first chunk, and
 
 Needs the converted Gemma (``make llm``); says so and exits 0 without it.
 
-    python -m bench careplan [--n 8] [--seed 0]
+    python -m bench careplan [--n 8] [--seed 0] [--lang both|ko|en]
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lang", choices=("both", "ko", "en"), default="both")
     args = parser.parse_args(argv)
 
     from core.llm.gemma import is_converted
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         form, grades = random_case(rng)
         answers = Questionnaire.from_form(form)
         facts = care_plan_facts(build_plan(grades, answers), grades, answers)
-        lang = "ko" if i % 2 == 0 else "en"
+        lang = ("ko" if i % 2 == 0 else "en") if args.lang == "both" else args.lang
         started = time.perf_counter()
         first: list[float] = []
 
