@@ -67,5 +67,11 @@ def test_a_colour_photo_is_refused_in_english(app_url: str, page, tmp_path: Path
     wait_for_app(page)
     page.get_by_text(t("chest.gate.colour", "en")).wait_for(timeout=90_000)
     assert page.get_by_test_id("stException").count() == 0
+    page.get_by_text(t("chest.gate.refused", "en")).wait_for()
+    # the refused photo is still shown, so the person sees what was refused
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+        ".some(i => i.complete && i.naturalWidth > 0)", timeout=60_000)
+    wait_for_app(page)
     page.get_by_text(t("chest.gate.colour", "en")).scroll_into_view_if_needed()
     shot(page, "chest_photo_refused_en")
