@@ -17,10 +17,13 @@ from ui.common import lang, tr
 st.title(tr("models.title"))
 st.write(tr("models.intro"))
 
-cards = list_cards()
+# grouped as the pages use them: chest, then shoulder, then scalp (by name within a task)
+TASK_ORDER = ("chest-multilabel", "chest-screening", "reference-stats", "llm-adapter", "shoulder-osteoporosis",
+              "shoulder-encoder", "scalp-severity")
+cards = sorted(list_cards(), key=lambda c: (TASK_ORDER.index(c.task) if c.task in TASK_ORDER else len(TASK_ORDER), c.name))
 states = {card.name: status(card.name) for card in cards}
 installed = sum(s.installed for s in states.values())
-st.metric(tr("models.title"), tr("models.summary", installed=installed, total=len(cards)))
+st.metric(tr("models.installed_metric"), tr("models.summary", installed=installed, total=len(cards)))
 
 ICONS = {"installed": ":material/check_circle:", "missing": ":material/radio_button_unchecked:", "corrupt": ":material/error:", "unpinned": ":material/help:"}
 for card in cards:
