@@ -32,6 +32,7 @@ def main() -> int:
     import torch
     from sklearn.linear_model import LogisticRegression
 
+    from core.chest.model import Calibration
     from core.chest.reading import BAND, PRESETS
     from core.chest.starter import STARTER_MULTILABEL, load_starter
     from core.settings import PROJECT_ROOT, get_settings
@@ -58,23 +59,16 @@ def main() -> int:
     w, b = linear.weight.detach().double().numpy(), linear.bias.detach().double().numpy()
     logits = x_te.astype(np.float64) @ w.T + b
     op = model.calibration.op_threshs.double().numpy()
-
-    def op_norm(p: np.ndarray, thr: np.ndarray) -> np.ndarray:
-        return np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1 - thr))
-
-    def sigmoid(z: np.ndarray) -> np.ndarray:
-        return 1 / (1 + np.exp(-z))
-
-    shipped = op_norm(sigmoid(logits), op)
-    with torch.no_grad():  # the page's own calibration gives the same scores
-        assert np.allclose(shipped, model.calibration(torch.from_numpy(logits).float()).double().numpy(), atol=1e-5)
     oof = _cv_logits(x_tv.astype(np.float64), y_tv, C, 5, 0).astype(np.float64)
     slope, icpt = np.zeros(len(task.labels)), np.zeros(len(task.labels))
     for j in range(len(task.labels)):
         fit = LogisticRegression(C=1e6, max_iter=1000).fit(oof[:, j:j + 1], y_tv[:, j].astype(int))
         slope[j], icpt[j] = fit.coef_[0, 0], fit.intercept_[0]
-    thr_logit = np.log(op / (1 - op))
-    platt = op_norm(sigmoid(slope * logits + icpt), sigmoid(slope * thr_logit + icpt))
+    # the page's own calibration: the shipped thresholds, and the same thresholds moved through the rescaling
+    platt_op = 1 / (1 + np.exp(-(slope * np.log(op / (1 - op)) + icpt)))
+    with torch.no_grad():
+        shipped = model.calibration(torch.from_numpy(logits).float()).double().numpy()
+        platt = Calibration(platt_op.tolist())(torch.from_numpy(slope * logits + icpt).float()).double().numpy()
     balanced = PRESETS["balanced"]
     print(f"NIH starter, {len(task.test)} held-out films, balanced preset (0.5 +- {BAND:.2f}); per film: "
           "positive / uncertain / negative")

@@ -17,6 +17,16 @@ def _plt():  # noqa: ANN202
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:  # noqa: ANN001
+    """Lay out, write ``fig`` to ``path`` (parents created), close it; returns the path."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def roc_png(path: Path, y: np.ndarray, probs: np.ndarray, labels: Sequence[str], title: str) -> Path:
     """One ROC curve per label (labels with a single class are skipped) with AUC in the legend."""
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -32,12 +42,7 @@ def roc_png(path: Path, y: np.ndarray, probs: np.ndarray, labels: Sequence[str],
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def confusion_png(path: Path, matrix: np.ndarray | Sequence[Sequence[int]], labels: Sequence[str], title: str) -> Path:
@@ -53,9 +58,4 @@ def confusion_png(path: Path, matrix: np.ndarray | Sequence[Sequence[int]], labe
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set(xlabel="predicted", ylabel="true", title=title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
