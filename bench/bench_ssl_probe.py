@@ -27,33 +27,25 @@ import numpy as np
 def main() -> int:
     import torch
 
-    from core.settings import PROJECT_ROOT, get_settings
+    from bench import shared_nih_task
+    from core.settings import get_settings
     from core.shoulder.net import build_encoder
     from core.shoulder.train import encode, load_encoder_checkpoint
-    from core.training.data import LabelledSet
-    from core.training.experiment import CS, PROBE_ARCH, _cv_logits, cached_features
+    from core.training.experiment import CS, PROBE_ARCH, cached_features, score_probe
     from core.training.images import load_squares
-    from core.training.metrics import bootstrap_mean_auc
     from core.training.models import build, default_input
-    from core.training.probe import fit_linear_head
-    from core.training.tasks import nih_task
-    from core.training.train import mean_column_auc
 
-    torch.set_num_threads(2)
-    settings = get_settings()
-    root = PROJECT_ROOT.parent / "shared" / "data"
-    try:
-        task = nih_task(root)
-    except FileNotFoundError as err:
-        print(f"skipped: the shared NIH data is not here ({err})")
+    task = shared_nih_task()
+    if task is None:
         return 0
+    settings = get_settings()
     # produced locally, never shipped, so it has no pinned checksum: read it from its default place
     encoder_path = settings.weights_dir / "shoulder-mae-vit-encoder.pt"
     if not encoder_path.is_file():
         print(f"skipped: no MAE encoder at {encoder_path} (python -m core.shoulder.train pretrain ..., docs/shoulder.md)")
         return 0
     cache = settings.weights_dir / "training-cache"
-    trval = LabelledSet(f"{task.name}-trval", task.labels, task.kind, task.train.samples + task.val.samples)
+    trval = task.trval
     y_tv, y_te = trval.targets(), task.test.targets()
     spec = default_input(PROBE_ARCH)
     net = build(PROBE_ARCH, len(task.labels), pretrained=True)
@@ -75,14 +67,7 @@ def main() -> int:
     }
     print(f"NIH 14 findings: {len(trval)} train+val images, {len(task.test)} held-out; C grid {CS}")
     for name, (x_tv, x_te) in sets.items():
-        x_tv, x_te = x_tv.astype(np.float64), x_te.astype(np.float64)
-        scores = {C: mean_column_auc(y_tv, _cv_logits(x_tv, y_tv, C, 5, 0)) for C in CS}
-        best = max(scores, key=lambda c: scores[c])
-        logits = fit_linear_head(x_tv, y_tv, C=best).logits(x_te)
-        point, lo, hi = bootstrap_mean_auc(y_te, logits)
-        grid = " ".join(f"{c:g}:{v:.3f}" for c, v in scores.items())
-        print(f"{name:11s} {x_tv.shape[1]:4d}-d  CV {grid}  -> C {best:g}: held-out mean AUC {point:.3f} "
-              f"[{lo:.3f}, {hi:.3f}]", flush=True)
+        print(f"{name:11s} {x_tv.shape[1]:4d}-d  {score_probe(x_tv, y_tv, x_te, y_te).line()}", flush=True)
     return 0
 
 

@@ -32,25 +32,21 @@ def main() -> int:
     import torch
     from sklearn.linear_model import LogisticRegression
 
+    from bench import shared_nih_task
     from core.chest.model import Calibration
     from core.chest.reading import BAND, PRESETS
     from core.chest.starter import STARTER_MULTILABEL, load_starter
-    from core.settings import PROJECT_ROOT, get_settings
-    from core.training.data import LabelledSet
+    from core.settings import get_settings
     from core.training.experiment import PROBE_ARCH, _cv_logits, cached_features
     from core.training.models import build, default_input
-    from core.training.tasks import nih_task
 
-    torch.set_num_threads(2)
-    try:
-        task = nih_task(PROJECT_ROOT.parent / "shared" / "data")
-    except FileNotFoundError as err:
-        print(f"skipped: the shared NIH data is not here ({err})")
+    task = shared_nih_task()
+    if task is None:
         return 0
     model = load_starter(STARTER_MULTILABEL)
     C = float(model.card.metrics["training"]["settings"]["C"])
     cache = get_settings().weights_dir / "training-cache"
-    trval = LabelledSet(f"{task.name}-trval", task.labels, task.kind, task.train.samples + task.val.samples)
+    trval = task.trval
     spec = default_input(PROBE_ARCH)
     trunk = build(PROBE_ARCH, len(task.labels), pretrained=True)
     x_tv, x_te = cached_features(trunk, trval, spec, cache), cached_features(trunk, task.test, spec, cache)

