@@ -193,7 +193,7 @@ with st.expander(tr("chest.settings"), expanded=True):
         st.caption(tr("chest.preset.help", band=f"{BAND:.2f}", **{k: f"{v:.2f}" for k, v in PRESETS.items()}))
     with right:
         opacity = st.slider(tr("chest.opacity"), 0.0, 1.0, 0.5, 0.05, key="chest_opacity")
-        statuses = {n: writer_status(n) for n in writer_names()}
+        statuses = {n: s for n in writer_names() if "chest" in (s := writer_status(n)).handles}
         writer_name = st.selectbox(tr("chest.report.writer"), list(statuses), key="chest_writer",
                                    format_func=lambda n, _l=LANG: _writer_label(statuses[n], _l))
         if not statuses[writer_name].available:

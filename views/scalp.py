@@ -273,7 +273,7 @@ def _personal_plan(result: ScalpResult) -> None:
         return
     answers = S.get("scalp_answers")
     statuses = [writer_status(n) for n in writer_names() if n != "structured"]
-    statuses = [s for s in statuses if s.kind == "llm"]
+    statuses = [s for s in statuses if s.kind == "llm" and "careplan" in s.handles]
     ready = [s.name for s in statuses if s.available]
     if not ready or not isinstance(answers, Questionnaire):
         st.info(tr("llm.ui.no_llm"))

@@ -114,7 +114,8 @@ class GuardedWriter:
         """Generate, check, decide. ``on_chunk`` receives each draft chunk as it is written.
 
         Never raises for a missing model or a generation error: the outcome carries the error and
-        the structured text. Raises TypeError only for facts no writer handles.
+        the structured text (also when the LLM writer does not handle this kind of facts). Raises
+        TypeError only for facts the fallback does not handle either.
         """
         chunks: list[str] = []
         limit = getattr(self.llm, "max_time", None)
@@ -131,7 +132,7 @@ class GuardedWriter:
                     on_chunk(chunk)
         except UserError as err:
             return outcome(self._structured(facts, lang), "structured", "".join(chunks), error=err)
-        except (RuntimeError, OSError, ValueError, MemoryError) as exc:
+        except (RuntimeError, OSError, ValueError, MemoryError, TypeError) as exc:
             err = UserError("llm.error.generation_failed", detail=type(exc).__name__)
             return outcome(self._structured(facts, lang), "structured", "".join(chunks), error=err)
         draft = "".join(chunks)

@@ -78,6 +78,7 @@ class PrefixLoRAWriter:
 
     name = WRITER_NAME
     kind = "llm"
+    handles = ("chest",)  # trained on chest reports only; never offered for care plans
 
     def __init__(self, model: Any | None = None, vision_title: str | None = None) -> None:
         self._model = model

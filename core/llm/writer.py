@@ -24,6 +24,7 @@ from core.llm.careplan import CarePlanFacts
 from core.llm.facts import ChestReportFacts
 
 ReportFacts = ChestReportFacts | CarePlanFacts  # chest reports and scalp care plans
+FACT_KINDS: tuple[str, ...] = ("chest", "careplan")  # what ``ReportWriter.handles`` may name
 
 
 @runtime_checkable
@@ -33,6 +34,9 @@ class ReportWriter(Protocol):
     Attributes:
         name: registry name (``"structured"``).
         kind: ``"template"`` or ``"llm"`` (the page labels LLM text as machine-written).
+
+    A writer may also carry ``handles``: the kinds of facts it writes (:data:`FACT_KINDS`); without
+    it, every kind. Pages offer a writer only for the facts it handles.
     """
 
     name: str
@@ -86,12 +90,14 @@ class WriterStatus:
         kind: ``"template"`` or ``"llm"``.
         available: the writer can run now.
         reason: why it cannot (its message names the install command), or None.
+        handles: the kinds of facts it writes (``"chest"``, ``"careplan"``).
     """
 
     name: str
     kind: str
     available: bool
     reason: UserError | None = None
+    handles: tuple[str, ...] = FACT_KINDS
 
     @property
     def command(self) -> str | None:
@@ -113,14 +119,15 @@ def writer_status(name: str) -> WriterStatus:
     """
     writer = get_writer(name)
     kind = getattr(writer, "kind", "llm")
+    handles = tuple(k for k in getattr(writer, "handles", FACT_KINDS) if k in FACT_KINDS)
     try:
         ok = bool(writer.available())
     except Exception:  # a backend's probe must never break the page listing it
         ok = False
     if ok:
-        return WriterStatus(name, kind, True)
+        return WriterStatus(name, kind, True, None, handles)
     explain = getattr(writer, "unavailable_reason", None)
     reason = explain() if callable(explain) else None
     if not isinstance(reason, UserError):
         reason = UserError("llm.error.unavailable", name=name)
-    return WriterStatus(name, kind, False, reason)
+    return WriterStatus(name, kind, False, reason, handles)

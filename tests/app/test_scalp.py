@@ -257,3 +257,25 @@ def test_without_a_language_model_the_option_says_how_to_set_one_up(photo: bytes
     assert t("llm.ui.no_llm", "en") in [i.value for i in at.info]
     assert any("DRDC_LLM_PATH" in c.value for c in at.code)
     assert all(b.key != "scalp_llm_run" for b in at.button)
+
+
+class _ChestOnlyLLM(_FakePlanLLM):
+    name, handles = "gemma-lora", ("chest",)
+
+    def write(self, facts, lang):  # noqa: ANN001, ANN202
+        raise TypeError("chest reports only")  # what the image-prefix writer does with a care plan
+
+
+def test_a_chest_only_language_model_is_not_offered_for_care_plans(photo: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    _patch_llm(monkeypatch, "PERSONAL-PLAN-TEXT wash gently every day", True)
+    from core.llm import writer
+
+    monkeypatch.setitem(writer._FACTORIES, "gemma-lora", lambda: _ChestOnlyLLM("unused"))
+    at = _scalp("en")
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, "en")
+    at.toggle(key="scalp_llm_on").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    options = at.selectbox(key="scalp_llm_writer").options
+    assert t("llm.writer.transformers", "en") in options
+    assert t("llm.writer.gemma-lora", "en") not in options

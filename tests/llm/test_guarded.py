@@ -91,6 +91,19 @@ def test_a_missing_model_or_a_crash_falls_back_with_a_translated_error() -> None
     assert "RuntimeError" in out.note("ko")
     empty = GuardedWriter(FakeLLM("   "), check=lambda *_: Verdict(True)).run(FACTS, "en")
     assert empty.source == "structured" and empty.error.key == "llm.error.empty"
+    wrong_kind = GuardedWriter(FakeLLM("FINDINGS long enough text", fail=TypeError("chest only")),
+                               check=lambda *_: Verdict(True)).run(FACTS, "en")
+    assert wrong_kind.source == "structured" and wrong_kind.error.key == "llm.error.generation_failed"
+    assert wrong_kind.text == write_text(StructuredWriter(), FACTS, "en")
+
+
+def test_writers_say_which_facts_they_write() -> None:
+    from core.llm.prefix_writer import PrefixLoRAWriter
+    from core.llm.writer import FACT_KINDS, writer_status
+
+    assert writer_status("structured").handles == FACT_KINDS
+    assert PrefixLoRAWriter.handles == ("chest",)  # the image-prefix adapter only writes chest reports
+    assert writer_status("gemma-lora").handles == ("chest",)
 
 
 def test_a_time_limited_draft_is_flagged() -> None:
