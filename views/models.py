@@ -28,7 +28,7 @@ st.metric(tr("models.installed_metric"), tr("models.summary", installed=installe
 ICONS = {"installed": ":material/check_circle:", "missing": ":material/radio_button_unchecked:", "corrupt": ":material/error:", "unpinned": ":material/help:"}
 for card in cards:
     st_ = states[card.name]
-    label = f"{card.title} · {tr('models.task.' + card.task)} · {tr('models.state.' + st_.state)}"
+    label = f"{card.localized('title', lang())} · {tr('models.task.' + card.task)} · {tr('models.state.' + st_.state)}"
     with st.expander(label, expanded=False, icon=ICONS[st_.state]):
         left, right = st.columns(2)
         with left:

@@ -487,6 +487,7 @@ def write_card(adapter: Path, card_path: Path, bench: Path | None = None, name: 
                           f"--seed {meta.get('seed')} --threads 2 --max-minutes 33"),
         "loader": "core.llm.prefix",
         "translations": {"ko": {
+            "title": "LoRA Dr.DeepChest - Gemma-3-270M용 영상 접두 LoRA 어댑터 (흉부 판독문)",
             "intended_use": ("흉부 분류기의 결과(사실)와 영상 특징 벡터로 한국어 또는 영어의 짧은 소견/결론 초안을 씁니다. "
                              "보고서 화면의 'gemma-lora' 작성기가 쓰며, 일관성 검사를 통과한 초안만 보여 주고 아니면 "
                              "구조화 보고서를 보여 줍니다. 선별 보조 도구이며 진단이 아닙니다."),

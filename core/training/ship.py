@@ -123,7 +123,10 @@ def ship(task: Task, run: Run, rows: list[dict[str, Any]], split: dict[str, Any]
                        "selects shortcuts over signal, Nat Mach Intell 2021",
                        "Cohen et al., COVID-19 image data collection, arXiv:2006.11988", "docs/starter_models.md"],
         "bundled": True, "train_command": f"python -m core.training compare --task {task.name} --shared ../shared/data --ship",
-        "loader": LOADER, "translations": {"ko": {"intended_use": ko_use, "limitations": ko_limits}},
+        "loader": LOADER, "translations": {"ko": {"title": (
+            "Dr.DeepChest 기본 모델 - EfficientNet-Lite0 + 선형 헤드, NIH 소견 14종" if task.name == "nih14"
+            else "Dr.DeepChest 기본 모델 - 정상 / 폐렴 / COVID-19 (연구용 시연, 출처 지름길 위험)"),
+            "intended_use": ko_use, "limitations": ko_limits}},
     }
     card = ModelCard.from_dict(draft)
     model = build_from_tensors(card, tensors)

@@ -52,6 +52,19 @@ def test_every_committed_card_is_valid_and_names_are_unique() -> None:
             assert registry.sha256_of(path) == card.sha256, f"bundled {card.name} checksum differs from its card"
 
 
+def test_every_committed_card_speaks_korean() -> None:
+    """The Models & data page shows each card's title, intended use and limitations in the UI language."""
+    for card in registry.list_cards():
+        for field in ("title", "intended_use", "limitations"):
+            english, korean = getattr(card, field), card.localized(field, "ko")
+            if not english:
+                continue
+            assert korean and korean != english, f"{card.name}: no Korean {field}"
+            text = korean if isinstance(korean, str) else " ".join(korean)
+            assert any("\uac00" <= ch <= "\ud7a3" for ch in text), f"{card.name}: Korean {field} holds no Hangul"
+        assert card.localized("title", "en") == card.title
+
+
 def test_xrv_card_points_at_the_real_release() -> None:
     card = registry.get_card(XRV)
     assert card.urls[0].startswith("https://github.com/mlmed/torchxrayvision/releases/download/v1/")
