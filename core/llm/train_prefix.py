@@ -457,7 +457,7 @@ def write_card(adapter: Path, card_path: Path, bench: Path | None = None, name: 
                         f"projector {cfg.feature_dim}->{cfg.num_prefix_tokens}x{cfg.hidden_size}",
         "file": adapter.name, "sha256": _file_sha(adapter), "size_bytes": adapter.stat().st_size, "urls": [],
         "licence": ("Gemma Terms of Use apply: this adapter is a model derivative of Gemma-3-270M "
-                    f"({LICENCE}). Training code Apache-2.0; training images: NIH ChestX-ray14 (public "
+                    f"({LICENCE.removesuffix(')')} and weights/NOTICE-GEMMA.txt)). Training code Apache-2.0; training images: NIH ChestX-ray14 (public "
                     "release) and covid-chestxray rows under CC BY / Apache-2.0 only."),
         "labels": [],
         "input": {"vision_model": cfg.vision_model, "vision_sha256": cfg.vision_sha256, "feature_dim": cfg.feature_dim,
