@@ -113,7 +113,8 @@ class StructuredWriter:
                 location=_with_location(fact, lang),
             ) + "\n"
         if flagged:
-            yield t("llm.report.others_negative", lang, n=facts.n_assessed - len(flagged)) + "\n"
+            if facts.n_assessed > len(flagged):  # no "the other 0 findings" line when every one is flagged
+                yield t("llm.report.others_negative", lang, n=facts.n_assessed - len(flagged)) + "\n"
         else:
             yield t("llm.report.none_flagged", lang, n=facts.n_assessed, preset=preset) + "\n"
         yield "\n" + t("llm.report.impression_header", lang) + "\n"

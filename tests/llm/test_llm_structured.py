@@ -61,6 +61,12 @@ def test_korean_report() -> None:
     assert "1. 흉수 소견: 있을 가능성이 높음, 위치: 좌측 하폐야." in text
 
 
+def test_when_every_finding_is_flagged_there_is_no_other_zero_line() -> None:
+    for lang, phrase in (("en", "The other"), ("ko", "나머지")):
+        assert phrase not in write_text(StructuredWriter(), _facts((EFFUSION, CARDIO), n_assessed=2), lang)
+        assert phrase in write_text(StructuredWriter(), _facts((EFFUSION, CARDIO), n_assessed=3), lang)
+
+
 def test_nothing_flagged_says_so_without_ruling_out_disease() -> None:
     for lang, phrase in (("en", "does not rule out disease"), ("ko", "질환이 없다는 뜻은 아닙니다")):
         text = write_text(StructuredWriter(), _facts((NEG,)), lang)
