@@ -44,7 +44,8 @@ DICOM_META_KEYS = frozenset(
         "format", "transfer_syntax", "sop_class", "modality", "body_part_examined", "view_position",
         "rows", "columns", "number_of_frames", "frame_index", "samples_per_pixel", "bits_allocated",
         "bits_stored", "pixel_representation", "photometric_interpretation", "decoded_photometric",
-        "pixel_spacing", "imager_pixel_spacing", "spacing_source", "lossy_compression",
+        "pixel_spacing", "imager_pixel_spacing", "spacing_source", "spacing_plane", "magnification_factor",
+        "lossy_compression",
         "modality_lut", "rescale_slope", "rescale_intercept", "voi", "window_center", "window_width",
         "voi_lut_function", "window_low", "window_high", "voi_note", "inverted", "palette_bits",
     }
@@ -457,8 +458,14 @@ def _technical_meta(ds: Dataset, header: dict[str, Any]) -> dict[str, Any]:
 
 
 def _spacing(ds: Dataset, meta: dict[str, Any]) -> tuple[float, float] | None:
-    """(row_mm, col_mm) from Pixel Spacing, else Imager Pixel Spacing; records both and
-    which was used in ``meta``."""
+    """(row_mm, col_mm) in the patient plane when the file says so; records the source in ``meta``.
+
+    Pixel Spacing (calibrated to the patient) is used as it is. Imager Pixel Spacing is measured at
+    the detector, where a projection radiograph is magnified (typically 1.1-1.2x), so it is divided
+    by Estimated Radiographic Magnification Factor when the file gives a plausible one (1-2);
+    without it the spacing is kept and ``meta["spacing_plane"]`` says ``"detector"``, so pages can
+    say that lengths are magnified (DICOM PS3.3 C.8.11.7 / 10.7.1).
+    """
     chosen: tuple[float, float] | None = None
     for key, keyword in (("pixel_spacing", "PixelSpacing"), ("imager_pixel_spacing", "ImagerPixelSpacing")):
         pair = _spacing_pair(_safe_get(ds, keyword))
@@ -468,7 +475,27 @@ def _spacing(ds: Dataset, meta: dict[str, Any]) -> tuple[float, float] | None:
         if chosen is None:
             chosen = pair
             meta["spacing_source"] = keyword
+            meta["spacing_plane"] = "patient"
+            if keyword == "ImagerPixelSpacing":
+                factor = _magnification(ds)
+                if factor is None:
+                    meta["spacing_plane"] = "detector"
+                else:
+                    meta["magnification_factor"] = factor
+                    chosen = (pair[0] / factor, pair[1] / factor)
     return chosen
+
+
+def _magnification(ds: Dataset) -> float | None:
+    """Estimated Radiographic Magnification Factor when present and plausible (1 to 2), else None."""
+    value = _safe_get(ds, "EstimatedRadiographicMagnificationFactor")
+    try:
+        factor = float(value) if value is not None and not isinstance(value, (bytes, list)) else None
+    except (TypeError, ValueError):
+        return None
+    if factor is None or not np.isfinite(factor) or not 1.0 <= factor <= 2.0:
+        return None
+    return factor
 
 
 def _spacing_pair(value: Any) -> tuple[float, float] | None:

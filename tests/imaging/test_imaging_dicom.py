@@ -233,6 +233,22 @@ def test_spacing_sources() -> None:
     assert bad.spacing_mm == (0.1, 0.1) and bad.meta["spacing_source"] == "ImagerPixelSpacing"
     none = load_image(build_dicom(stored))
     assert none.spacing_mm is None and "spacing_source" not in none.meta
+    assert both.meta["spacing_plane"] == "patient" and imager.meta["spacing_plane"] == "detector"
+
+
+def test_detector_spacing_is_corrected_by_the_magnification_factor() -> None:
+    """Imager Pixel Spacing is at the detector: a 1.15x magnified projection overstates every
+    length by 15 % unless the spacing is divided by the file's magnification factor."""
+    stored = _u12()
+    img = load_image(build_dicom(stored, ImagerPixelSpacing=[0.15, 0.15], EstimatedRadiographicMagnificationFactor="1.15"))
+    assert img.spacing_mm == pytest.approx((0.15 / 1.15, 0.15 / 1.15))
+    assert img.meta["spacing_plane"] == "patient" and img.meta["magnification_factor"] == pytest.approx(1.15)
+    calibrated = load_image(build_dicom(stored, PixelSpacing=[0.13, 0.13], ImagerPixelSpacing=[0.15, 0.15],
+                                        EstimatedRadiographicMagnificationFactor="1.15"))
+    assert calibrated.spacing_mm == (0.13, 0.13)  # Pixel Spacing is already in the patient plane
+    for junk in ("0.5", "7", "nan"):
+        odd = load_image(build_dicom(stored, ImagerPixelSpacing=[0.15, 0.15], EstimatedRadiographicMagnificationFactor=junk))
+        assert odd.spacing_mm == (0.15, 0.15) and odd.meta["spacing_plane"] == "detector"
 
 
 def test_modality_body_part_view(caplog: pytest.LogCaptureFixture) -> None:
