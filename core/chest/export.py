@@ -110,8 +110,12 @@ def _heatmap_images(analysis: ChestAnalysis, op: OperatingPoint, lang: str, opac
     return items
 
 
-def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str, opacity: float = 0.5) -> bytes:
+def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str, opacity: float = 0.5,
+           writer: str = "structured") -> bytes:
     """The PDF report: notice, model and input, images with heatmaps, findings table, report text.
+
+    ``writer``: who wrote ``report_text`` (a registry name); text from a language model is labelled
+    as machine-written and checked, as on the page.
 
     Raises:
         ValueError: the image was not analysed (gate refusal).
@@ -167,6 +171,8 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
         rows, widths=[4, 1.3, 1.6, 3],
     )
     pdf.heading(t("chest.pdf.section.report", lang))
+    if writer != "structured":
+        pdf.paragraph(t("llm.ui.machine_written", lang, title=t(f"llm.writer.{writer}", lang)), size=8.5)
     pdf.paragraph(report_text.strip(), size=9.5)
     pdf.notice(t("chest.notice.intended_use", lang) + "\n" + t("chest.notice.location", lang))
     return pdf.build()

@@ -13,6 +13,7 @@ from core import audit
 from core.chest import export
 from core.chest.analysis import analyse_bytes, report_stream
 from core.chest.reading import OperatingPoint
+from core.i18n import t
 
 PHI = {"PatientName": "DOE^JANE", "PatientID": "PID-998877", "PatientBirthDate": "19450102",
        "InstitutionName": "General Hospital X", "ReferringPhysicianName": "HOUSE^GREGORY", "AccessionNumber": "ACC-445566"}
@@ -80,6 +81,11 @@ def test_pdf_export_is_built_from_phi_free_text_only(analysed, monkeypatch: pyte
     assert analysed.prediction.model.sha256 in joined and "흉수" in joined and "Pleural effusion" in joined
     for s in PHI_STRINGS:
         assert s not in joined
+    machine = t("llm.ui.machine_written", "en", title=t("llm.writer.gemma-lora", "en"))
+    assert machine not in joined  # the structured text is not labelled as machine-written
+    seen.clear()
+    export.to_pdf(analysed, op, "en", "FINDINGS\n- Pleural effusion.", writer="gemma-lora")
+    assert machine in seen
 
 
 def test_audit_trail_records_hashes_and_model_and_never_patient_data(analysed) -> None:
