@@ -30,7 +30,6 @@ from core.samples import list_samples
 from ui.common import lang, show_user_error, tr
 from ui.llm import run_guarded
 
-ACCEPT = ["png", "jpg", "jpeg", "dcm", "dicom", "tif", "tiff", "bmp", "webp", "heic"]
 STATE = "chest_state"
 DISPLAY_MAX_PX = 4096
 
@@ -156,6 +155,43 @@ def _record_audit(result: ChestAnalysis, op: OperatingPoint, state: dict[str, An
         pass  # the analysis is still shown; a site notices an unwritable data folder in its logs
 
 
+SHARE_TOP = 3  # a shared summary lists every finding not read as unlikely, and at least the top three
+
+
+def _share_summary(result: ChestAnalysis, op: OperatingPoint) -> dict[str, Any]:
+    """The board summary of one analysis: finding names with their status and score, the model name, the
+    operating point and the input check's verdict. Built from the model outputs and the gate only: never
+    the image, the file name or a DICOM tag."""
+    code = lang()
+    findings = [
+        {"label": t("chest.share.finding", code, name=localized_name(f.label, code),
+                    status=t(f"chest.status.{op.status(f.probability)}", code)),
+         "score": round(float(f.probability), 3)}
+        for i, f in enumerate(result.findings) if i < SHARE_TOP or op.status(f.probability) != "negative"
+    ]
+    gate = result.gate
+    verdict = t(f"chest.gate.decision.{gate.decision}", code)
+    if gate.overridden:
+        verdict = t("chest.share.overridden", code, verdict=verdict)
+    note = t("chest.share.note", code, gate=verdict, preset=t(f"chest.preset.{op.preset}", code),
+             op=f"{op.threshold:.2f}", band=f"{op.band:.2f}")
+    return {"task": "chest", "model": result.model.name, "findings": findings, "note": note}
+
+
+def _share(result: ChestAnalysis, op: OperatingPoint, digest: str) -> None:
+    """Opt-in sharing of the findings summary to the community board (not for a random-weight test model)."""
+    st.subheader(tr("chest.share.title"))
+    if result.model is None or result.model.is_test_model:
+        st.caption(tr("chest.share.test_model"))
+        return
+    try:
+        from ui.share import share_to_board
+    except ImportError:  # board not installed in this build
+        st.caption(tr("chest.share.unavailable"))
+        return
+    share_to_board("chest", _share_summary(result, op), key=f"chest_share_{digest[:12]}_{op.preset}")
+
+
 # --- header, model state, settings ------------------------------------------------------------
 st.title(tr("app.page.chest"))
 st.caption(tr("chest.intro"))
@@ -201,7 +237,9 @@ with st.expander(tr("chest.settings"), expanded=True):
             writer_name = "structured"
 op = OperatingPoint.of(preset)
 
-uploads = st.file_uploader(tr("chest.upload"), type=ACCEPT, accept_multiple_files=True, help=tr("chest.upload_help"), key="chest_upload") or []
+# no type filter: extension-less DICOM (PACS/CD exports such as IM000001) and .jfif must reach the loader, which
+# detects the type from the bytes, and a wrong file (a PDF) must get its translated advice, not Streamlit's English one
+uploads = st.file_uploader(tr("chest.upload"), accept_multiple_files=True, help=tr("chest.upload_help"), key="chest_upload") or []
 samples = list_samples("chest")
 if samples:
     with st.expander(tr("app.demo.title")):
@@ -392,3 +430,5 @@ with st.expander(tr("export.audit.title")):
         st.download_button(tr("export.audit.download_csv"), audit.export_csv, file_name="chest-audit.csv", mime="text/csv", key="chest_audit_csv")
     with col_jsonl:
         st.download_button(tr("export.audit.download_jsonl"), audit.export_jsonl, file_name="chest-audit.jsonl", mime="application/jsonl", key="chest_audit_jsonl")
+
+_share(result, op, case.digest)

@@ -22,6 +22,7 @@ from core.shoulder import (
     LevelMeasurement,
     Line,
     MeasurementError,
+    Screening,
     distal_line,
     mean_cct,
     measure_level,
@@ -44,7 +45,6 @@ from ui.common import lang, show_user_error, tr
 LINES = ("dti", "cct1", "cct2", "calib")
 COORDS = ("x1", "y1", "x2", "y2")
 CANVAS_WIDTH = 640
-ACCEPT = ["png", "jpg", "jpeg", "dcm", "dicom", "tif", "tiff", "bmp", "webp", "heic"]
 S = st.session_state
 
 
@@ -143,8 +143,9 @@ def _input() -> dict[str, Any] | None:
         st.caption(tr("shoulder.input.demo_note", dti=f"{data['truth'][0]:.3f}", cct=f"{data['truth'][1]:.1f}"))
         _reset_for(data["id"], {k: Line(*v) for k, v in presets.items()})
         return data
-    upload = st.file_uploader(tr("shoulder.input.upload"), type=ACCEPT, key="sh_upload",
-                              help=tr("shoulder.input.upload_help"))
+    # no type filter: extension-less DICOM (PACS/CD exports such as IM000001) and .jfif must reach the loader,
+    # which detects the type from the bytes, and a wrong file must get its translated advice, not Streamlit's
+    upload = st.file_uploader(tr("shoulder.input.upload"), key="sh_upload", help=tr("shoulder.input.upload_help"))
     if upload is None:
         st.info(tr("shoulder.input.none"))
         return None
@@ -326,7 +327,8 @@ def _level_details(name: str, lvl: LevelMeasurement, display: np.ndarray) -> Non
 CATEGORY_BOX = {"low": st.error, "borderline": st.warning, "not_low": st.success, "unavailable": st.info}
 
 
-def _results(levels: dict[str, LevelMeasurement]) -> None:
+def _results(levels: dict[str, LevelMeasurement]) -> tuple[float | None, float | None, Screening]:
+    """Show the indices and the screening result; return (DTI, mean CCT in mm, the screening)."""
     st.subheader(tr("shoulder.result.title"))
     dti = levels["dti"].dti if "dti" in levels else None
     ccts = [levels[n].cct_mm for n in ("cct1", "cct2") if n in levels]
@@ -359,6 +361,41 @@ def _results(levels: dict[str, LevelMeasurement]) -> None:
     with st.expander(tr("shoulder.references")):
         for text in REFERENCES.values():
             st.markdown(f"- {text}")
+    return dti, cct, result
+
+
+def _share_summary(dti: float | None, cct: float | None, result: Screening, spacing_source: str,
+                   demo: bool) -> dict[str, Any]:
+    """The board summary: the two indices with their categories and the screening result. Built from the
+    numbers only: never the image, the file name or a DICOM tag."""
+    code = lang()
+    findings: list[dict[str, Any]] = []
+    for value, finding, name, unit, digits in ((dti, result.findings[0], "dti", "", 3),
+                                               (cct, result.findings[1], "cct", "mm", 2)):
+        if value is not None:
+            label = t("shoulder.share.item", code, name=t(f"shoulder.share.{name}", code),
+                      category=t(f"shoulder.share.category.{finding.category}", code))
+            findings.append({"label": label, "score": round(float(value), digits), "unit": unit})
+    note = t("shoulder.share.note", code, result=t(f"shoulder.share.overall.{result.category}", code))
+    if cct is not None:
+        note += " " + t("shoulder.share.spacing", code, source=t(f"shoulder.cal.mode_{spacing_source}", code))
+    if demo:
+        note += " " + t("shoulder.share.demo", code)
+    return {"task": "shoulder", "findings": findings, "note": note}
+
+
+def _share(data: dict[str, Any], dti: float | None, cct: float | None, result: Screening, spacing_source: str) -> None:
+    """Opt-in sharing of the measurements and the screening result to the community board."""
+    if result.category == "unavailable":
+        return  # nothing measured yet: nothing to share
+    st.subheader(tr("shoulder.share.title"))
+    try:
+        from ui.share import share_to_board
+    except ImportError:  # board not installed in this build
+        st.caption(tr("shoulder.share.unavailable"))
+        return
+    summary = _share_summary(dti, cct, result, spacing_source, demo=data.get("format") == "PHANTOM")
+    share_to_board("bone", summary, key=f"sh_share_{str(data['id'])[:12]}")
 
 
 def _model_section(gray: np.ndarray | None) -> None:
@@ -469,8 +506,9 @@ if data is not None:
         else:
             st.caption(tr("shoulder.line.not_set", line=tr(f"shoulder.line.{name}")))
 
-    _results(levels)
+    dti, cct, screening = _results(levels)
     _export(data, levels, spacing, spacing_source, display)
+    _share(data, dti, cct, screening, spacing_source)
     _model_section(gray)
 else:
     _model_section(None)

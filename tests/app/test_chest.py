@@ -95,6 +95,8 @@ def test_the_bundled_starter_model_analyses_a_real_radiograph_and_says_what_it_i
     assert not at.exception, [e.value for e in at.exception]
     assert t("chest.findings.title", lang) in [s.value for s in at.subheader]
     assert t("llm.report.findings_header", lang) in _texts(at)
+    assert t("board.share.heading", lang) in _texts(at)  # a real model's findings may be shared
+    assert name in "\n".join(x.value for x in at.text)
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
@@ -126,6 +128,9 @@ def test_a_real_radiograph_through_the_test_model_shows_findings(lang: str, shar
     assert len(at.get("imgs")) >= 1 or len(at.get("image")) >= 1
     records = list(audit.read())
     assert len(records) == 1 and records[0]["input_sha256"] and records[0]["test_model"] is True
+    # a random-weight test model's output is never offered for sharing
+    assert t("chest.share.test_model", lang) in [c.value for c in at.caption]
+    assert t("board.share.heading", lang) not in text and not [b for b in at.button if b.label == t("board.share.button", lang)]
 
 
 def test_operating_point_preset_changes_the_statuses(shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -293,3 +298,122 @@ def test_an_unavailable_writer_says_why_and_how_to_set_it_up(shared_data: Path, 
     assert t("llm.ui.unavailable", "ko", title=t("llm.writer.transformers", "ko"), reason=reason) in [w.value for w in at.warning]
     assert any("DRDC_LLM_PATH" in c.value for c in at.code)
     assert t("llm.report.findings_header", "ko") in "\n".join(m.value for m in at.markdown)  # structured report
+
+
+# --- any file reaches the loader; sharing the findings summary --------------------------------
+PHI = {"PatientName": "Hong^Gildong", "PatientID": "PID-0042-XYZ", "PatientBirthDate": "19450817",
+       "InstitutionName": "Seoul Test Hospital", "ReferringPhysicianName": "Kim^Referrer",
+       "AccessionNumber": "ACC987654", "OtherPatientIDs": "OTHER-77"}
+
+
+@pytest.fixture(scope="module")
+def stand_in_model(test_model):
+    """The test model's network (an xrv DenseNet-121 with random weights) under the identity of the real xrv
+    model: stands in for an installed model, since the page (rightly) never shares a test model's output."""
+    import copy
+    from dataclasses import replace
+
+    from core.chest import loader
+
+    model = copy.copy(test_model)
+    model.identity = replace(test_model.identity, name=loader.XRV_NAME, is_test_model=False,
+                             title="AppTest stand-in for an installed chest model")
+    return model
+
+
+def _dicom_with_phi(shared_data: Path) -> tuple[str, bytes, list[str]]:
+    """The real SIIM DICOM with patient/site tags filled in, named by its SOP Instance UID (no extension,
+    as on a PACS or CD export); returns (name, bytes, every identifying value in it)."""
+    import io
+
+    import pydicom
+
+    ds = pydicom.dcmread(shared_data / "dicom" / "siim_pneumothorax_sample.dcm")
+    for keyword, value in PHI.items():
+        setattr(ds, keyword, value)
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    name = str(ds.SOPInstanceUID)
+    values = [*PHI.values(), "Gildong", "Referrer", name, str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)]
+    values += [str(ds.get(k)) for k in ("PatientID", "StudyID") if ds.get(k)]
+    return name, buf.getvalue(), values
+
+
+def test_the_uploader_filters_no_extension_and_streamlit_never_refuses_before_the_loader() -> None:
+    import tomllib
+
+    from core.imaging.types import MIB, Limits
+
+    at = _chest("en")
+    assert list(at.file_uploader(key="chest_upload").proto.type) == []  # no extension filter
+    config = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] * MIB > Limits().max_bytes, "Streamlit's English size error would fire first"
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_wrong_file_gets_the_loaders_translated_error(lang: str, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.chest import loader
+    from core.imaging import ImageError, load_image
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    text = "검사 결과 메모: not an image at all\n".encode() * 20
+    at = _chest(lang)
+    for name, data, mime in (("x.pdf", pdf, "application/pdf"), ("notes.pdf", text, "application/pdf"),
+                             ("IM000002", text, "application/octet-stream")):
+        with pytest.raises(ImageError) as info:
+            load_image(data, name)
+        at.file_uploader(key="chest_upload").set_value((name, data, mime)).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert info.value.message(lang) in [e.value for e in at.error]  # the loader's advice, translated
+        assert at.dataframe[0].value[t("chest.col.gate", lang)].tolist() == [t("chest.summary.error", lang)]
+        assert t("chest.findings.title", lang) not in [s.value for s in at.subheader]
+        if name == "x.pdf":
+            assert t("imaging.error.unsupported_type", lang, kind="PDF") in [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_an_extensionless_real_dicom_is_analysed_and_its_summary_shared_without_patient_tags(
+        lang: str, shared_data: Path, stand_in_model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from core.board import Board
+    from core.chest import loader
+
+    db_path = tmp_path / "board.sqlite3"
+    monkeypatch.setenv("DRDC_DB_PATH", str(db_path))
+    monkeypatch.setattr(loader, "load_best_model", lambda: stand_in_model)
+    name, data, phi = _dicom_with_phi(shared_data)
+    assert "." in name and not name.endswith(".dcm")
+    at = _chest(lang)
+    at.file_uploader(key="chest_upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("chest.findings.title", lang) in [s.value for s in at.subheader]  # analysed, not refused
+    assert len(at.dataframe[1].value) == 18
+
+    # the share control appears after the result and shows exactly what will be posted
+    assert t("chest.share.title", lang) in [s.value for s in at.subheader]
+    assert t("board.share.heading", lang) in [m.value for m in at.markdown]
+    preview = "\n".join(x.value for x in at.text)
+    assert loader.XRV_NAME in preview
+    assert t("chest.gate.decision.accept", lang) in preview or t("chest.gate.decision.warn", lang) in preview
+    nickname = next(w for w in at.text_input if w.key.endswith("__nickname"))
+    password = next(w for w in at.text_input if w.key.endswith("__password"))
+    nickname.input("흉부공유")
+    password.input("pw-1234")
+    next(b for b in at.button if b.label == t("board.share.button", lang)).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    [post] = Board(db_path).list_posts().items
+    assert t("board.share.done", lang, id=post.id) in [s.value for s in at.success]
+    assert post.category == "chest" and post.nickname == "흉부공유"
+    summary = post.summary
+    assert summary is not None and summary["task"] == "chest" and summary["model"] == loader.XRV_NAME
+    findings = summary["findings"]
+    assert 3 <= len(findings) <= 18 and all(0.0 <= f["score"] <= 1.0 for f in findings)
+    table = at.dataframe[1].value
+    top = table[t("chest.col.finding", lang)].iloc[0]
+    assert findings[0]["label"].startswith(top) and findings[0]["score"] == pytest.approx(table[t("chest.col.probability", lang)].iloc[0], abs=5e-4)
+    posted = "\n".join([post.title, post.body, post.nickname, json.dumps(summary, ensure_ascii=False), preview])
+    leaked = [v for v in phi if v and v.lower() in posted.lower()]
+    assert not leaked, f"patient or file data reached the board: {leaked}"

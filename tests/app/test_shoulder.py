@@ -196,3 +196,106 @@ def test_a_site_trained_model_once_installed_and_pinned_is_shown_beside_the_meas
     assert len(probs) == 3 and all(v.endswith("%") for v in probs.values())
     # the screening result still comes from the measurements
     assert [e.value for e in at.error] == [t("shoulder.overall.low", "en")]
+
+
+# --- any file reaches the loader; sharing the measurements ------------------------------------
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_wrong_file_gets_the_loaders_translated_error(lang: str) -> None:
+    from core.imaging import ImageError, load_image
+
+    at = _app(lang)
+    at.session_state["sh_source"] = "upload"
+    at.run()
+    assert list(at.file_uploader(key="sh_upload").proto.type) == []  # no extension filter in the browser
+    text = "어깨 사진 아님: plain text\n".encode() * 20
+    for name, data, mime in (("x.pdf", PDF, "application/pdf"), ("IM000009", text, "application/octet-stream")):
+        with pytest.raises(ImageError) as info:
+            load_image(data, name)
+        at = _upload(at, name, data, mime)
+        assert not at.exception, [e.value for e in at.exception]
+        assert [e.value for e in at.error] == [info.value.message(lang)]  # the loader's advice, translated
+        assert not at.metric
+        if name == "x.pdf":
+            assert info.value.message(lang) == t("imaging.error.unsupported_type", lang, kind="PDF")
+
+
+def _share(at: AppTest, lang: str, nickname: str) -> AppTest:
+    at.text_input(key=next(w.key for w in at.text_input if w.key.endswith("__nickname"))).input(nickname)
+    at.text_input(key=next(w.key for w in at.text_input if w.key.endswith("__password"))).input("pw-1234")
+    next(b for b in at.button if b.label == t("board.share.button", lang)).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_an_extensionless_dicom_is_measured_and_shared_without_patient_tags(lang: str, tmp_path, monkeypatch) -> None:
+    import json
+
+    from core.board import Board
+
+    db_path = tmp_path / "board.sqlite3"
+    monkeypatch.setenv("DRDC_DB_PATH", str(db_path))
+    ph = render_phantom(SPEC)
+    data = _dicom(ph.image, (0.2, 0.2))
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate = "Hong^Gildong", "PID-0042-XYZ", "19450817"
+    ds.InstitutionName, ds.AccessionNumber = "Seoul Test Hospital", "ACC987654"
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    name = "IM000001"  # as on a PACS or CD export: no extension
+    phi = ["Hong", "Gildong", "PID-0042-XYZ", "19450817", "Seoul Test Hospital", "ACC987654", name,
+           str(ds.SOPInstanceUID)]
+
+    at = _app(lang)
+    assert t("shoulder.share.title", lang) not in [s.value for s in at.subheader]  # nothing to share yet
+    at = _upload(at, name, buf.getvalue(), "application/octet-stream")
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("shoulder.cal.dicom", lang, row="0.2000", col="0.2000") in [c.value for c in at.caption]
+    assert t("shoulder.share.title", lang) not in [s.value for s in at.subheader]  # no line placed: no result
+    at.session_state["sh_tool"] = "numbers"
+    at = _set_line(at, "dti", ph.line_across(tilt_deg=5.0).as_tuple())
+    at = _set_line(at, "cct1", ph.line_across(along_mm=-10).as_tuple())
+    labels = {m.label: m.value for m in at.metric}
+    dti = float(labels[t("shoulder.result.dti", lang)])
+    cct = float(labels[t("shoulder.result.cct", lang)].split()[0])
+    assert dti == pytest.approx(SPEC.true_dti, rel=0.03) and cct == pytest.approx(SPEC.true_cct_mm, abs=0.3)
+
+    assert t("shoulder.share.title", lang) in [s.value for s in at.subheader]  # offered once there is a result
+    preview = "\n".join(x.value for x in at.text)
+    assert t("shoulder.share.dti", lang) in preview and t("shoulder.share.cct", lang) in preview
+    at = _share(at, lang, "어깨공유")
+    [post] = Board(db_path).list_posts().items
+    assert t("board.share.done", lang, id=post.id) in [s.value for s in at.success]
+    assert post.category == "bone" and post.summary is not None and post.summary["task"] == "shoulder"
+    shared = {f["label"]: f for f in post.summary["findings"]}
+    assert len(shared) == 2
+    dti_item = next(f for label, f in shared.items() if label.startswith(t("shoulder.share.dti", lang)))
+    cct_item = next(f for label, f in shared.items() if label.startswith(t("shoulder.share.cct", lang)))
+    assert dti_item["score"] == pytest.approx(dti, abs=0.006) and "unit" not in dti_item
+    assert cct_item["score"] == pytest.approx(cct, abs=0.06) and cct_item["unit"] == "mm"
+    overall = next(k for k in ("low", "borderline", "not_low") if t(f"shoulder.overall.{k}", lang) in
+                   [b.value for b in (*at.error, *at.warning, *at.success)])
+    assert t(f"shoulder.share.overall.{overall}", lang) in post.summary["note"]
+    assert t("shoulder.share.spacing", lang, source=t("shoulder.cal.mode_dicom", lang)) in post.summary["note"]
+    posted = "\n".join([post.title, post.body, json.dumps(post.summary, ensure_ascii=False), preview])
+    leaked = [v for v in phi if v.lower() in posted.lower()]
+    assert not leaked, f"patient or file data reached the board: {leaked}"
+
+
+def test_the_demo_result_can_be_shared_and_says_it_is_the_phantom(tmp_path, monkeypatch) -> None:
+    from core.board import Board
+
+    db_path = tmp_path / "board.sqlite3"
+    monkeypatch.setenv("DRDC_DB_PATH", str(db_path))
+    at = _app("ko")
+    at.session_state["sh_source"] = "demo"
+    at.run()
+    at = _share(at, "ko", "팬텀공유")
+    [post] = Board(db_path).list_posts().items
+    note = post.summary["note"]
+    assert t("shoulder.share.overall.low", "ko") in note and t("shoulder.share.demo", "ko") in note
+    assert [f["score"] for f in post.summary["findings"]] == [
+        pytest.approx(DEMO_SPEC.true_dti, rel=0.03), pytest.approx(DEMO_SPEC.true_cct_mm, abs=0.3)]

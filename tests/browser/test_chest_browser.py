@@ -75,3 +75,33 @@ def test_a_colour_photo_is_refused_in_english(app_url: str, page, tmp_path: Path
     wait_for_app(page)
     page.get_by_text(t("chest.gate.colour", "en")).scroll_into_view_if_needed()
     shot(page, "chest_photo_refused_en")
+
+
+def test_an_extensionless_dicom_and_a_pdf_reach_the_loader(app_url: str, page, shared_data: Path, tmp_path: Path) -> None:
+    """No extension filter in the browser: a PACS/CD export without an extension is read as DICOM, and a
+    PDF gets the loader's translated advice instead of the browser widget's English refusal."""
+    from core.imaging import ImageError, load_image
+
+    dicom = tmp_path / "IM000001"  # as on a PACS or CD export
+    dicom.write_bytes((shared_data / "dicom" / "siim_pneumothorax_sample.dcm").read_bytes())
+    _open_chest(page, app_url, "ko")
+    page.locator("input[type=file]").first.set_input_files(str(dicom))
+    wait_for_app(page)
+    page.get_by_role("heading", name=t("chest.gate.title", "ko"), exact=True).wait_for(timeout=90_000)
+    assert page.get_by_text(t("chest.summary.error", "ko"), exact=True).count() == 0
+    assert page.get_by_test_id("stException").count() == 0
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    try:
+        load_image(pdf.read_bytes(), pdf.name)
+        raise AssertionError("the loader must refuse a PDF")
+    except ImageError as err:
+        message = err.message("ko")
+    _open_chest(page, app_url, "ko")  # a fresh session
+    page.locator("input[type=file]").first.set_input_files(str(pdf))
+    wait_for_app(page)
+    page.get_by_text(message).wait_for(timeout=60_000)
+    assert page.get_by_test_id("stException").count() == 0
+    shot(page, "chest_pdf_refused_ko")
+    assert not page.errors, page.errors
