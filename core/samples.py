@@ -19,11 +19,14 @@ MAX_SAMPLE_BYTES = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Sample:
-    """One sample file: a display name, its path, and a note (source / expected content)."""
+    """One sample file: a display name, its path, a note (source / expected content) and what the
+    page is expected to do with it (``expect``: ``""`` = analyse; ``"inverted"`` = the input check
+    refuses it as a negative film; pages show a translated label, ``app.demo.expect.<expect>``)."""
 
     name: str
     path: Path
     note: str = ""
+    expect: str = ""
 
     def read_bytes(self) -> bytes:
         """The file's bytes (the page then treats them exactly like an upload).
@@ -55,8 +58,9 @@ def list_samples(page: str, settings: Settings | None = None) -> list[Sample]:
         pattern = str(entry["glob"])
         limit = int(entry.get("limit", 50))  # type: ignore[arg-type]
         note = str(entry.get("note", ""))
+        expect = str(entry.get("expect", ""))
         for path in sorted(root.glob(pattern))[:limit]:
             if path.is_file() and path not in seen:
                 seen.add(path)
-                found.append(Sample(name=str(path.relative_to(root)), path=path, note=note))
+                found.append(Sample(name=str(path.relative_to(root)), path=path, note=note, expect=expect))
     return found

@@ -31,5 +31,8 @@ def test_real_samples_folder_gives_chest_cases(shared_data: Path) -> None:
     samples = list_samples("chest", get_settings({"DRDC_SAMPLES_DIR": str(shared_data)}))
     names = {s.name for s in samples}
     assert "dicom/fake_monochrome1.dcm" in names and "cxr/samples/00000001_000.png" in names
+    expect = {s.name: s.expect for s in samples}
+    assert expect["dicom/fake_monochrome1.dcm"] == "inverted" and expect["dicom/siim_pneumothorax_sample.dcm"] == ""
+    assert len(names) == len(samples)  # a file matched by two patterns is listed once
     assert len([n for n in names if n.startswith("cxr/nih14/")]) == 6
     assert MANIFEST.is_file()

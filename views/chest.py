@@ -20,6 +20,7 @@ from core.chest.gate import GateResult, check_input
 from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
 from core.errors import MissingModelError, UserError
+from core.export.pdf import FONT_PATH
 from core.i18n import t
 from core.imaging import ImageInput, load_image
 from core.llm import get_writer, writer_names
@@ -31,6 +32,7 @@ from ui.common import lang, show_user_error, tr
 from ui.llm import run_guarded
 
 STATE = "chest_state"
+PDF_READY = FONT_PATH.is_file()  # the Korean font the PDF needs
 DISPLAY_MAX_PX = 4096
 
 
@@ -241,10 +243,16 @@ op = OperatingPoint.of(preset)
 # detects the type from the bytes, and a wrong file (a PDF) must get its translated advice, not Streamlit's English one
 uploads = st.file_uploader(tr("chest.upload"), accept_multiple_files=True, help=tr("chest.upload_help"), key="chest_upload") or []
 samples = list_samples("chest")
+
+
+def _sample_label(sample: Any) -> str:
+    return f"{sample.name} · {tr(f'app.demo.expect.{sample.expect}')}" if sample.expect else sample.name
+
+
 if samples:
     with st.expander(tr("app.demo.title")):
         st.caption(tr("app.demo.help"))
-        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i: samples[i].name, key="chest_sample")
+        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i: _sample_label(samples[i]), key="chest_sample")
         if st.button(tr("app.demo.load"), key="chest_sample_load"):
             sample = samples[int(pick)]
             try:
@@ -261,6 +269,9 @@ if not cases:
     st.stop()
 
 results = [_analysis(case, model, state) for case in cases]
+for analysed in results:  # every analysed image is in the audit trail, opened or not
+    if isinstance(analysed, ChestAnalysis) and analysed.analysed:
+        _record_audit(analysed, op, state)
 
 
 # --- batch summary ----------------------------------------------------------------------------
@@ -324,7 +335,6 @@ if not result.analysed:
     st.image(case.image.to_uint8(), caption=tr("chest.original"), width="stretch")
     st.stop()
 
-_record_audit(result, op, state)
 pred = result.prediction
 assert pred is not None
 if pred.model.is_test_model:
@@ -405,17 +415,22 @@ st.subheader(tr("chest.export.title"))
 stem = f"chest-{case.digest[:12]}"
 col_pdf, col_json = st.columns(2)
 with col_pdf:
+    # built only when the button is pressed (0.3-0.8 s): moving the opacity slider stays instant
     export_key = (*report_key, round(opacity, 2))
-    if export_key not in state["exports"]:
-        while len(state["exports"]) >= 4:  # keep a few PDFs per session, not one per slider move
-            state["exports"].pop(next(iter(state["exports"])))
-        try:
-            state["exports"][export_key] = to_pdf(result, op, lang(), report_text, opacity=opacity)
-        except (OSError, ValueError, RuntimeError) as exc:
-            state["exports"][export_key] = None
-            st.error(tr("export.failed", detail=type(exc).__name__))
-    if state["exports"][export_key]:
-        st.download_button(tr("export.download_pdf"), state["exports"][export_key], file_name=f"{stem}.pdf", mime="application/pdf", key="chest_pdf")
+
+    def _pdf(_key: tuple = export_key, _result: ChestAnalysis = result, _op: OperatingPoint = op, _lang: str = lang(),
+             _text: str = report_text, _opacity: float = opacity, _writer: str = report_writer,
+             _cache: dict = state["exports"]) -> bytes:
+        if _key not in _cache:
+            while len(_cache) >= 4:  # keep a few PDFs per session
+                _cache.pop(next(iter(_cache)))
+            _cache[_key] = to_pdf(_result, _op, _lang, _text, opacity=_opacity, writer=_writer)
+        return _cache[_key]
+
+    if PDF_READY:
+        st.download_button(tr("export.download_pdf"), _pdf, file_name=f"{stem}.pdf", mime="application/pdf", key="chest_pdf")
+    else:
+        st.error(tr("export.failed", detail="font"))
 with col_json:
     st.download_button(
         tr("export.download_json"), to_json(result, op, lang(), report_text, report_writer),

@@ -174,6 +174,10 @@ def test_a_batch_gives_a_summary_row_per_image_and_refuses_a_photo(shared_data: 
     assert not at.exception, [e.value for e in at.exception]
     summary = at.dataframe[0].value
     assert len(summary) == 3
+    from core import audit
+
+    audited = {r["input_sha256"] for r in audit.read()}
+    assert len(audited) == 2  # both radiographs are in the audit trail before either is opened; the photo is not
     gate_col = summary[t("chest.col.gate", "en")].tolist()
     assert gate_col[2] == t("chest.gate.decision.refuse", "en")
     at.selectbox(key="chest_open").set_value(2).run()

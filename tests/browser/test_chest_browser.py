@@ -52,6 +52,12 @@ def test_upload_a_real_radiograph_with_the_bundled_starter_model(app_url: str, p
     shot(page, "chest_starter_ko")
     page.get_by_role("heading", name=t("chest.report.title", "ko"), exact=True).scroll_into_view_if_needed()
     shot(page, "chest_starter_ko_report")
+    # the PDF is built when the button is pressed, and what arrives is a PDF
+    button = page.get_by_role("button", name=t("export.download_pdf", "ko"))
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=90_000) as info:
+        button.click()
+    assert Path(info.value.path()).read_bytes()[:5] == b"%PDF-"
     assert not page.errors, page.errors
 
 
