@@ -121,7 +121,8 @@ def _load(data: bytes, filename: str) -> dict[str, Any]:
 
     img = load_image(data, filename)
     return {"gray": img.gray(), "spacing": img.spacing_mm, "id": img.sha256, "format": img.source_format,
-            "view": img.view_position, "body_part": img.body_part}
+            "view": img.view_position, "body_part": img.body_part,
+            "spacing_plane": img.meta.get("spacing_plane"), "magnification": img.meta.get("magnification_factor")}
 
 
 @st.cache_data(show_spinner=False)
@@ -220,6 +221,10 @@ def _spacing(data: dict[str, Any]) -> tuple[tuple[float, float] | None, str]:
     if mode == "dicom":
         row, col = data["spacing"]
         st.caption(tr("shoulder.cal.dicom", row=f"{row:.4f}", col=f"{col:.4f}"))
+        if data.get("magnification"):
+            st.caption(tr("shoulder.cal.magnified", factor=f"{float(data['magnification']):.3f}"))
+        elif data.get("spacing_plane") == "detector":
+            st.warning(tr("shoulder.cal.detector"), icon=":material/straighten:")
         return tuple(data["spacing"]), "dicom"  # type: ignore[return-value]
     if mode == "object":
         _bound_number(st, tr("shoulder.cal.known_mm"), "cal_mm", 0.0, 1000.0, step=1.0,
@@ -351,6 +356,8 @@ def _results(levels: dict[str, LevelMeasurement]) -> tuple[float | None, float |
             st.metric(tr("shoulder.result.cct"), f"{cct:.1f} {tr('shoulder.unit.mm')}")
             n_levels = sum(v is not None for v in ccts)
             st.caption(tr("shoulder.result.cct_levels", n=n_levels))
+            if n_levels == 1:
+                st.warning(tr("shoulder.result.cct_provisional"))
         st.caption(tr("shoulder.result.cct_rule", low=f"{CCT_LOW_MM:g}", high=f"{CCT_HIGH_MM:g}"))
         st.caption(tr(f"shoulder.category.{result.findings[1].category}"))
     box = CATEGORY_BOX[result.category]

@@ -88,7 +88,8 @@ def build_pdf(
 
     created = created_at or datetime.now(UTC).isoformat(timespec="seconds")
     dti = levels["dti"].dti if "dti" in levels else None
-    cct = mean_cct([levels[n].cct_mm for n in ("cct1", "cct2") if n in levels])
+    cct_levels = [levels[n].cct_mm for n in ("cct1", "cct2") if n in levels]
+    cct = mean_cct(cct_levels)
     result: Screening = screen(dti, cct)
     pdf = PdfBuilder(title=t("shoulder.pdf.title", lang), subtitle=t("shoulder.pdf.subtitle", lang, time=created),
                      footer=t("shoulder.pdf.footer", lang))
@@ -98,6 +99,11 @@ def build_pdf(
     pdf.paragraph(t(f"shoulder.overall.{result.category}", lang), size=11)
     if result.advise_dxa:
         pdf.notice(t("shoulder.advice.dxa", lang))
+    if cct is not None:
+        n_cct = sum(v is not None for v in cct_levels)
+        pdf.paragraph(t("shoulder.result.cct_levels", lang, n=n_cct), size=9)
+        if n_cct == 1:
+            pdf.notice(t("shoulder.result.cct_provisional", lang))
     header = [t("shoulder.pdf.col_index", lang), t("shoulder.pdf.col_value", lang),
               t("shoulder.pdf.col_threshold", lang), t("shoulder.pdf.col_category", lang),
               t("shoulder.pdf.col_reference", lang)]

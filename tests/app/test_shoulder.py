@@ -27,7 +27,7 @@ def _png(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _dicom(img: np.ndarray, spacing: tuple[float, float]) -> bytes:
+def _dicom(img: np.ndarray, spacing: tuple[float, float], tag: str = "PixelSpacing", magnification: str | None = None) -> bytes:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -39,7 +39,9 @@ def _dicom(img: np.ndarray, spacing: tuple[float, float]) -> bytes:
     ds.Rows, ds.Columns = img.shape
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.PixelSpacing = [f"{spacing[0]:.4f}", f"{spacing[1]:.4f}"]
+    setattr(ds, tag, [f"{spacing[0]:.4f}", f"{spacing[1]:.4f}"])
+    if magnification is not None:
+        ds.EstimatedRadiographicMagnificationFactor = magnification
     ds.PixelData = (np.clip(img, 0, 1) * 4095).astype(np.uint16).tobytes()
     buf = io.BytesIO()
     pydicom.dcmwrite(buf, ds, enforce_file_format=True)
@@ -141,6 +143,24 @@ def test_dicom_spacing_gives_millimetres_and_level_two_is_placed_20_mm_below() -
     cct = float(_metric(at, "shoulder.result.cct").split()[0])
     assert cct == pytest.approx(SPEC.true_cct_mm, abs=0.3)
     assert t("shoulder.result.cct_levels", "en", n=2) in [c.value for c in at.caption]
+    assert t("shoulder.result.cct_provisional", "en") not in [w.value for w in at.warning]
+    assert t("shoulder.cal.detector", "en") not in [w.value for w in at.warning]
+
+
+def test_one_thickness_level_is_provisional_and_detector_spacing_is_flagged() -> None:
+    ph = render_phantom(SPEC)
+    at = _upload(_app(), "shoulder.dcm", _dicom(ph.image, (0.2, 0.2), tag="ImagerPixelSpacing"), "application/dicom")
+    assert not at.exception
+    assert t("shoulder.cal.detector", "en") in [w.value for w in at.warning]  # lengths at the detector are magnified
+    at.session_state["sh_tool"] = "numbers"
+    at = _set_line(at, "cct1", ph.line_across(along_mm=-12).as_tuple())
+    assert t("shoulder.result.cct_levels", "en", n=1) in [c.value for c in at.caption]
+    assert t("shoulder.result.cct_provisional", "en") in [w.value for w in at.warning]
+    corrected = _upload(_app(), "shoulder.dcm", _dicom(ph.image, (0.23, 0.23), tag="ImagerPixelSpacing", magnification="1.15"),
+                        "application/dicom")
+    assert t("shoulder.cal.detector", "en") not in [w.value for w in corrected.warning]
+    assert t("shoulder.cal.magnified", "en", factor="1.150") in [c.value for c in corrected.caption]
+    assert t("shoulder.cal.dicom", "en", row="0.2000", col="0.2000") in [c.value for c in corrected.caption]  # 0.23 / 1.15
 
 
 def test_edges_can_be_adjusted_by_hand() -> None:

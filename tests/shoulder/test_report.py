@@ -51,3 +51,19 @@ def test_pdf_without_spacing_gives_pixels_and_no_thickness(measured) -> None:
     data = build_pdf(nospace, lines, display, "en", input_sha256="0" * 64, source_format="PNG", spacing=None,
                      spacing_source="none", model_state="missing")
     assert data.startswith(b"%PDF")
+
+
+def test_one_thickness_level_is_marked_provisional(measured, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cortical thickness averages two levels; a category from one level says it is provisional."""
+    from core.export import pdf as pdf_module
+
+    seen: list[str] = []
+    original = pdf_module.PdfBuilder._safe
+    monkeypatch.setattr(pdf_module.PdfBuilder, "_safe", lambda self, text: (seen.append(str(text)), original(self, text))[1])
+    levels, lines, display = measured
+    args = dict(input_sha256="0" * 64, source_format="PNG", spacing=(0.15, 0.15), spacing_source="dicom", model_state="missing")
+    build_pdf({n: levels[n] for n in ("dti", "cct1")}, lines, display, "en", **args)
+    assert t("shoulder.result.cct_provisional", "en") in seen and t("shoulder.result.cct_levels", "en", n=1) in seen
+    seen.clear()
+    build_pdf(levels, lines, display, "ko", **args)
+    assert t("shoulder.result.cct_provisional", "ko") not in seen and t("shoulder.result.cct_levels", "ko", n=2) in seen
