@@ -27,6 +27,7 @@ from core.scalp import (
     MULTI,
     SECTIONS,
     SINGLE,
+    HistoryEntry,
     HistoryStore,
     PhotoQualityError,
     Questionnaire,
@@ -36,6 +37,7 @@ from core.scalp import (
     compare,
     render_item,
 )
+from core.scalp.history import UNKNOWN_VERSION, new_code
 from core.scalp.measure import downscale
 from core.scalp.overlay import OVERLAYS, cam_overlay, overlay
 from core.scalp.questionnaire import REQUIRED_SINGLE
@@ -176,12 +178,16 @@ def _severities(result: ScalpResult) -> None:
                    icon=":material/neurology:")
     else:
         st.warning(tr("scalp.heuristic.notice"), icon=":material/straighten:")
+    _assessed(result)
     cols = st.columns(3)
     for i, g in enumerate(result.grades):
         with cols[i % 3].container(border=True):
-            st.metric(tr(f"scalp.condition.{g.condition}"), _grade_label(g.final_grade))
+            no_scale = g.note_key == "scalp.note.hair_loss_no_scale"
+            st.metric(tr(f"scalp.condition.{g.condition}"),
+                      tr("scalp.grade.not_assessed") if no_scale else _grade_label(g.final_grade))
             source = tr("scalp.source.model") if g.source == "model" else tr("scalp.source.heuristic")
-            st.caption(tr("scalp.result.image_grade", grade=_grade_label(g.image_grade), source=source))
+            image_grade = tr("scalp.grade.not_assessed") if no_scale else _grade_label(g.image_grade)
+            st.caption(tr("scalp.result.image_grade", grade=image_grade, source=source))
             if g.adjustment is not None:
                 st.caption(tr("scalp.result.adjusted", reason=tr(g.adjustment.reason_key)))
             if g.note_key:
@@ -192,6 +198,17 @@ def _severities(result: ScalpResult) -> None:
             for e in g.evidence:
                 st.caption(_evidence_text(e))
     st.caption(tr("scalp.result.not_diagnosis"))
+
+
+def _assessed(result: ScalpResult) -> None:
+    """Say plainly which signs the photo graded and which it did not (and that a missing grade is no "good")."""
+    missing = result.not_assessed()
+    graded = [c for c in CONDITIONS if c not in missing]
+    names = ", ".join(tr(f"scalp.condition.{c}") for c in graded)
+    st.caption(tr("scalp.result.assessed", conditions=names))
+    if missing:
+        st.info(tr("scalp.result.not_assessed", conditions=", ".join(tr(f"scalp.condition.{c}") for c in missing)),
+                icon=":material/help:")
 
 
 def _measurements(result: ScalpResult) -> None:
@@ -304,38 +321,130 @@ def _personal_plan(result: ScalpResult) -> None:
         st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon=":material/timer:")
 
 
+def _method_label(entry: HistoryEntry) -> str:
+    version = tr("scalp.history.version_unknown") if entry.version == UNKNOWN_VERSION else entry.version
+    if entry.source == "model":
+        return tr("scalp.history.method_model", name=entry.method, version=version)
+    return tr("scalp.history.method_heuristic", version=version)
+
+
+def _make_code() -> None:
+    S["scalp_history_new_code"] = S["scalp_history_code"] = new_code()
+    S.pop("scalp_history_confirm", None)
+
+
+def _history_code() -> str:
+    """The code input, with a button that makes a strong code for the user to keep."""
+    st.button(tr("scalp.history.new"), key="scalp_history_new", on_click=_make_code)
+    code = st.text_input(tr("scalp.history.code"), type="password", key="scalp_history_code",
+                         help=tr("scalp.history.code_help"))
+    fresh = S.get("scalp_history_new_code")
+    if fresh and code == fresh:
+        st.info(tr("scalp.history.new_code"), icon=":material/key:")
+        st.code(fresh, language=None)
+    return code
+
+
+def _code_marker(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _arm_delete(code: str) -> None:
+    S["scalp_history_confirm"] = _code_marker(code)
+
+
+def _cancel_delete() -> None:
+    S.pop("scalp_history_confirm", None)
+
+
+def _confirm_delete(code: str) -> None:
+    S.pop("scalp_history_confirm", None)
+    S.pop("scalp_history_saved", None)  # this result may be saved again afterwards
+    try:
+        S["scalp_history_deleted"] = HistoryStore().delete(code)
+    except (UserError, OSError):
+        S["scalp_history_deleted"] = None
+        S["scalp_history_failed"] = True
+
+
+def _history_delete(code: str, n: int) -> None:
+    """Deleting asks first: "Delete my history" arms it, "Yes, delete" deletes, "Cancel" disarms."""
+    st.button(tr("scalp.history.delete"), key="scalp_history_delete", disabled=n == 0,
+              on_click=_arm_delete, args=(code,))
+    armed = S.get("scalp_history_confirm")
+    if armed is None or n == 0:
+        return
+    if armed != _code_marker(code):  # the code changed since: ask again
+        S.pop("scalp_history_confirm", None)
+        return
+    st.warning(tr("scalp.history.delete_confirm", n=n), icon=":material/delete_forever:")
+    yes, no = st.columns(2)
+    yes.button(tr("scalp.history.delete_yes"), key="scalp_history_delete_yes", type="primary",
+               on_click=_confirm_delete, args=(code,))
+    no.button(tr("scalp.history.delete_cancel"), key="scalp_history_delete_no", on_click=_cancel_delete)
+
+
+def _history_table(entries: list[HistoryEntry]) -> None:
+    st.table({
+        tr("scalp.history.col_time"): [e.time.replace("T", " ")[:16] for e in entries],
+        tr("scalp.history.col_method"): [_method_label(e) for e in entries],
+        **{tr(f"scalp.condition.{c}"): [_grade_label(e.final_grades.get(c)) for e in entries] for c in CONDITIONS},
+    })
+    comparison = compare(entries)
+    latest = comparison.latest
+    if latest is None or len(entries) < 2:
+        return
+    for skipped in comparison.skipped[:1]:  # the check just before, graded another way
+        st.caption(tr("scalp.history.not_compared_method", time=skipped.time.replace("T", " ")[:16],
+                      before=_method_label(skipped), after=_method_label(latest)))
+    if comparison.previous is None:
+        st.caption(tr("scalp.history.no_same_method", method=_method_label(latest)))
+        return
+    st.caption(tr("scalp.history.compared_with", time=comparison.previous.time.replace("T", " ")[:16],
+                  method=_method_label(latest)))
+    moved = False
+    for change in comparison.changes:
+        name = tr(f"scalp.condition.{change.condition}")
+        if change.reason_key:
+            st.caption(tr(change.reason_key, condition=name))
+        elif change.delta:
+            moved = True
+            key = "scalp.history.worse" if change.delta > 0 else "scalp.history.better"
+            st.caption(tr(key, condition=name, before=change.previous, after=change.latest))
+    if not moved:
+        st.caption(tr("scalp.history.unchanged"))
+
+
 def _history(result: ScalpResult) -> None:
     st.subheader(tr("scalp.history.title"))
     st.caption(tr("scalp.history.help"))
     if not st.toggle(tr("scalp.history.opt_in"), key="scalp_history_on"):
         return
-    code = st.text_input(tr("scalp.history.code"), type="password", key="scalp_history_code",
-                         help=tr("scalp.history.code_help"))
     store = HistoryStore()
-    left, right = st.columns(2)
+    code = _history_code()
+    deleted = S.pop("scalp_history_deleted", None)
+    if deleted is not None:
+        st.info(tr("scalp.history.deleted", n=deleted))
+    if S.pop("scalp_history_failed", False):
+        st.error(tr("scalp.history.io_error"))
+    if not code:
+        return
     try:
-        if left.button(tr("scalp.history.save"), key="scalp_history_save"):
-            saved = S.setdefault("scalp_history_saved", set())
-            marker = (hashlib.sha256(code.encode()).hexdigest(), result.created)
-            if marker not in saved:
-                store.add(code, result.history_entry())
-                saved.add(marker)
-            st.success(tr("scalp.history.saved"))
-        if right.button(tr("scalp.history.delete"), key="scalp_history_delete"):
-            st.info(tr("scalp.history.deleted", n=store.delete(code)))
-        if code:
-            entries = store.entries(code)
-            if entries:
-                st.table({
-                    tr("scalp.history.col_time"): [e.time.replace("T", " ")[:16] for e in entries],
-                    **{tr(f"scalp.condition.{c}"): [_grade_label(e.final_grades.get(c)) for e in entries]
-                       for c in CONDITIONS},
-                })
-                for change in compare(entries):
-                    if change.delta:
-                        key = "scalp.history.worse" if change.delta > 0 else "scalp.history.better"
-                        st.caption(tr(key, condition=tr(f"scalp.condition.{change.condition}"),
-                                      before=change.previous, after=change.latest))
+        entries = store.entries(code)  # checks the code (HistoryError when too weak)
+        left, right = st.columns(2)
+        with left:
+            if st.button(tr("scalp.history.save"), key="scalp_history_save"):
+                saved = S.setdefault("scalp_history_saved", set())
+                marker = (hashlib.sha256(code.encode()).hexdigest(), result.created)
+                if marker not in saved:
+                    store.add(code, result.history_entry())
+                    saved.add(marker)
+                entries = store.entries(code)
+                st.success(tr("scalp.history.saved"))
+        with right:
+            _history_delete(code, len(entries))
+        if entries:
+            _history_table(entries)
     except UserError as err:
         show_user_error(err)
     except OSError:

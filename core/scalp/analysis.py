@@ -13,7 +13,7 @@ import numpy as np
 
 from core.i18n import t
 from core.scalp.careplan import CarePlan, build_plan
-from core.scalp.history import KEPT_MEASUREMENTS, HistoryEntry, now_iso
+from core.scalp.history import KEPT_MEASUREMENTS, UNKNOWN_VERSION, HistoryEntry, now_iso
 from core.scalp.measure import Analysed, Measurements, downscale, measure
 from core.scalp.quality import QualityReport, check_quality, require_quality
 from core.scalp.questionnaire import Adjustment, Questionnaire, adjustments
@@ -24,6 +24,7 @@ from core.scalp.severity import (
     apply_adjustments,
     heuristic_grades,
     model_grades,
+    not_assessed,
 )
 
 if TYPE_CHECKING:  # the model module imports torch; keep it out of the heuristic path
@@ -60,27 +61,42 @@ class ScalpResult:
     def history_entry(self) -> HistoryEntry:
         """Grades and kept measurements only (no photo, no answers)."""
         m = self.measurements.as_dict()
+        model = self.source == "model"
         return HistoryEntry(
             time=self.created,
             source=self.source,
-            version=self.model_version or self.thresholds_version,
+            method=(self.model_name or "model") if model else "heuristic",
+            version=(self.model_version or UNKNOWN_VERSION) if model else self.thresholds_version,
             image_grades={g.condition: g.image_grade for g in self.grades},
             final_grades=self.final_grades(),
             measurements={k: m[k] for k in KEPT_MEASUREMENTS if isinstance(m.get(k), int | float | None)},  # type: ignore[misc]
         )
 
+    def not_assessed(self) -> tuple[str, ...]:
+        """Conditions the photo could not grade (e.g. hair loss without the field of view)."""
+        return not_assessed(self.grades)
+
     def share_summary(self, lang: str | None) -> dict[str, Any]:
-        """A board summary (``core.board`` shape): the six final grades, no photo, no answers."""
+        """A board summary (``core.board`` shape): the graded final grades, no photo, no answers.
+
+        A condition that was not assessed has no finding; the note names it, so a reader does
+        not take its absence for "good".
+        """
         findings = [
             {"label": t(f"scalp.condition.{g.condition}", lang), "score": float(g.final_grade), "unit": "/3"}
             for g in self.grades if g.final_grade is not None
         ]
         note_key = "scalp.share.note_model" if self.source == "model" else "scalp.share.note_heuristic"
+        note = t(note_key, lang)
+        missing = [g.condition for g in self.grades if g.final_grade is None]
+        if missing:
+            note += " " + t("scalp.share.not_assessed", lang,
+                            conditions=", ".join(t(f"scalp.condition.{c}", lang) for c in missing))
         return {
             "task": "scalp",
             "model": self.model_name if self.source == "model" and self.model_name else self.thresholds_version,
             "findings": findings,
-            "note": t(note_key, lang),
+            "note": note,
         }
 
 

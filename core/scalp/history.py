@@ -1,16 +1,33 @@
 """Opt-in local history of scalp checks, to compare them over time.
 
 Stored as JSON Lines under ``settings.data_dir / "scalp" / "history"``, one file per *history
-code* the user chooses (the file name is a salted PBKDF2 hash of the code, so the code itself is
-never stored). An entry holds grades and measurements only: never the photo, the answers or
-anything that identifies a person. Deleting removes the whole file.
+code*. The code works like a password, so:
+
+* it must be hard to guess and unlikely to be chosen by two people: at least
+  :data:`CODE_MIN_CHARS` characters (spaces and dashes not counted, letter case ignored) with at
+  least :data:`CODE_MIN_DISTINCT` different ones; :func:`new_code` makes one with 100 random bits
+  for the user to keep;
+* the file name is PBKDF2-SHA256 of the code with a **per-installation secret salt**
+  (:data:`SECRET_NAME` in the history folder, 32 random bytes made on first use, never in the
+  repository), so the same code gives different file names on different servers and the
+  names cannot be tested against guesses without that file. The code itself is never stored.
+
+An entry holds the time, how the check was graded (heuristic thresholds or a trained model, with
+its name and version), the grades and a fixed list of measured numbers: never the photo, the
+answers or anything that identifies a person. Entries written before the method was recorded
+read as "heuristic, unknown version". Deleting removes the whole file (the page asks first).
+
+:func:`compare` compares the latest check only with an earlier check graded the same way:
+grades from different methods (or different versions) are on different scales.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,24 +36,37 @@ from typing import Any
 from core.errors import UserError
 from core.settings import Settings, get_settings
 
-CODE_MIN, CODE_MAX = 6, 64
+CODE_MIN_CHARS = 16  # after removing spaces and dashes
+CODE_MIN_DISTINCT = 8
+CODE_MAX = 64  # as typed
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+CODE_GROUPS, CODE_GROUP_LEN = 5, 4  # 20 symbols x 5 bits = 100 bits
 MAX_ENTRIES = 500
-_SALT = b"drdeepchest-scalp-history-v1"
+SECRET_NAME = ".secret"
+PBKDF2_ITERATIONS = 100_000
+UNKNOWN_VERSION = "unknown"
+_LEGACY_SALT = b"drdeepchest-scalp-history-v1"  # before the per-installation secret (read once, then moved)
+_LEGACY_ITERATIONS = 20_000
 # numbers kept from the measurements (no arrays, nothing personal)
 KEPT_MEASUREMENTS = (
     "hair_count", "hair_width_px", "hair_width_frac", "thin_hair_share", "hair_coverage",
     "a_star_between", "a_star_follicular", "red_end_share", "erythema_share", "shine_share",
     "fine_scale_share", "dandruff_share", "pustule_count", "hair_density_per_cm2", "hair_width_um",
+    "field_of_view_mm",
 )
 
 
 class HistoryError(UserError):
-    """A bad history code (too short or too long)."""
+    """A history code that is too long, too short or too easy to guess."""
 
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One stored check: when, how it was graded, the grades and the kept measurements."""
+    """One stored check: when, how it was graded, the grades and the kept measurements.
+
+    ``source`` is ``"heuristic"`` or ``"model"``; ``method`` names the grader (``"heuristic"``
+    or the model's registry name); ``version`` is the thresholds' or the model's version.
+    """
 
     time: str
     source: str
@@ -44,48 +74,136 @@ class HistoryEntry:
     image_grades: dict[str, int | None]
     final_grades: dict[str, int | None]
     measurements: dict[str, float | int | None]
+    method: str = "heuristic"
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, sort_keys=True)
 
+    @property
+    def grading(self) -> tuple[str, str, str]:
+        """(source, method, version): checks are compared only when these are equal."""
+        return self.source, self.method, self.version
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HistoryEntry:
+        """Read a stored line; entries from before the method was recorded become
+        ``heuristic`` with version :data:`UNKNOWN_VERSION`."""
+        source = str(data.get("source") or "heuristic")
+        method = str(data.get("method") or ("heuristic" if source == "heuristic" else UNKNOWN_VERSION))
         return cls(
             time=str(data["time"]),
-            source=str(data.get("source", "heuristic")),
-            version=str(data.get("version", "")),
+            source=source,
+            version=str(data.get("version") or UNKNOWN_VERSION),
             image_grades={str(k): (None if v is None else int(v)) for k, v in dict(data["image_grades"]).items()},
             final_grades={str(k): (None if v is None else int(v)) for k, v in dict(data["final_grades"]).items()},
             measurements={str(k): v for k, v in dict(data.get("measurements", {})).items()
                           if k in KEPT_MEASUREMENTS and (v is None or isinstance(v, int | float))},
+            method=method,
         )
 
 
 @dataclass(frozen=True)
 class Change:
-    """How one condition's final grade moved between the previous and the latest check."""
+    """How one condition's final grade moved between two checks graded the same way.
+
+    ``reason_key`` (a translation key) says why the two grades are not compared, e.g. hair loss
+    graded with the photo's field of view once and without it the other time.
+    """
 
     condition: str
     previous: int | None
     latest: int | None
+    reason_key: str | None = None
 
     @property
     def delta(self) -> int | None:
-        if self.previous is None or self.latest is None:
+        if self.previous is None or self.latest is None or self.reason_key is not None:
             return None
         return self.latest - self.previous
 
 
-def profile_id(code: str) -> str:
-    """File-name-safe id of a history code.
+@dataclass(frozen=True)
+class Comparison:
+    """The latest check against the most recent earlier check graded the same way.
+
+    ``skipped``: the checks after ``previous`` (and before ``latest``) that were graded by a
+    different method or version, newest first; they are not compared with ``latest``.
+    """
+
+    latest: HistoryEntry | None = None
+    previous: HistoryEntry | None = None
+    changes: tuple[Change, ...] = ()
+    skipped: tuple[HistoryEntry, ...] = ()
+
+
+def normalise_code(code: str) -> str:
+    """The code as hashed: spaces and dashes removed, letter case ignored."""
+    return "".join(ch for ch in (code or "").casefold() if not ch.isspace() and ch != "-")
+
+
+def check_code(code: str) -> str:
+    """The normalised code, if it is long and varied enough.
 
     Raises:
-        HistoryError: the code is shorter than 6 or longer than 64 characters.
+        HistoryError: empty, longer than :data:`CODE_MAX` characters, or too easy to guess
+            (fewer than :data:`CODE_MIN_CHARS` characters or :data:`CODE_MIN_DISTINCT` different
+            ones once spaces and dashes are removed).
     """
-    code = (code or "").strip()
-    if not CODE_MIN <= len(code) <= CODE_MAX:
-        raise HistoryError("scalp.error.history_code", low=CODE_MIN, high=CODE_MAX)
-    return hashlib.pbkdf2_hmac("sha256", code.encode("utf-8"), _SALT, 20_000).hex()[:32]
+    raw = (code or "").strip()
+    if not raw or len(raw) > CODE_MAX:
+        raise HistoryError("scalp.error.history_code", low=CODE_MIN_CHARS, high=CODE_MAX)
+    norm = normalise_code(raw)
+    if len(norm) < CODE_MIN_CHARS or len(set(norm)) < CODE_MIN_DISTINCT:
+        raise HistoryError("scalp.error.history_code_weak", low=CODE_MIN_CHARS, distinct=CODE_MIN_DISTINCT)
+    return norm
+
+
+def new_code() -> str:
+    """A fresh random code to give the user (100 bits), e.g. ``7K2Q-XM9D-...``; passes :func:`check_code`."""
+    while True:
+        symbols = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUPS * CODE_GROUP_LEN))
+        if len(set(symbols)) >= CODE_MIN_DISTINCT:
+            return "-".join(symbols[i:i + CODE_GROUP_LEN] for i in range(0, len(symbols), CODE_GROUP_LEN))
+
+
+@functools.lru_cache(maxsize=64)
+def _derive(norm: str, secret: bytes) -> str:
+    return hashlib.pbkdf2_hmac("sha256", norm.encode("utf-8"), secret + b"scalp-history-v2",
+                               PBKDF2_ITERATIONS).hex()[:32]
+
+
+def _legacy_id(code: str) -> str:
+    """File id under the old fixed salt (codes as typed, stripped)."""
+    return hashlib.pbkdf2_hmac("sha256", code.strip().encode("utf-8"), _LEGACY_SALT, _LEGACY_ITERATIONS).hex()[:32]
+
+
+def load_secret(root: Path) -> bytes:
+    """The installation's secret salt in ``root`` (made on first use: 32 random bytes, mode 0600).
+
+    Raises:
+        OSError: the folder is not writable (first use), or the file is unreadable or damaged
+            (never silently replaced: that would orphan every stored history).
+    """
+    path = root / SECRET_NAME
+    if not path.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f"{SECRET_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)  # atomic and complete; never replaces a secret another process made first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    try:
+        data = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise OSError(f"{path} is not a history secret") from exc
+    if len(data) < 16:
+        raise OSError(f"{path} is not a history secret (too short)")
+    return data
 
 
 class HistoryStore:
@@ -94,18 +212,31 @@ class HistoryStore:
     def __init__(self, root: Path | None = None, settings: Settings | None = None) -> None:
         self.root = root or (settings or get_settings()).data_dir / "scalp" / "history"
 
+    def profile_id(self, code: str) -> str:
+        """File-name-safe id of a code on this installation.
+
+        Raises:
+            HistoryError: bad or weak code. OSError: the secret cannot be made or read.
+        """
+        return _derive(check_code(code), load_secret(self.root))
+
     def _path(self, code: str) -> Path:
-        return self.root / f"{profile_id(code)}.jsonl"
+        path = self.root / f"{self.profile_id(code)}.jsonl"
+        if not path.exists():  # a history saved under the old fixed salt moves to the new name once
+            legacy = self.root / f"{_legacy_id(code)}.jsonl"
+            if legacy.is_file():
+                os.replace(legacy, path)
+        return path
 
     def add(self, code: str, entry: HistoryEntry) -> None:
         """Append ``entry`` (the oldest entries are dropped beyond :data:`MAX_ENTRIES`).
 
         Raises:
-            HistoryError: bad code. OSError: the data folder is not writable.
+            HistoryError: bad or weak code. OSError: the data folder is not writable.
         """
         path = self._path(code)
         path.parent.mkdir(parents=True, exist_ok=True)
-        entries = self.entries(code)
+        entries = self._read(path)
         entries.append(entry)
         entries = entries[-MAX_ENTRIES:]
         tmp = path.with_suffix(".tmp")
@@ -113,22 +244,34 @@ class HistoryStore:
         os.replace(tmp, path)
 
     def entries(self, code: str) -> list[HistoryEntry]:
-        """All entries of a code, oldest first (unreadable lines are skipped). Raises HistoryError."""
-        path = self._path(code)
+        """All entries of a code, oldest first (unreadable lines are skipped).
+
+        Raises:
+            HistoryError: bad or weak code. OSError: the data folder is not usable.
+        """
+        return self._read(self._path(code))
+
+    @staticmethod
+    def _read(path: Path) -> list[HistoryEntry]:
         if not path.is_file():
             return []
         out = []
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 out.append(HistoryEntry.from_dict(json.loads(line)))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
         return out
 
     def delete(self, code: str) -> int:
-        """Delete every entry of a code; returns how many there were. Raises HistoryError."""
-        n = len(self.entries(code))
-        self._path(code).unlink(missing_ok=True)
+        """Delete every entry of a code; returns how many there were.
+
+        Raises:
+            HistoryError: bad or weak code. OSError: the file cannot be removed.
+        """
+        path = self._path(code)
+        n = len(self._read(path))
+        path.unlink(missing_ok=True)
         return n
 
 
@@ -136,10 +279,34 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def compare(entries: list[HistoryEntry]) -> list[Change]:
-    """Changes of each condition's final grade between the last two entries ([] with < 2)."""
-    if len(entries) < 2:
-        return []
-    prev, last = entries[-2], entries[-1]
-    conditions = list(dict.fromkeys([*last.final_grades, *prev.final_grades]))
-    return [Change(c, prev.final_grades.get(c), last.final_grades.get(c)) for c in conditions]
+def _hair_loss_scale_differs(a: HistoryEntry, b: HistoryEntry) -> bool:
+    """Heuristic hair loss is graded on density only when the field of view was given."""
+    if a.source != "heuristic":
+        return False
+    return (a.measurements.get("field_of_view_mm") is None) != (b.measurements.get("field_of_view_mm") is None)
+
+
+def compare(entries: list[HistoryEntry]) -> Comparison:
+    """Compare the latest entry with the most recent earlier entry graded the same way.
+
+    Entries graded by another method or version in between are listed in ``skipped`` and not
+    compared (a model installed after heuristic checks would otherwise show as a change).
+    Hair loss from the heuristic is compared only when both checks had the field of view, or
+    neither did.
+    """
+    if not entries:
+        return Comparison()
+    last = entries[-1]
+    skipped: list[HistoryEntry] = []
+    for prev in reversed(entries[:-1]):
+        if prev.grading != last.grading:
+            skipped.append(prev)
+            continue
+        conditions = list(dict.fromkeys([*last.final_grades, *prev.final_grades]))
+        changes = []
+        for c in conditions:
+            reason = "scalp.history.not_compared_fov" if c == "hair_loss" and _hair_loss_scale_differs(prev, last) \
+                else None
+            changes.append(Change(c, prev.final_grades.get(c), last.final_grades.get(c), reason))
+        return Comparison(last, prev, tuple(changes), tuple(skipped))
+    return Comparison(last, None, (), tuple(skipped))

@@ -115,22 +115,54 @@ def heuristic_evidence(m: Measurements) -> dict[str, tuple[Evidence, ...]]:
     return {c: tuple(v) for c, v in out.items()}
 
 
-def heuristic_grades(m: Measurements) -> dict[str, ConditionGrade]:
-    """Grade each condition as the worst of its indicators.
+def has_scale(m: Measurements) -> bool:
+    """True when the photo's field of view was given, so hair density and width in µm exist."""
+    return bool(m.field_of_view_mm) and m.hair_density_per_cm2 is not None
 
-    Hair loss is not assessable when no hair shaft was found (a bald patch and a photo of
-    something else look alike to the measurement), and then carries a note instead.
+
+def _hair_loss(m: Measurements, ev: tuple[Evidence, ...]) -> ConditionGrade:
+    """Hair loss needs hair density, and density needs the photo's scale.
+
+    * No hair shaft found: not assessable (a bald patch and a photo of something else look
+      alike to the measurement).
+    * No field of view: how many hairs a photo shows depends on the unknown magnification
+      (3 hairs in a close-up may be a normal scalp, 40 hairs in a wide shot a thin one), so
+      density is not assessed. The thin-hair share is a share of the person's own shafts and
+      does not depend on scale: when it passes a cut-off the grade is given from it alone,
+      with a note that density was not assessed (the grade may be higher). Below its first
+      cut-off nothing supports "good": hair loss is *not assessed* (no grade), never 0.
+    * With a field of view: the worst of thin-hair share, density and width.
+    """
+    if m.hair_count == 0:
+        return ConditionGrade("hair_loss", None, "heuristic", ev, note_key="scalp.note.no_hair")
+    if has_scale(m):
+        return ConditionGrade("hair_loss", max((e.grade for e in ev), default=0), "heuristic", ev)
+    thin = max((e.grade for e in ev if e.key == "thin_hair_share"), default=0)
+    if thin >= 1:
+        return ConditionGrade("hair_loss", thin, "heuristic", ev, note_key="scalp.note.hair_loss_thin_only")
+    return ConditionGrade("hair_loss", None, "heuristic", ev, note_key="scalp.note.hair_loss_no_scale")
+
+
+def heuristic_grades(m: Measurements) -> dict[str, ConditionGrade]:
+    """Grade each condition as the worst of its indicators (hair loss: see :func:`_hair_loss`).
+
+    A condition without a grade (``image_grade`` None) carries a ``note_key`` saying why.
     """
     evidence = heuristic_evidence(m)
     grades: dict[str, ConditionGrade] = {}
     for condition in CONDITIONS:
         ev = evidence[condition]
-        if condition == "hair_loss" and m.hair_count == 0:
-            grades[condition] = ConditionGrade(condition, None, "heuristic", ev, note_key="scalp.note.no_hair")
+        if condition == "hair_loss":
+            grades[condition] = _hair_loss(m, ev)
             continue
         grade = max((e.grade for e in ev), default=0)
         grades[condition] = ConditionGrade(condition, grade, "heuristic", ev)
     return grades
+
+
+def not_assessed(grades: Sequence[ConditionGrade]) -> tuple[str, ...]:
+    """Conditions the photo could not grade (no image grade), in :data:`CONDITIONS` order."""
+    return tuple(g.condition for g in grades if g.image_grade is None)
 
 
 def model_grades(probabilities: Sequence[Sequence[float]], m: Measurements | None) -> dict[str, ConditionGrade]:

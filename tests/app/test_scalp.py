@@ -4,6 +4,7 @@ in both languages; bad inputs give translated advice; history, sharing and an in
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.i18n import t
 from core.imaging import ImageError, load_image
-from core.scalp.severity import CONDITIONS
+from core.scalp.history import CODE_MIN_CHARS, CODE_MIN_DISTINCT, HistoryEntry, HistoryStore, check_code
+from core.scalp.severity import CONDITIONS, THRESHOLDS_VERSION
 from core.scalp.synthetic import encode_jpeg, encode_png, make_phantom
 from core.settings import PROJECT_ROOT
 
@@ -81,7 +83,9 @@ def test_a_built_photo_and_the_questionnaire_give_six_severities_and_a_plan(lang
     metrics = {m.label: m.value for m in at.metric}
     assert set(metrics) == {t(f"scalp.condition.{c}", lang) for c in CONDITIONS}
     grade_words = {t(f"scalp.grade.{g}", lang) for g in range(4)}
-    assert all(any(w in v for w in grade_words) for v in metrics.values()), metrics
+    hair_loss = t("scalp.condition.hair_loss", lang)
+    assert all(any(w in v for w in grade_words) for k, v in metrics.items() if k != hair_loss), metrics
+    assert metrics[hair_loss] == t("scalp.grade.not_assessed", lang)  # no field of view given
     text = _texts(at)
     assert t("scalp.heuristic.notice", lang) in text  # the UI says the grades are heuristic
     assert t("scalp.plan.title", lang) in text
@@ -130,6 +134,15 @@ def test_submitting_without_a_photo_asks_for_one() -> None:
     assert t("scalp.error.no_photo", "en") in [e.value for e in at.error]
 
 
+def _history_table(at: AppTest, lang: str):  # noqa: ANN202
+    """The history table (the measurement table is another one), or None."""
+    return next((tb.value for tb in at.table if t("scalp.history.col_time", lang) in tb.value.columns), None)
+
+
+def _history_files() -> list[Path]:
+    return list(Path(os.environ["DRDC_DATA_DIR"]).glob("scalp/history/*.jsonl"))
+
+
 def test_the_test_photo_button_history_and_share(tmp_path: Path) -> None:
     at = _scalp("ko")
     at.button(key="scalp_demo_button").click().run()
@@ -138,14 +151,83 @@ def test_the_test_photo_button_history_and_share(tmp_path: Path) -> None:
     text = _texts(at)
     assert t("board.share.heading", "ko") in text  # share_to_board offers the summary
     at.toggle(key="scalp_history_on").set_value(True).run()
+    # a weak code is refused, with the reason, and nothing is stored
     at.text_input(key="scalp_history_code").set_value("my-history-code").run()
+    assert t("scalp.error.history_code_weak", "ko", low=CODE_MIN_CHARS, distinct=CODE_MIN_DISTINCT) in [
+        e.value for e in at.error]
+    assert all(b.key != "scalp_history_save" for b in at.button) and not _history_files()
+    # the page makes a strong code and shows it once to keep
+    at.button(key="scalp_history_new").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    code = at.text_input(key="scalp_history_code").value
+    assert check_code(code) and t("scalp.history.new_code", "ko") in [i.value for i in at.info]
+    assert code in [c.value for c in at.code]
     at.button(key="scalp_history_save").click().run()
     assert t("scalp.history.saved", "ko") in [s.value for s in at.success]
-    assert at.table, "the saved checks are listed"
-    files = list(Path(__import__("os").environ["DRDC_DATA_DIR"]).glob("scalp/history/*.jsonl"))
-    assert len(files) == 1 and "my-history-code" not in files[0].read_text(encoding="utf-8")
+    table = _history_table(at, "ko")
+    assert table is not None, "the saved checks are listed"
+    assert t("scalp.history.col_method", "ko") in table.columns
+    assert table[t("scalp.history.col_method", "ko")].tolist() == [
+        t("scalp.history.method_heuristic", "ko", version=THRESHOLDS_VERSION)]
+    files = _history_files()
+    assert len(files) == 1 and code not in files[0].read_text(encoding="utf-8")
+    # deleting asks first; "cancel" keeps the history
     at.button(key="scalp_history_delete").click().run()
+    assert t("scalp.history.delete_confirm", "ko", n=1) in [w.value for w in at.warning]
+    assert _history_files() == files
+    at.button(key="scalp_history_delete_no").click().run()
+    assert t("scalp.history.delete_confirm", "ko", n=1) not in [w.value for w in at.warning]
+    assert _history_files() == files
+    # ... and only "yes, delete" deletes
+    at.button(key="scalp_history_delete").click().run()
+    at.button(key="scalp_history_delete_yes").click().run()
+    assert not at.exception, [e.value for e in at.exception]
     assert t("scalp.history.deleted", "ko", n=1) in [i.value for i in at.info]
+    assert not _history_files() and _history_table(at, "ko") is None
+
+
+def test_history_does_not_compare_checks_graded_by_different_methods(photo: bytes) -> None:
+    code = "amber-falcon-2718-quartz"
+    HistoryStore().add(code, HistoryEntry("2026-01-01T09:00:00+00:00", "model", "1.0",
+                                          {c: 3 for c in CONDITIONS}, {c: 3 for c in CONDITIONS}, {},
+                                          method="scalp-effnetb0-6head"))
+    at = _scalp("en")
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, "en")
+    at.toggle(key="scalp_history_on").set_value(True).run()
+    at.text_input(key="scalp_history_code").set_value(code).run()
+    at.button(key="scalp_history_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    methods = _history_table(at, "en")[t("scalp.history.col_method", "en")].tolist()
+    model_label = t("scalp.history.method_model", "en", name="scalp-effnetb0-6head", version="1.0")
+    heuristic_label = t("scalp.history.method_heuristic", "en", version=THRESHOLDS_VERSION)
+    assert methods == [model_label, heuristic_label]
+    captions = [c.value for c in at.caption]
+    assert t("scalp.history.not_compared_method", "en", time="2026-01-01 09:00", before=model_label,
+             after=heuristic_label) in captions
+    assert t("scalp.history.no_same_method", "en", method=heuristic_label) in captions
+    assert not any(" (better)." in c or " (worse)." in c for c in captions)  # no spurious change
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_page_says_what_was_and_was_not_assessed(lang: str, photo: bytes) -> None:
+    at = _scalp(lang)
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, lang)  # no field of view
+    names = [t(f"scalp.condition.{c}", lang) for c in CONDITIONS]
+    hair_loss = t("scalp.condition.hair_loss", lang)
+    captions = [c.value for c in at.caption]
+    assert t("scalp.result.assessed", lang, conditions=", ".join(n for n in names if n != hair_loss)) in captions
+    assert t("scalp.result.not_assessed", lang, conditions=hair_loss) in [i.value for i in at.info]
+    assert t("scalp.note.hair_loss_no_scale", lang) in captions
+    assert {m.label: m.value for m in at.metric}[hair_loss] == t("scalp.grade.not_assessed", lang)
+    # with the field of view, hair loss is graded from density too
+    at.number_input(key="scalp_q_fov").set_value(8.0)
+    _submit(at, lang)
+    value = {m.label: m.value for m in at.metric}[hair_loss]
+    assert any(t(f"scalp.grade.{g}", lang) in value for g in range(4)), value
+    assert t("scalp.result.assessed", lang, conditions=", ".join(names)) in [c.value for c in at.caption]
+    assert not any(i.value == t("scalp.result.not_assessed", lang, conditions=hair_loss) for i in at.info)
 
 
 def test_an_installed_model_is_used_automatically(tmp_path: Path, photo: bytes) -> None:

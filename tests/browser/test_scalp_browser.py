@@ -1,5 +1,6 @@
 """A person opens /scalp in a real browser, uploads a built scalp photo, answers the required questions
-and sees the six severities with the heuristic notice and the care plan."""
+and sees the six severities (hair loss "not assessed" without the field of view) with the heuristic
+notice and the care plan."""
 
 from __future__ import annotations
 
@@ -54,8 +55,14 @@ def test_upload_answer_and_see_six_severities(app_url: str, page, scalp_jpeg: Pa
     assert {t(f"scalp.condition.{c}", LANG) for c in CONDITIONS} <= labels
     grade_words = [t(f"scalp.grade.{g}", LANG) for g in range(4)]
     for i in range(metrics.count()):
+        label = metrics.nth(i).get_by_test_id("stMetricLabel").inner_text().strip()
         value = metrics.nth(i).get_by_test_id("stMetricValue").inner_text()
-        assert any(w in value for w in grade_words), value
+        if label == t("scalp.condition.hair_loss", LANG):  # no field of view given: said, not guessed
+            assert value.strip() == t("scalp.grade.not_assessed", LANG), value
+        else:
+            assert any(w in value for w in grade_words), value
+    not_assessed = t("scalp.result.not_assessed", LANG, conditions=t("scalp.condition.hair_loss", LANG))
+    assert page.get_by_text(not_assessed).count() == 1
     page.get_by_text(t("scalp.plan.W-BASE.text", LANG)).first.wait_for(timeout=60_000)  # the care plan
     assert page.get_by_text(t("scalp.heuristic.notice", LANG)).count() == 1
     assert page.get_by_test_id("stException").count() == 0

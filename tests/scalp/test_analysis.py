@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from core.board import validate_summary
+from core.i18n import t
 from core.imaging import load_image
 from core.scalp import CONDITIONS, PhotoQualityError, Questionnaire, analyse
 from core.scalp.overlay import OVERLAYS, cam_overlay, overlay
@@ -17,10 +18,11 @@ ANSWERS = {"age_group": "50s", "gender": "male", "shampoo_frequency": "every_2_d
 
 
 def test_a_phantom_gets_six_grades_a_plan_and_a_shareable_summary(phantom: Phantom) -> None:
-    answers = Questionnaire.from_form(ANSWERS)
+    answers = Questionnaire.from_form({**ANSWERS, "field_of_view_mm": 8})
     result = analyse(phantom.rgb, answers, input_sha256="0" * 64)
     assert [g.condition for g in result.grades] == list(CONDITIONS)
     assert all(g.final_grade in (0, 1, 2, 3) for g in result.grades)
+    assert result.not_assessed() == ()
     assert result.source == "heuristic" and result.model_name is None
     assert result.grade("follicular_erythema_pustules").image_grade == 2  # three pustules drawn: 2-3 -> 2
     assert result.grade("dandruff").adjustment is not None  # flakes + itch in the answers
@@ -31,6 +33,27 @@ def test_a_phantom_gets_six_grades_a_plan_and_a_shareable_summary(phantom: Phant
         assert "image" not in summary
     with pytest.raises(KeyError):
         result.grade("nails")
+
+
+def test_without_the_field_of_view_hair_loss_is_not_assessed_and_left_out_of_the_plan(phantom: Phantom) -> None:
+    """20 hairs of 7 px, no thin hairs: density would need the scale, so no hair-loss grade (never 0)."""
+    answers = Questionnaire.from_form(ANSWERS)  # family history "yes": would raise a hair-loss grade
+    result = analyse(phantom.rgb, answers)
+    hair = result.grade("hair_loss")
+    assert hair.image_grade is None and hair.final_grade is None and hair.adjustment is None
+    assert hair.note_key == "scalp.note.hair_loss_no_scale"
+    assert result.not_assessed() == ("hair_loss",)
+    assert all(g.final_grade in (0, 1, 2, 3) for g in result.grades if g.condition != "hair_loss")
+    # rules that need a hair-loss grade do not fire on it
+    assert not {"A-TIGHT", "D-LOSS", "L-SUN", "P-MINOXIDIL"} & set(result.plan.rule_ids())
+    for lang in ("ko", "en"):
+        summary = validate_summary(result.share_summary(lang))
+        labels = [f["label"] for f in summary["findings"]]
+        name = t("scalp.condition.hair_loss", lang)
+        assert len(labels) == 5 and name not in labels
+        assert t("scalp.share.not_assessed", lang, conditions=name) in summary["note"]
+    assert result.history_entry().final_grades["hair_loss"] is None
+    assert result.history_entry().measurements["field_of_view_mm"] is None
 
 
 def test_a_jpeg_through_the_image_loader_gives_the_same_grades(phantom: Phantom) -> None:

@@ -1,18 +1,34 @@
-"""Opt-in local history: stored under the data folder, numbers only, keyed by a hashed code."""
+"""Opt-in local history: stored under the data folder, numbers only, keyed by a strong code hashed with a
+per-installation secret; every entry records how it was graded, and only same-method checks are compared."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import stat
+from pathlib import Path
 
 import pytest
 
 from core.scalp.analysis import ScalpResult, analyse
-from core.scalp.history import HistoryEntry, HistoryError, HistoryStore, compare, profile_id
+from core.scalp.history import (
+    CODE_MIN_CHARS,
+    CODE_MIN_DISTINCT,
+    SECRET_NAME,
+    UNKNOWN_VERSION,
+    HistoryEntry,
+    HistoryError,
+    HistoryStore,
+    check_code,
+    compare,
+    new_code,
+)
 from core.scalp.questionnaire import Questionnaire
 from core.scalp.synthetic import Phantom
 from core.settings import get_settings
 
-CODE = "my secret phrase"
+CODE = "violet harbour 47 lantern"
+OTHER = "quiet mountain 93 kettle"
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +38,10 @@ def result(phantom: Phantom) -> ScalpResult:
     return analyse(phantom.rgb, answers)
 
 
-def entry(grade: int, time: str) -> HistoryEntry:
-    return HistoryEntry(time, "heuristic", "v", {"dandruff": grade}, {"dandruff": grade, "hair_loss": 1},
-                        {"hair_count": 20})
+def entry(grade: int, time: str, source: str = "heuristic", method: str = "heuristic", version: str = "v",
+          fov: float | None = None, hair_loss: int | None = 1) -> HistoryEntry:
+    return HistoryEntry(time, source, version, {"dandruff": grade}, {"dandruff": grade, "hair_loss": hair_loss},
+                        {"hair_count": 20, "field_of_view_mm": fov}, method=method)
 
 
 def test_entries_are_saved_under_the_data_folder_without_photo_answers_or_code(result: ScalpResult) -> None:
@@ -35,42 +52,154 @@ def test_entries_are_saved_under_the_data_folder_without_photo_answers_or_code(r
     entries = store.entries(CODE)
     assert len(entries) == 2 and entries[0].final_grades == result.final_grades()
     files = list(store.root.glob("*.jsonl"))
-    assert [f.name for f in files] == [f"{profile_id(CODE)}.jsonl"]
+    assert [f.name for f in files] == [f"{store.profile_id(CODE)}.jsonl"]
     raw = files[0].read_text(encoding="utf-8")
-    assert CODE not in raw and CODE.replace(" ", "") not in files[0].name
+    assert CODE not in raw and "lantern" not in raw and "lantern" not in files[0].name
     row = json.loads(raw.splitlines()[0])
-    assert set(row) == {"time", "source", "version", "image_grades", "final_grades", "measurements"}
+    assert set(row) == {"time", "source", "method", "version", "image_grades", "final_grades", "measurements"}
+    assert (row["source"], row["method"], row["version"]) == ("heuristic", "heuristic", result.thresholds_version)
     assert all(isinstance(v, int | float | type(None)) for v in row["measurements"].values())
     assert "oily" not in raw and "answers" not in raw
 
 
+def test_the_file_name_uses_a_per_installation_secret_not_a_fixed_salt(tmp_path: Path) -> None:
+    one, two = HistoryStore(tmp_path / "one"), HistoryStore(tmp_path / "two")
+    assert one.profile_id(CODE) != two.profile_id(CODE)  # same code, different installations
+    assert one.profile_id(CODE) == HistoryStore(tmp_path / "one").profile_id(CODE)  # stable on one server
+    secret = tmp_path / "one" / SECRET_NAME
+    assert len(bytes.fromhex(secret.read_text().strip())) == 32
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    # the old scheme (fixed salt in the source code) no longer names the file
+    old = hashlib.pbkdf2_hmac("sha256", CODE.encode(), b"drdeepchest-scalp-history-v1", 20_000).hex()[:32]
+    assert one.profile_id(CODE) != old
+    # spaces, dashes and letter case do not matter (a generated code may be typed either way)
+    code = new_code()
+    assert one.profile_id(code) == one.profile_id(code.lower().replace("-", " "))
+
+
+def test_a_history_under_the_old_fixed_salt_moves_to_the_new_name_once(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    old = hashlib.pbkdf2_hmac("sha256", CODE.encode(), b"drdeepchest-scalp-history-v1", 20_000).hex()[:32]
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / f"{old}.jsonl").write_text(json.dumps(
+        {"time": "2025-12-01T10:00:00+00:00", "image_grades": {"dandruff": 2}, "final_grades": {"dandruff": 2},
+         "measurements": {"hair_count": 12}}) + "\n", encoding="utf-8")
+    entries = store.entries(CODE)
+    assert len(entries) == 1 and not (tmp_path / f"{old}.jsonl").exists()
+    assert (tmp_path / f"{store.profile_id(CODE)}.jsonl").is_file()
+
+
+def test_old_entries_read_as_heuristic_with_unknown_version() -> None:
+    old = HistoryEntry.from_dict({"time": "t", "image_grades": {"dandruff": 1}, "final_grades": {"dandruff": 1}})
+    assert (old.source, old.method, old.version) == ("heuristic", "heuristic", UNKNOWN_VERSION)
+    empty = HistoryEntry.from_dict({"time": "t", "source": "heuristic", "version": "", "image_grades": {},
+                                    "final_grades": {}})
+    assert empty.version == UNKNOWN_VERSION
+    model = HistoryEntry.from_dict({"time": "t", "source": "model", "version": "3", "image_grades": {},
+                                    "final_grades": {}})
+    assert (model.source, model.method, model.version) == ("model", UNKNOWN_VERSION, "3")
+    # a later save rewrites the file with the method recorded
+    store = HistoryStore()
+    store.add(CODE, old)
+    row = json.loads((store.root / f"{store.profile_id(CODE)}.jsonl").read_text().splitlines()[0])
+    assert (row["source"], row["method"], row["version"]) == ("heuristic", "heuristic", UNKNOWN_VERSION)
+
+
 def test_codes_keep_histories_apart_and_delete_removes_one() -> None:
     store = HistoryStore()
-    store.add("first-code", entry(1, "2026-01-01T00:00:00+00:00"))
-    store.add("second-code", entry(2, "2026-01-02T00:00:00+00:00"))
-    assert len(store.entries("first-code")) == 1
-    assert store.delete("first-code") == 1
-    assert store.entries("first-code") == []
-    assert len(store.entries("second-code")) == 1
+    store.add(CODE, entry(1, "2026-01-01T00:00:00+00:00"))
+    store.add(OTHER, entry(2, "2026-01-02T00:00:00+00:00"))
+    assert len(store.entries(CODE)) == 1
+    assert store.delete(CODE) == 1
+    assert store.entries(CODE) == []
+    assert len(store.entries(OTHER)) == 1
 
 
-@pytest.mark.parametrize("bad", ["", "short", "x" * 65])
-def test_a_bad_code_is_a_translated_user_error(bad: str) -> None:
+@pytest.mark.parametrize("weak", [
+    "secret", "my-history-code", "1212121212121212", "abababababababababab", "aaaa bbbb cccc dddd",
+    "my secret phrase",
+])
+def test_short_or_repetitive_codes_are_refused_with_a_translated_error(weak: str) -> None:
+    with pytest.raises(HistoryError) as info:
+        HistoryStore().entries(weak)
+    assert info.value.key == "scalp.error.history_code_weak"
+    assert str(CODE_MIN_CHARS) in info.value.message("ko") and str(CODE_MIN_DISTINCT) in info.value.message("en")
+    assert not list(HistoryStore().root.glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 65])
+def test_an_empty_or_overlong_code_is_a_translated_user_error(bad: str) -> None:
     with pytest.raises(HistoryError) as info:
         HistoryStore().entries(bad)
-    assert "6" in info.value.message("ko") and "64" in info.value.message("en")
+    assert info.value.key == "scalp.error.history_code"
+    assert "16" in info.value.message("ko") and "64" in info.value.message("en")
 
 
-def test_compare_reports_changes_between_the_last_two() -> None:
-    assert compare([entry(1, "a")]) == []
-    changes = {c.condition: c for c in compare([entry(1, "a"), entry(3, "b")])}
+def test_generated_codes_are_strong_and_distinct() -> None:
+    codes = {new_code() for _ in range(200)}
+    assert len(codes) == 200
+    for code in codes:
+        assert len(code) == 24 and code.count("-") == 4
+        assert check_code(code) == code.replace("-", "").casefold()
+
+
+def test_compare_reports_changes_between_same_method_checks() -> None:
+    assert compare([]).latest is None
+    single = compare([entry(1, "a")])
+    assert single.previous is None and single.changes == ()
+    cmp = compare([entry(1, "a"), entry(3, "b")])
+    changes = {c.condition: c for c in cmp.changes}
+    assert cmp.previous is not None and cmp.previous.time == "a" and cmp.skipped == ()
     assert changes["dandruff"].delta == 2
     assert changes["hair_loss"].delta == 0
+
+
+def test_compare_never_crosses_grading_methods_or_versions() -> None:
+    heuristic = entry(0, "a")
+    model = entry(3, "b", source="model", method="scalp-effnetb0-6head", version="1.0")
+    cmp = compare([heuristic, model])  # a model installed after a heuristic check: no "worse"
+    assert cmp.previous is None and cmp.changes == () and cmp.skipped == (heuristic,)
+    # the next model check is compared with the earlier model check, skipping the heuristic one between
+    later = entry(2, "d", source="model", method="scalp-effnetb0-6head", version="1.0")
+    cmp = compare([model, entry(0, "c"), later])
+    assert cmp.previous == model and [e.time for e in cmp.skipped] == ["c"]
+    assert {c.condition: c.delta for c in cmp.changes}["dandruff"] == -1
+    # another version of the same thresholds, and an old entry of unknown version, are not compared either
+    assert compare([entry(0, "a", version="heuristic-2025.9"), entry(2, "b")]).previous is None
+    unknown = HistoryEntry.from_dict({"time": "a", "image_grades": {}, "final_grades": {"dandruff": 0}})
+    assert compare([unknown, entry(2, "b")]).previous is None
+
+
+def test_hair_loss_is_not_compared_between_checks_with_and_without_the_field_of_view() -> None:
+    cmp = compare([entry(1, "a", fov=None, hair_loss=1), entry(1, "b", fov=8.0, hair_loss=3)])
+    hair = next(c for c in cmp.changes if c.condition == "hair_loss")
+    assert hair.delta is None and hair.reason_key == "scalp.history.not_compared_fov"
+    assert next(c for c in cmp.changes if c.condition == "dandruff").delta == 0
+    both = compare([entry(1, "a", fov=8.0, hair_loss=1), entry(1, "b", fov=10.0, hair_loss=3)])
+    assert next(c for c in both.changes if c.condition == "hair_loss").delta == 2
+
+
+def test_a_model_result_records_its_name_and_version(result: ScalpResult) -> None:
+    from dataclasses import replace
+
+    model = replace(result, source="model", model_name="scalp-effnetb0-6head", model_version="2.1")
+    e = model.history_entry()
+    assert (e.source, e.method, e.version) == ("model", "scalp-effnetb0-6head", "2.1")
+    assert e.grading != result.history_entry().grading
 
 
 def test_unreadable_lines_are_skipped() -> None:
     store = HistoryStore()
     store.add(CODE, entry(0, "t0"))
-    path = store.root / f"{profile_id(CODE)}.jsonl"
-    path.write_text(path.read_text() + "not json\n{\"time\": 1}\n")
+    path = store.root / f"{store.profile_id(CODE)}.jsonl"
+    path.write_text(path.read_text() + "not json\n{\"time\": 1}\n[1, 2]\n")
     assert len(store.entries(CODE)) == 1
+
+
+def test_a_damaged_secret_is_an_error_not_silently_replaced(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path)
+    store.add(CODE, entry(1, "a"))
+    (tmp_path / SECRET_NAME).write_text("abcd\n")
+    with pytest.raises(OSError):
+        store.entries(CODE)
+    assert (tmp_path / SECRET_NAME).read_text() == "abcd\n"
