@@ -143,6 +143,8 @@ def _show_outcome_notes(outcome: GuardedOutcome) -> None:
         st.warning(outcome.note(lang()) or "", icon=":material/shield:")
     if outcome.time_limited:
         st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon=":material/timer:")
+    if outcome.checked and outcome.length_limited:
+        st.warning(tr("llm.ui.length_limit"), icon=":material/short_text:")
 
 
 def _record_audit(result: ChestAnalysis, op: OperatingPoint, state: dict[str, Any]) -> None:

@@ -319,6 +319,8 @@ def _personal_plan(result: ScalpResult) -> None:
         st.warning(outcome.note(lang()) or "", icon=":material/shield:")  # the knowledge-base plan above stays the plan
     if outcome.time_limited:
         st.warning(tr("llm.ui.time_limit", seconds=f"{outcome.max_time or 0:.0f}"), icon=":material/timer:")
+    if outcome.checked and outcome.length_limited:
+        st.warning(tr("llm.ui.length_limit"), icon=":material/short_text:")
 
 
 def _method_label(entry: HistoryEntry) -> str:

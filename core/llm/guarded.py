@@ -64,6 +64,11 @@ class GuardedOutcome:
         """True when the wall-clock limit cut the LLM's text."""
         return self.stop == "time"
 
+    @property
+    def length_limited(self) -> bool:
+        """True when the LLM's text ended at its token limit (it may be cut mid-sentence)."""
+        return self.stop == "length"
+
     def note(self, lang: str | None) -> str | None:
         """Why the structured text is shown instead of the LLM's (translated), or None."""
         if self.source == "llm":

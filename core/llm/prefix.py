@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -263,11 +264,14 @@ class PrefixLoRAModel(nn.Module):
         prompt: str,
         max_new_tokens: int | None = None,
         max_time: float | None = 60.0,
+        stats: dict[str, Any] | None = None,
     ) -> Iterator[str]:
         """Yield the continuation of ``prompt`` (greedy) as text chunks while it is generated.
 
         Generation runs in a worker thread under ``torch.inference_mode()``; the iterator ends when
-        ``max_new_tokens``, ``max_time`` seconds or the end-of-text token is reached.
+        ``max_new_tokens``, ``max_time`` seconds or the end-of-text token is reached. ``stats``
+        (when given) receives ``stop`` (``"eos"``, ``"length"`` or ``"time"``) and ``new_tokens``
+        once the stream has ended.
 
         Raises:
             ValueError: ``features`` do not have ``cfg.feature_dim`` values.
@@ -279,14 +283,16 @@ class PrefixLoRAModel(nn.Module):
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
                                         timeout=(max_time or 600.0) + 60.0)
         errors: list[BaseException] = []
+        limit = max_new_tokens or self.cfg.max_new_tokens
+        out: dict[str, Any] = {}
 
         def run() -> None:
             try:
                 with torch.inference_mode():
                     batch = self.encode([Example(feats, prompt)], with_target=False)
-                    self.llm.generate(
+                    out["ids"] = self.llm.generate(
                         inputs_embeds=batch["inputs_embeds"], attention_mask=batch["attention_mask"],
-                        streamer=streamer, do_sample=False, max_new_tokens=max_new_tokens or self.cfg.max_new_tokens,
+                        streamer=streamer, do_sample=False, max_new_tokens=limit,
                         max_time=max_time, pad_token_id=self.tokenizer.pad_token_id,
                         eos_token_id=self.tokenizer.eos_token_id,
                     )
@@ -297,12 +303,24 @@ class PrefixLoRAModel(nn.Module):
         if feats.shape[0] != self.cfg.feature_dim:
             raise ValueError(f"features have {feats.shape[0]} dims, the projector expects {self.cfg.feature_dim}")
         self.eval()
+        started = time.perf_counter()
         worker = threading.Thread(target=run, name="prefix-lora-generate", daemon=True)
         worker.start()
         yield from (chunk for chunk in streamer if chunk)
         worker.join()
         if errors:
             raise RuntimeError(f"generation failed: {errors[0]}") from errors[0]
+        if stats is not None:
+            ids = out.get("ids")
+            new = int(ids.shape[-1]) if ids is not None and hasattr(ids, "shape") else 0
+            ended_by_eos = new > 0 and int(ids[0, -1]) == self.tokenizer.eos_token_id
+            stats["new_tokens"] = new
+            if ended_by_eos:
+                stats["stop"] = "eos"
+            elif max_time is not None and time.perf_counter() - started >= max_time:
+                stats["stop"] = "time"
+            else:
+                stats["stop"] = "length" if new >= limit else "eos"
 
     def generate_text(self, features: np.ndarray | Sequence[float], prompt: str, **kw: Any) -> str:
         return "".join(self.stream(features, prompt, **kw))

@@ -28,7 +28,6 @@ from core.llm.writer import ReportFacts, register_writer
 
 WRITER_NAME = "gemma-lora"
 ADAPTER_CARD = "gemma-lora-drdc-prefix"
-MAX_TIME_S = 90.0
 
 
 def adapter_card() -> Any | None:
@@ -80,9 +79,13 @@ class PrefixLoRAWriter:
     kind = "llm"
     handles = ("chest",)  # trained on chest reports only; never offered for care plans
 
-    def __init__(self, model: Any | None = None, vision_title: str | None = None) -> None:
+    def __init__(self, model: Any | None = None, vision_title: str | None = None, max_time: float | None = None) -> None:
+        from core.settings import get_settings
+
         self._model = model
         self._vision_title = vision_title
+        self.max_time = float(max_time or get_settings().llm_max_time)  # DRDC_LLM_MAX_TIME
+        self.last_stop: str | None = None  # why the last stream ended: eos / length / time
 
     def available(self) -> bool:
         if self._model is not None:
@@ -145,7 +148,11 @@ class PrefixLoRAWriter:
         title = self._expected_title()
         if title is not None and facts.model_title != title:
             raise ValueError(f"facts come from {facts.model_title!r}, the adapter was trained on {title!r}")
-        yield from model.stream(vec, build_prompt(facts, lang), max_new_tokens=model.cfg.max_new_tokens, max_time=MAX_TIME_S)
+        stats: dict[str, Any] = {}
+        self.last_stop = None
+        yield from model.stream(vec, build_prompt(facts, lang), max_new_tokens=model.cfg.max_new_tokens,
+                                max_time=self.max_time, stats=stats)
+        self.last_stop = stats.get("stop")
 
 
 register_writer(WRITER_NAME, PrefixLoRAWriter)

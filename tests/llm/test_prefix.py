@@ -223,6 +223,22 @@ def test_writer_streams_checks_the_embedding_and_is_registered(tok) -> None:
     assert w.available()
     chunks = list(w.write(_facts(EFFUSION, emb=np.ones(D, dtype=np.float32)), "en"))
     assert chunks and all(isinstance(c, str) for c in chunks)
+    assert w.last_stop in ("length", "eos") and w.max_time > 0  # the stream says why it ended
+
+
+def test_the_writer_reports_a_length_or_time_cut(tok) -> None:
+    from core.llm.guarded import GuardedWriter
+
+    model = PrefixLoRAModel.create(_llama(tok), tok, _cfg(max_new_tokens=6))
+    facts = _facts(EFFUSION, emb=np.ones(D, dtype=np.float32))
+    stats: dict = {}
+    text = "".join(model.stream(np.ones(D), "FINDINGS", max_new_tokens=6, max_time=None, stats=stats))
+    assert stats["new_tokens"] <= 6 and stats["stop"] in ("length", "eos")
+    if stats["stop"] == "length":
+        assert stats["new_tokens"] == 6 and text
+    w = PrefixLoRAWriter(model=model, vision_title="Vision", max_time=1e-9)  # any generation outlasts this
+    out = GuardedWriter(w, check=lambda *_: type("R", (), {"ok": True})()).run(facts, "en")
+    assert w.last_stop == "time" and out.time_limited and out.max_time == pytest.approx(1e-9)
     for bad in (_facts(EFFUSION), _facts(EFFUSION, emb=np.ones(D + 4))):
         with pytest.raises(ValueError):
             list(w.write(bad, "en"))
