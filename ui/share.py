@@ -48,10 +48,34 @@ def get_board() -> Board:
     return _board_for(str(get_settings().db_path))
 
 
+def client_address() -> str | None:
+    """The client's IP address as the server sees it (``st.context.ip_address``; behind a
+    reverse proxy on the same machine, the address it forwards). None for direct
+    connections from localhost, in AppTest, and outside a script run."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # no script-run context, or a Streamlit without it
+        return None
+    return address if isinstance(address, str) and address else None
+
+
 def visitor_id() -> str:
-    """This browser session's random visitor id (the board stores only its hash)."""
+    """Who this visitor is for likes, reports and rate limits (failed passwords and admin
+    secrets included): derived from the client address when the server sees one, so a
+    reload or a new tab does not make a new visitor (see
+    :meth:`core.board.Board.client_visitor_id`: a salted scrypt, the address is never
+    stored); otherwise a random id kept for this browser session. The board stores only
+    the hash of either."""
     if VISITOR_KEY not in st.session_state:
         st.session_state[VISITOR_KEY] = new_visitor_id()
+    address = client_address()
+    if address:
+        try:
+            client = get_board().client_visitor_id(address)
+        except Exception:  # an unreadable database: the session id still works for reading
+            client = None
+        if client:
+            return client
     return str(st.session_state[VISITOR_KEY])
 
 

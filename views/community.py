@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.board import CATEGORIES, SORTS, Board, Moderator, Post, escape_markdown
+from core.board import CATEGORIES, SORTS, Board, Comment, Moderator, Post, escape_markdown
 from core.errors import UserError
 from ui.common import show_user_error, tr
 from ui.share import (
@@ -332,14 +332,7 @@ def _comments(board: Board, mod: Moderator | None, post: Post) -> None:
     st.subheader(tr("board.comments.heading", count=len(comments)))
     for comment in comments:
         with st.container(border=True):
-            st.caption(
-                tr(
-                    "board.comment.meta",
-                    id=comment.id,
-                    nickname=escape_markdown(comment.nickname),
-                    time=format_time(comment.created_at),
-                )
-            )
+            st.caption(_comment_meta(comment))
             user_text(comment.body)
             if mod and st.button(tr("board.admin.delete_comment"), key=f"board_mod_delc_{comment.id}"):
                 try:
@@ -376,27 +369,61 @@ def _comments(board: Board, mod: Moderator | None, post: Post) -> None:
             st.session_state[NICKNAME_KEY] = nickname.strip()
             _done("board.flash.commented")
     if comments:
-        with st.expander(tr("board.comment.delete_open")):
-            with st.form(key=f"board_comment_delete_{post.id}_{_round()}"):
-                comment_id = st.selectbox(
-                    tr("board.comment.which"),
-                    [c.id for c in comments],
-                    format_func={c.id: tr("board.comment.option", id=c.id) for c in comments}.__getitem__,
-                    key=_k("board_comment_delete_id"),
-                )
-                left, right = st.columns(2)
-                nickname = left.text_input(tr("board.field.nickname"), key=_k("board_comment_delete_nickname"))
-                password = right.text_input(
-                    tr("board.field.password"), type="password", key=_k("board_comment_delete_password")
-                )
-                delete = st.form_submit_button(tr("board.comment.delete"))
-            if delete and comment_id is not None:
-                try:
-                    board.delete_comment(visitor_id(), comment_id, nickname=nickname, password=password)
-                except UserError as err:
-                    show_user_error(err)
-                else:
-                    _done("board.flash.comment_deleted")
+        _comment_owner_tools(board, comments)
+
+
+def _comment_meta(comment: Comment) -> str:
+    params = {"id": comment.id, "nickname": escape_markdown(comment.nickname), "time": format_time(comment.created_at)}
+    if comment.updated_at:
+        return tr("board.comment.meta_edited", edited=format_time(comment.updated_at), **params)
+    return tr("board.comment.meta", **params)
+
+
+def _comment_owner_tools(board: Board, comments: list[Comment]) -> None:
+    """Edit or delete one of my comments (its nickname + password). The comment is chosen
+    outside the form so the text box opens with that comment's text."""
+    cfg = board.config
+    by_id = {c.id: c for c in comments}
+    with st.expander(tr("board.comment.manage_open"), icon=":material/key:"):
+        comment_id = st.selectbox(
+            tr("board.comment.which"),
+            list(by_id),
+            format_func={c.id: tr("board.comment.option", id=c.id) for c in comments}.__getitem__,
+            key=_k("board_comment_manage_id"),
+        )
+        chosen = by_id.get(comment_id) if comment_id is not None else None
+        if chosen is None:
+            return
+        with st.form(key=f"board_comment_manage_{chosen.id}_{_round()}"):
+            body = st.text_area(
+                tr("board.comment.body"),
+                value=chosen.body,
+                max_chars=cfg.comment_max,
+                height=100,
+                key=_k(f"board_comment_edit_body_{chosen.id}"),
+            )
+            left, right = st.columns(2)
+            nickname = left.text_input(
+                tr("board.field.nickname"), max_chars=cfg.nickname_max, key=_k("board_comment_manage_nickname")
+            )
+            password = right.text_input(
+                tr("board.field.password"), type="password", max_chars=cfg.password_max,
+                key=_k("board_comment_manage_password"),
+            )
+            save_col, delete_col = st.columns(2)
+            save = save_col.form_submit_button(tr("board.comment.save"), type="primary")
+            delete = delete_col.form_submit_button(tr("board.comment.delete"))
+    if not (save or delete):
+        return
+    try:
+        if save:
+            board.edit_comment(visitor_id(), chosen.id, nickname=nickname, password=password, body=body)
+        else:
+            board.delete_comment(visitor_id(), chosen.id, nickname=nickname, password=password)
+    except UserError as err:
+        show_user_error(err)
+    else:
+        _done("board.flash.comment_edited" if save else "board.flash.comment_deleted")
 
 
 def _post_view(board: Board, mod: Moderator | None, post_id: int) -> None:

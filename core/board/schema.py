@@ -11,10 +11,14 @@ migration: append a new one.
 | 1 | initial | posts, comments, likes, rate_events |
 | 2 | fts_trigram | FTS5 index over posts(title, body), trigram tokenizer, sync triggers |
 | 3 | moderation | posts.status / posts.report_count, reports, moderation_log |
+| 4 | comment_edits | comments.updated_at (comments can be edited by their author) |
+| 5 | visitor_salt | meta table holding a random salt for hashing client addresses |
+| 6 | fts_bigram | FTS5 index over the character bigrams of each post (1-2 character search terms) |
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable
@@ -134,11 +138,88 @@ def _m3_moderation(db: Database) -> None:
     )
 
 
+def _m4_comment_edits(db: Database) -> None:
+    db.table("comments").add_column("updated_at", float)
+
+
+def _m5_visitor_salt(db: Database) -> None:
+    # The salt of client-address hashes (core.board.security.client_visitor_id). It never
+    # leaves the database: exports leave it out.
+    _run(db, ("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",))
+    db.execute("INSERT INTO meta (key, value) VALUES ('visitor_salt', ?)", (secrets.token_hex(32),))
+
+
+#: The bigram "document" of a post: the hex UTF-8 of every two-character window of
+#: lower(title || LF || body), plus the last character alone, separated by spaces. Every
+#: character is the first character of one token, so a 2-character term is one exact token
+#: and a 1-character term a token prefix (UTF-8 is prefix-free, hex keeps byte boundaries).
+#: lower() folds ASCII only (no ICU), exactly like LIKE. The index is external content over
+#: this view, so the tokens are never stored as text.
+#:
+#: substr() walks a UTF-8 text from its start, so taking every window of a long text
+#: directly costs O(length^2); the text is cut into 4,097-character blocks, those into
+#: 65-character chunks (each overlapping the next by one character), and the windows are
+#: taken in the chunks: linear in practice (a 5,000-character post in a few ms). Positions
+#: 1..64 come from the small posts_bigram_seq table (FTS5 reads its content with virtual
+#: tables disabled, so json_each cannot number them; a recursive CTE per character is 3-4x
+#: slower). Correctness is tested against LIKE in tests/board/test_board_search_bigram.py.
+BIGRAM_VIEW = """CREATE VIEW posts_bigram_src (id, grams) AS
+SELECT p.id, (
+    WITH RECURSIVE src (t) AS MATERIALIZED (SELECT lower(p.title || char(10) || p.body)),
+    k (n) AS (SELECT 1 UNION ALL SELECT k.n + 1 FROM k, src WHERE k.n * 4096 < length(src.t)),
+    blocks (b) AS MATERIALIZED (SELECT substr(src.t, k.n * 4096 - 4095, 4097) FROM src, k),
+    chunks (c) AS MATERIALIZED (
+        SELECT substr(blocks.b, m.n * 64 - 63, 65)
+        FROM blocks JOIN posts_bigram_seq AS m ON m.n * 64 - 63 <= min(length(blocks.b), 4096)
+    )
+    SELECT group_concat(hex(substr(chunks.c, s.n, 2)), ' ')
+    FROM chunks JOIN posts_bigram_seq AS s ON s.n <= min(length(chunks.c), 64)
+) AS grams
+FROM posts AS p"""
+
+
+def _m6_fts_bigram(db: Database) -> None:
+    # detail=none: only which posts hold a token (no positions: every query term is a single
+    # token or prefix); the "ascii" tokenizer keeps each hex run whole.
+    _run(
+        db,
+        (
+            "CREATE TABLE posts_bigram_seq (n INTEGER PRIMARY KEY)",
+            """WITH RECURSIVE s (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 64)
+            INSERT INTO posts_bigram_seq (n) SELECT n FROM s""",
+            BIGRAM_VIEW,
+            """CREATE VIRTUAL TABLE posts_bigram USING fts5 (
+                grams, content='posts_bigram_src', content_rowid='id', tokenize='ascii', detail='none'
+            )""",
+            "INSERT INTO posts_bigram (posts_bigram) VALUES ('rebuild')",
+            """CREATE TRIGGER posts_bigram_ai AFTER INSERT ON posts BEGIN
+                INSERT INTO posts_bigram (rowid, grams) SELECT id, grams FROM posts_bigram_src WHERE id = new.id;
+            END""",
+            # The view reads the posts table, so old tokens are removed while the old row is
+            # still there (BEFORE), new ones added after the change.
+            """CREATE TRIGGER posts_bigram_bd BEFORE DELETE ON posts BEGIN
+                INSERT INTO posts_bigram (posts_bigram, rowid, grams)
+                SELECT 'delete', id, grams FROM posts_bigram_src WHERE id = old.id;
+            END""",
+            """CREATE TRIGGER posts_bigram_bu BEFORE UPDATE OF title, body ON posts BEGIN
+                INSERT INTO posts_bigram (posts_bigram, rowid, grams)
+                SELECT 'delete', id, grams FROM posts_bigram_src WHERE id = old.id;
+            END""",
+            """CREATE TRIGGER posts_bigram_au AFTER UPDATE OF title, body ON posts BEGIN
+                INSERT INTO posts_bigram (rowid, grams) SELECT id, grams FROM posts_bigram_src WHERE id = new.id;
+            END""",
+        ),
+    )
+
+
 #: (version, name, function), in order. Append only.
 MIGRATIONS: tuple[tuple[int, str, MigrationFn], ...] = (
     (1, "initial", _m1_initial),
     (2, "fts_trigram", _m2_fts_trigram),
     (3, "moderation", _m3_moderation),
+    (4, "comment_edits", _m4_comment_edits),
+    (5, "visitor_salt", _m5_visitor_salt),
+    (6, "fts_bigram", _m6_fts_bigram),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

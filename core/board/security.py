@@ -1,9 +1,11 @@
-"""Secrets handling: Argon2id password hashes, hashed visitor ids, the admin secret check."""
+"""Secrets handling: Argon2id password hashes, hashed visitor ids, client-address visitor
+ids (salted scrypt, never the address itself), the admin secret check."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 
 from argon2 import PasswordHasher
@@ -15,7 +17,8 @@ _DUMMY_PASSWORD = secrets.token_hex(16)
 
 
 def new_visitor_id() -> str:
-    """A random per-session visitor id (128 bits). Pages keep it in session state."""
+    """A random per-session visitor id (128 bits): pages keep it in session state and use it
+    when the client address is unknown (see :func:`client_visitor_id`)."""
     return secrets.token_hex(16)
 
 
@@ -25,6 +28,45 @@ def visitor_hash(visitor_id: str) -> str:
     if not isinstance(visitor_id, str) or not visitor_id:
         raise ValueError("visitor_id must be a non-empty string")
     return hashlib.sha256(b"drdc-board-visitor\x00" + visitor_id.encode("utf-8")).hexdigest()
+
+
+#: scrypt cost of a client-address visitor id (4 MiB, some 20-40 ms): computed once per client
+#: and cached by the Board; it makes trying every IPv4 address against a leaked database
+#: (salt included) take CPU-years instead of minutes.
+CLIENT_SCRYPT = {"n": 2**12, "r": 8, "p": 1}
+CLIENT_PREFIX = "client-"
+
+
+def client_network(address: object) -> str | None:
+    """The network a client address stands for: an IPv4 address itself (IPv4-mapped IPv6
+    too), or the /64 prefix of an IPv6 address (one home or phone gets a whole /64 and may
+    use any address in it). None when ``address`` is not an IP address."""
+    if not isinstance(address, str) or not address.strip():
+        return None
+    try:
+        ip = ipaddress.ip_address(address.strip().split("%", 1)[0])  # drop an IPv6 zone id
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def client_visitor_id(salt: str, address: object) -> str | None:
+    """A visitor id that is the same for every session from one client address (see
+    :func:`client_network`): ``client-`` + scrypt(network, salt). The address is never
+    stored; the board stores only :func:`visitor_hash` of this id. None for a missing or
+    malformed address (callers fall back to a per-session id)."""
+    network = client_network(address)
+    return None if network is None else network_visitor_id(salt, network)
+
+
+def network_visitor_id(salt: str, network: str) -> str:
+    """``client-`` + scrypt of a network from :func:`client_network` under ``salt``."""
+    digest = hashlib.scrypt(network.encode("ascii"), salt=salt.encode("ascii"), dklen=32, **CLIENT_SCRYPT)
+    return CLIENT_PREFIX + digest.hex()
 
 
 def hash_password(hasher: PasswordHasher, password: str) -> str:

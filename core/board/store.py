@@ -11,7 +11,8 @@ Design notes:
 * Every SQL statement is a constant string with ``?``/``:name`` parameters.
 * Passwords are hashed with Argon2id before the write transaction starts (hashing is slow
   on purpose; the database lock is not held meanwhile).
-* Visitors have no accounts: pages pass a random per-session ``visitor_id``; only its
+* Visitors have no accounts: pages pass a ``visitor_id``, derived from the client address
+  (:meth:`Board.client_visitor_id`, a salted scrypt) or else random per session; only its
   SHA-256 is stored (likes, reports, rate-limit events).
 * ``clock`` (seconds since the epoch) is injectable so tests can move time.
 """
@@ -70,11 +71,14 @@ class Post:
 
 @dataclass(frozen=True)
 class Comment:
+    """A comment as readers see it; ``updated_at`` is set once its author edited it."""
+
     id: int
     post_id: int
     created_at: float
     nickname: str
     body: str
+    updated_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -130,51 +134,63 @@ _COUNT_SQL = {
     True: "SELECT COUNT(*) FROM posts WHERE status = 'visible' AND category = ?",
 }
 
-# Search: terms of 3+ characters go through the trigram FTS5 index (:fts), shorter terms
-# through LIKE (:likes is a JSON array of patterns; every one must match the title or the
-# body). Constant statements keyed by (uses FTS, sort). CROSS JOIN pins the join order (FTS
-# first, then posts by rowid; otherwise the planner may re-run the full-text query for every
-# post), and "newest" orders by the FTS rowid, which FTS5 walks backwards natively, so a page
-# stops after LIMIT matches instead of sorting them all. Counts stop at :cap.
+# Search: terms of 3+ characters go through the trigram FTS5 index (:fts). Shorter terms are
+# matched with LIKE (:likes is a JSON array of patterns; every one must match the title or the
+# body); when a query has only short terms, the bigram FTS5 index (:bigrams, schema v6) picks
+# the candidates first, so a rare short term no longer scans every post. Either index only
+# narrows the candidates: the LIKE patterns decide, so results are exactly LIKE's. Constant
+# statements keyed by (index, sort). CROSS JOIN pins the join order (FTS first, then posts
+# by rowid; otherwise the planner may re-run the full-text query for every post), and
+# "newest" orders by the FTS rowid, which FTS5 walks backwards natively, so a page stops
+# after LIMIT matches instead of sorting them all. Counts stop at :cap.
+_SEARCH_INDEXES = ("trigram", "bigram")
+_SEARCH_FROM = {
+    ("trigram", "newest"): "posts_fts CROSS JOIN posts AS p ON p.id = posts_fts.rowid\n"
+    "WHERE posts_fts MATCH :fts\n  AND",
+    ("trigram", "popular"): "posts AS p\nWHERE +p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH :fts)\n  AND",
+    ("bigram", "newest"): "posts_bigram CROSS JOIN posts AS p ON p.id = posts_bigram.rowid\n"
+    "WHERE posts_bigram MATCH :bigrams\n  AND",
+    ("bigram", "popular"): "posts AS p\n"
+    "WHERE +p.id IN (SELECT rowid FROM posts_bigram WHERE posts_bigram MATCH :bigrams)\n  AND",
+}
+_SEARCH_ORDER = {
+    ("trigram", "newest"): "posts_fts.rowid DESC",
+    ("bigram", "newest"): "posts_bigram.rowid DESC",
+    ("trigram", "popular"): "p.like_count DESC, p.id DESC",
+    ("bigram", "popular"): "p.like_count DESC, p.id DESC",
+}
 _SEARCH_COLS = """p.id, p.created_at, p.updated_at, p.category, p.nickname, p.title, p.body, p.summary_json,
        p.view_count, p.like_count, p.comment_count, p.report_count, p.status"""
-_SEARCH_FROM = {
-    ("fts", "newest"): "posts_fts CROSS JOIN posts AS p ON p.id = posts_fts.rowid\nWHERE posts_fts MATCH :fts\n  AND",
-    ("fts", "popular"): "posts AS p\nWHERE +p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH :fts)\n  AND",
-    ("plain", None): "posts AS p\nWHERE",
-}
 _SEARCH_FILTER = """p.status = 'visible'
   AND (:category IS NULL OR p.category = :category)
   AND (:likes = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:likes) AS j
                   WHERE NOT (p.title LIKE j.value ESCAPE '\\' OR p.body LIKE j.value ESCAPE '\\')))"""
-_SEARCH_ORDER = {
-    (True, "newest"): "posts_fts.rowid DESC", (True, "popular"): "p.like_count DESC, p.id DESC",
-    (False, "newest"): "p.id DESC", (False, "popular"): "p.like_count DESC, p.id DESC",
-}
-
-
-def _search_from(fts: bool, sort: str) -> str:
-    return _SEARCH_FROM[("fts", sort)] if fts else _SEARCH_FROM[("plain", None)]
 
 
 # Composed once at import from the constant fragments above (no user value ever reaches the text;
 # every user value is a bound parameter).
 _SEARCH_SQL = {
-    (fts, sort): f"""
+    (index, sort): f"""
 SELECT {_SEARCH_COLS}
-FROM {_search_from(fts, sort)} {_SEARCH_FILTER}
-ORDER BY {_SEARCH_ORDER[(fts, sort)]}
+FROM {_SEARCH_FROM[(index, sort)]} {_SEARCH_FILTER}
+ORDER BY {_SEARCH_ORDER[(index, sort)]}
 LIMIT :limit OFFSET :offset"""  # noqa: S608
-    for fts in (True, False) for sort in ("newest", "popular")
+    for index in _SEARCH_INDEXES for sort in SORTS
 }
 _SEARCH_COUNT_SQL = {
-    fts: f"""
+    index: f"""
 SELECT COUNT(*) FROM (
     SELECT 1
-    FROM {_search_from(fts, "newest")} {_SEARCH_FILTER}
+    FROM {_SEARCH_FROM[(index, "newest")]} {_SEARCH_FILTER}
     LIMIT :cap)"""  # noqa: S608
-    for fts in (True, False)
+    for index in _SEARCH_INDEXES
 }
+
+# FTS5 'integrity-check' compares each index with its content (the posts table, the bigram view).
+_FTS_CHECKS = (
+    ("fts", "INSERT INTO posts_fts (posts_fts, rank) VALUES ('integrity-check', 1)"),
+    ("bigram", "INSERT INTO posts_bigram (posts_bigram, rank) VALUES ('integrity-check', 1)"),
+)
 
 _GET_POST_SQL = (
     "SELECT id, created_at, updated_at, category, nickname, title, body, summary_json, "
@@ -263,6 +279,10 @@ def _park_inherited_connections() -> None:
 os.register_at_fork(before=_close_before_fork, after_in_child=_park_inherited_connections)
 
 
+#: client visitor ids kept in memory per Board (each costs one scrypt to compute)
+_CLIENT_CACHE_MAX = 4096
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     message = str(exc).lower()
     return "locked" in message or "busy" in message
@@ -292,6 +312,9 @@ class Board:
         self.config = config or BoardConfig()
         self.clock = clock
         self._local = threading.local()
+        self._salt: str | None = None
+        self._client_ids: dict[str, str] = {}
+        self._client_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connection() as db:
             enable_wal(db.conn)
@@ -374,6 +397,40 @@ class Board:
                 if db.conn.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+
+    # ------------------------------------------------------------------ visitors
+
+    def client_visitor_id(self, address: str | None) -> str | None:
+        """The visitor id of a client address (an IP address, as the page sees it): the same
+        in every session from that client, reloads included, so likes, reports and rate
+        limits (failed passwords and admin secrets too) count per client, not per session.
+
+        It is a salted scrypt of the address's network (the IPv4 address, or the IPv6 /64
+        prefix) under a random salt kept in this database's ``meta`` table (schema v5);
+        the address is never written anywhere, and the board stores only the SHA-256 of the
+        id (:func:`core.board.security.visitor_hash`). Ids are cached in memory per network.
+        Returns None when ``address`` is missing or not an IP address.
+        """
+        network = security.client_network(address)
+        if network is None:
+            return None
+        with self._client_lock:
+            cached = self._client_ids.get(network)
+        if cached is not None:
+            return cached
+        visitor = security.network_visitor_id(self._visitor_salt(), network)
+        with self._client_lock:
+            if len(self._client_ids) >= _CLIENT_CACHE_MAX:
+                self._client_ids.pop(next(iter(self._client_ids)))
+            self._client_ids[network] = visitor
+        return visitor
+
+    def _visitor_salt(self) -> str:
+        if self._salt is None:
+            with self._read() as db:
+                row = db.execute("SELECT value FROM meta WHERE key = 'visitor_salt'").fetchone()
+            self._salt = str(row[0])
+        return self._salt
 
     # ------------------------------------------------------------------ rate limits
 
@@ -533,7 +590,8 @@ class Board:
     ) -> Page[Post]:
         """Visible posts whose title or body contains every term of ``query`` (substring
         match, case-insensitive for Latin letters; Korean works because the index is trigram).
-        Terms shorter than 3 characters are matched with LIKE. An empty query lists posts.
+        Terms shorter than 3 characters are matched with LIKE (candidates from the bigram
+        index when the query has no longer term). An empty query lists posts.
 
         Raises:
             InvalidInputError: the query is too long or has control characters; unknown
@@ -544,27 +602,30 @@ class Board:
         if parsed.empty:
             return self.list_posts(category=category, sort=sort, page=page, per_page=per_page)
         page, per_page = self._page_args(page, per_page)
-        use_fts = bool(parsed.fts)
-        params: dict[str, Any] = {"category": category, "likes": json.dumps(list(parsed.like_patterns))}
-        if use_fts:
-            params["fts"] = parsed.fts
+        index = "trigram" if parsed.fts else "bigram"
+        params: dict[str, Any] = {
+            "category": category,
+            "likes": json.dumps(list(parsed.like_patterns)),
+            "fts": parsed.fts,
+            "bigrams": parsed.bigrams,
+        }
         cap = self.config.search_count_max
         page = min(page, math.ceil(cap / per_page))
         with self._read() as db:
             rows = db.execute(
-                _SEARCH_SQL[(use_fts, sort)], {**params, "limit": per_page, "offset": (page - 1) * per_page}
+                _SEARCH_SQL[(index, sort)], {**params, "limit": per_page, "offset": (page - 1) * per_page}
             ).fetchall()
             if (rows and len(rows) < per_page) or (page == 1 and not rows):
                 # the last page: the total is known without a second pass (rare terms scan once)
                 total, more = (page - 1) * per_page + len(rows), False
             else:
-                counted = db.execute(_SEARCH_COUNT_SQL[use_fts], {**params, "cap": cap + 1}).fetchone()[0]
+                counted = db.execute(_SEARCH_COUNT_SQL[index], {**params, "cap": cap + 1}).fetchone()[0]
                 total, more = min(counted, cap), counted > cap
                 last = max(1, math.ceil(total / per_page))
                 if page > last:  # asked past the end: show the last page
                     page = last
                     rows = db.execute(
-                        _SEARCH_SQL[(use_fts, sort)], {**params, "limit": per_page, "offset": (page - 1) * per_page}
+                        _SEARCH_SQL[(index, sort)], {**params, "limit": per_page, "offset": (page - 1) * per_page}
                     ).fetchall()
         return Page(tuple(_post(r) for r in rows), total, page, per_page, more=more)
 
@@ -701,19 +762,14 @@ class Board:
             if status is None or status[0] != "visible":
                 return []
             rows = db.execute(
-                "SELECT id, post_id, created_at, nickname, body FROM comments WHERE post_id = ? "
+                "SELECT id, post_id, created_at, nickname, body, updated_at FROM comments WHERE post_id = ? "
                 "ORDER BY id LIMIT ?",
                 (int(post_id), self.config.comments_max_listed),
             ).fetchall()
         return [Comment(*row) for row in rows]
 
-    def delete_comment(self, visitor_id: str, comment_id: int, *, nickname: str, password: str) -> None:
-        """Delete a comment (its author's nickname+password).
-
-        Raises:
-            NotFoundError, PermissionDeniedError, RateLimitedError.
-        """
-        vhash = security.visitor_hash(visitor_id)
+    def _comment_owner(self, comment_id: int) -> tuple[str, str]:
+        """(nickname, password hash) of a comment on a visible post. Raises NotFoundError."""
         with self._read() as db:
             row = db.execute(
                 "SELECT c.nickname, c.password_hash, p.status FROM comments AS c "
@@ -722,9 +778,69 @@ class Board:
             ).fetchone()
         if row is None or row[2] != "visible":
             raise NotFoundError("board.error.not_found")
+        return row[0], row[1]
+
+    def delete_comment(self, visitor_id: str, comment_id: int, *, nickname: str, password: str) -> None:
+        """Delete a comment (its author's nickname+password).
+
+        Raises:
+            NotFoundError, PermissionDeniedError, RateLimitedError.
+        """
+        vhash = security.visitor_hash(visitor_id)
+        row = self._comment_owner(comment_id)
         self._verify_owner(vhash, row[0], row[1], nickname, password)
         with self._write() as db:
             _delete_comment(db, int(comment_id))
+
+    def edit_comment(
+        self, visitor_id: str, comment_id: int, *, nickname: str, password: str, body: str
+    ) -> None:
+        """Change a comment's text (its author's nickname+password). The new text goes
+        through the same checks as a new comment (length, lines, control characters, links,
+        the same text on the same post within the duplicate window); ``updated_at`` is set.
+
+        Raises:
+            InvalidInputError, SpamError: as for :meth:`add_comment`.
+            DuplicateError: another comment on the post has this text (duplicate window).
+            NotFoundError: no such comment, or its post is gone or hidden.
+            PermissionDeniedError: wrong nickname or password.
+            RateLimitedError: too many edits or failed password attempts.
+            BusyError: the database stayed locked.
+        """
+        cfg = self.config
+        body = text.clean_body(body, "comment", cfg.comment_max, cfg.body_max_lines)
+        text.check_links(cfg.max_links_comment, body)
+        fingerprint = text.fingerprint(body)
+        vhash = security.visitor_hash(visitor_id)
+        row = self._comment_owner(comment_id)
+        stored_nick, stored_hash = row[0], row[1]
+        self._rate_precheck(vhash, "edit")
+        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+        rehash = None
+        if stored_hash and security.needs_rehash(cfg.password_hasher, stored_hash):
+            rehash = security.hash_password(cfg.password_hasher, password)
+        with self._write() as db:
+            now = self.clock()
+            self._rate_check(db, vhash, "edit", now)
+            current = db.execute(
+                "SELECT c.post_id, p.status FROM comments AS c JOIN posts AS p ON p.id = c.post_id "
+                "WHERE c.id = ? AND c.password_hash IS ?",
+                (int(comment_id), stored_hash),
+            ).fetchone()
+            if current is None or current[1] != "visible":
+                raise NotFoundError("board.error.not_found")
+            duplicate = db.execute(
+                "SELECT 1 FROM comments WHERE post_id = ? AND fingerprint = ? AND created_at > ? AND id != ? LIMIT 1",
+                (current[0], fingerprint, now - cfg.duplicate_comment_window_s, int(comment_id)),
+            ).fetchone()
+            if duplicate:
+                raise DuplicateError("board.error.duplicate_comment")
+            db.execute(
+                "UPDATE comments SET body = ?, fingerprint = ?, updated_at = ?, "
+                "password_hash = COALESCE(?, password_hash) WHERE id = ?",
+                (body, fingerprint, now, rehash, int(comment_id)),
+            )
+            self._rate_record(db, vhash, "edit", now)
 
     # ------------------------------------------------------------------ likes and reports
 
@@ -843,16 +959,17 @@ class Board:
             }
 
     def integrity_check(self) -> str:
-        """``"ok"`` when both SQLite's integrity check and the FTS index check pass,
-        otherwise the first problem reported."""
+        """``"ok"`` when SQLite's integrity check and the checks of both FTS indexes (trigram
+        and bigram, each compared with the posts) pass, otherwise the first problem reported."""
         with self._connection() as db:
             result = str(db.execute("PRAGMA integrity_check").fetchone()[0])
             if result != "ok":
                 return result
-            try:
-                db.execute("INSERT INTO posts_fts (posts_fts, rank) VALUES ('integrity-check', 1)")
-            except sqlite3.DatabaseError as exc:
-                return f"fts: {exc}"
+            for name, statement in _FTS_CHECKS:
+                try:
+                    db.execute(statement)
+                except sqlite3.DatabaseError as exc:
+                    return f"{name}: {exc}"
         return "ok"
 
     def stats(self) -> dict[str, int]:
@@ -914,7 +1031,7 @@ class Board:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 counts["posts"] += 1
             for row in db.execute(
-                "SELECT id, post_id, created_at, nickname, body FROM comments ORDER BY id"
+                "SELECT id, post_id, created_at, nickname, body, updated_at FROM comments ORDER BY id"
             ):
                 record = {"type": "comment", **Comment(*row).__dict__}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -959,7 +1076,7 @@ class Board:
             elif rec.get("type") == "comment":
                 body = text.clean_body(rec.get("body"), "comment", cfg.comment_max, cfg.body_max_lines)
                 nickname = text.clean_line(rec.get("nickname"), "nickname", 1, cfg.nickname_max)
-                clean.append({**rec, "body": body, "nickname": nickname})
+                clean.append({**rec, "body": body, "nickname": nickname, "updated_at": _timestamp(rec.get("updated_at"))})
         id_map: dict[int, int] = {}
         counts = {"posts": 0, "comments": 0}
         for start in range(0, len(clean), max(1, batch_size)):
@@ -998,8 +1115,16 @@ class Board:
             if post_id is None:
                 return  # its post was not in this import
             db.execute(
-                "INSERT INTO comments (post_id, created_at, nickname, body, fingerprint) VALUES (?, ?, ?, ?, ?)",
-                (post_id, created, rec["nickname"], rec["body"], text.fingerprint(rec["body"])),
+                "INSERT INTO comments (post_id, created_at, updated_at, nickname, body, fingerprint) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    post_id,
+                    created,
+                    rec["updated_at"],
+                    rec["nickname"],
+                    rec["body"],
+                    text.fingerprint(rec["body"]),
+                ),
             )
             db.execute("UPDATE posts SET comment_count = comment_count + 1 WHERE id = ?", (post_id,))
             counts["comments"] += 1
@@ -1071,7 +1196,7 @@ class Moderator:
         """Comments of any post, hidden ones included."""
         with self._board._read() as db:
             rows = db.execute(
-                "SELECT id, post_id, created_at, nickname, body FROM comments WHERE post_id = ? "
+                "SELECT id, post_id, created_at, nickname, body, updated_at FROM comments WHERE post_id = ? "
                 "ORDER BY id LIMIT ?",
                 (int(post_id), self._board.config.comments_max_listed),
             ).fetchall()
@@ -1085,6 +1210,13 @@ class Moderator:
                 (int(limit),),
             ).fetchall()
         return [dict(zip(("at", "action", "post_id", "comment_id", "detail"), row, strict=True)) for row in rows]
+
+
+def _timestamp(value: object) -> float | None:
+    """An imported time (seconds since the epoch), or None when it is missing or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _require_visible(db: Database, post_id: int) -> None:

@@ -150,15 +150,31 @@ class SearchQuery:
     """A visitor's search split for SQLite: ``fts`` is an FTS5 MATCH expression over the
     terms of 3+ characters (each a quoted string, so FTS syntax in the input is inert; empty
     when there are none) and ``like_patterns`` are LIKE patterns (``\\`` escapes) for the
-    shorter terms, which the trigram index cannot match."""
+    shorter terms, which the trigram index cannot match. ``bigrams`` is the MATCH expression
+    of those shorter terms for the bigram index (schema v6: see
+    :data:`core.board.schema.BIGRAM_VIEW`): a 2-character term is one hex token, a
+    1-character term a token prefix. The index only narrows the candidates; the LIKE
+    patterns decide, so results are exactly those of LIKE."""
 
     terms: tuple[str, ...]
     fts: str
     like_patterns: tuple[str, ...]
+    bigrams: str = ""
 
     @property
     def empty(self) -> bool:
         return not self.terms
+
+
+#: SQLite's lower() and LIKE (no ICU) fold ASCII letters only; so does the bigram index.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def bigram_token(term: str) -> str:
+    """The bigram-index MATCH phrase of a 1-2 character term: the hex UTF-8 of the
+    ASCII-lowercased term, quoted; a prefix query (``*``) for one character."""
+    token = '"' + term.translate(_ASCII_LOWER).encode("utf-8").hex() + '"'
+    return token + "*" if len(term) == 1 else token
 
 
 def _like_escape(term: str) -> str:
@@ -188,4 +204,5 @@ def parse_query(query: object, config: BoardConfig) -> SearchQuery:
     long_terms = [term for term in terms if len(term) >= 3]
     short_terms = [term for term in terms if len(term) < 3]
     fts = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
-    return SearchQuery(tuple(terms), fts, tuple(_like_escape(term) for term in short_terms))
+    bigrams = " AND ".join(bigram_token(term) for term in short_terms)
+    return SearchQuery(tuple(terms), fts, tuple(_like_escape(term) for term in short_terms), bigrams)

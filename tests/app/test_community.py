@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.board import Board
 from core.i18n import t
+from ui.share import format_time
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(PROJECT_ROOT / "views" / "community.py")
@@ -245,3 +246,135 @@ def test_share_widget_refuses_images(db_path: Path) -> None:
     assert _errors(at) == [t("board.error.summary_binary", "en")]
     assert not [b for b in at.button if b.label == t("board.share.button", "en")]
     assert Board(db_path).list_posts().total == 0
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_edit_and_delete_a_comment(db_path: Path, lang: str) -> None:
+    board = Board(db_path)
+    post_id = board.create_post("author", category="free", title="댓글 수정", body="본문", nickname="글쓴이", password="pw-1234")
+    first = board.add_comment("c", post_id, nickname="영희", password="comment-pw", body="처음 댓글")
+    second = board.add_comment("c", post_id, nickname="민수", password="other-pw", body="두 번째 댓글")
+    at = _app(lang)
+    _click(at, "board.post.open", lang)
+    at.selectbox(key=_key(at, "board_comment_manage_id")).select(first).run()
+    body = at.text_area(key=_key(at, f"board_comment_edit_body_{first}"))
+    assert body.value == "처음 댓글"  # the form opens with the comment's text
+    body.input("고친 댓글\n둘째 줄")
+    at.text_input(key=_key(at, "board_comment_manage_nickname")).input("영희")
+    at.text_input(key=_key(at, "board_comment_manage_password")).input("wrong-pw")
+    _click(at, "board.comment.save", lang)
+    assert _errors(at) == [t("board.error.wrong_password", lang)]
+    assert [c.body for c in board.list_comments(post_id)] == ["처음 댓글", "두 번째 댓글"]
+
+    at.text_input(key=_key(at, "board_comment_manage_password")).input("comment-pw")
+    _click(at, "board.comment.save", lang)
+    assert [s.value for s in at.success] == [t("board.flash.comment_edited", lang)]
+    [edited, _] = board.list_comments(post_id)
+    assert edited.body == "고친 댓글\n둘째 줄" and edited.updated_at is not None
+    assert "고친 댓글\n둘째 줄" in _texts(at)
+    captions = [c.value for c in at.caption]
+    assert t("board.comment.meta_edited", lang, id=first, nickname="영희", time=format_time(edited.created_at),
+             edited=format_time(edited.updated_at)) in captions
+    assert t("board.comment.meta", lang, id=second, nickname="민수",
+             time=format_time(board.list_comments(post_id)[1].created_at)) in captions  # not edited
+
+    at.text_area(key=_key(at, f"board_comment_edit_body_{first}")).input("http://a http://b http://c")
+    at.text_input(key=_key(at, "board_comment_manage_nickname")).input("영희")
+    at.text_input(key=_key(at, "board_comment_manage_password")).input("comment-pw")
+    _click(at, "board.comment.save", lang)  # the same spam rule as a new comment
+    assert _errors(at) == [t("board.error.too_many_links", lang, max=2, found=3)]
+    assert board.list_comments(post_id)[0].body == "고친 댓글\n둘째 줄"
+
+    at.selectbox(key=_key(at, "board_comment_manage_id")).select(second).run()
+    at.text_input(key=_key(at, "board_comment_manage_nickname")).input("민수")
+    at.text_input(key=_key(at, "board_comment_manage_password")).input("other-pw")
+    _click(at, "board.comment.delete", lang)
+    assert [s.value for s in at.success] == [t("board.flash.comment_deleted", lang)]
+    assert [c.id for c in board.list_comments(post_id)] == [first]
+
+
+CLIENT_KEY = "test_client_address"
+
+
+@pytest.fixture
+def client_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the page see a client address (AppTest has none): the one the test puts in the
+    session state, as a reverse proxy would forward it."""
+    import streamlit as st
+
+    import ui.share
+
+    monkeypatch.setattr(ui.share, "client_address", lambda: st.session_state.get(CLIENT_KEY))
+
+
+def _session(lang: str, address: str | None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
+    if address:
+        at.session_state[CLIENT_KEY] = address
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _like_and_report(board: Board, lang: str, address: str | None, post_id: int) -> AppTest:
+    """A fresh session opens the post, presses like when it offers to like, and reports."""
+    at = _session(lang, address)
+    _click(at, "board.post.open", lang)
+    count = board.moderator("m", "s", "s").get_post(post_id).like_count  # type: ignore[union-attr]
+    if [b for b in at.button if b.label == t("board.like.do", lang, count=count)]:
+        _click(at, "board.like.do", lang, count=count)
+    else:
+        _button(at, "board.like.undo", lang, count=count)
+    _click(at, "board.report.submit", lang)
+    return at
+
+
+def test_reloads_from_one_client_cannot_like_twice_or_hide_a_post(db_path: Path, client_addresses: None) -> None:
+    board = Board(db_path)
+    post_id = board.create_post("author", category="free", title="멀쩡한 글", body="본문", nickname="someone", password="pw-1234")
+    for _ in range(3):  # one person, three fresh sessions (reloads)
+        at = _like_and_report(board, "ko", "203.0.113.10", post_id)
+    post = board.get_post(post_id)
+    assert post is not None, "one client hid the post alone"
+    assert (post.like_count, post.report_count) == (1, 1)
+    assert t("board.report.already", "ko") in [i.value for i in at.info]  # the third session was told
+    _button(at, "board.like.undo", "ko", count=1)  # the third session saw its earlier like
+
+    _like_and_report(board, "ko", "203.0.113.11", post_id)  # another client counts
+    post = board.get_post(post_id)
+    assert post is not None and (post.like_count, post.report_count) == (2, 2)
+    _like_and_report(board, "ko", "2001:db8:5::7", post_id)  # a third client: 3 reports hide the post
+    assert board.get_post(post_id) is None
+    hidden = board.moderator("m", "s", "s").get_post(post_id)
+    assert hidden is not None and hidden.like_count == 3
+
+
+def test_without_a_client_address_each_session_is_a_visitor(db_path: Path, client_addresses: None) -> None:
+    board = Board(db_path)
+    post_id = board.create_post("author", category="free", title="글", body="본문", nickname="someone", password="pw-1234")
+    for _ in range(2):
+        at = _session("en", None)
+        _click(at, "board.post.open", "en")
+        _click(at, "board.like.do", "en", count=board.get_post(post_id).like_count)  # type: ignore[union-attr]
+    assert board.get_post(post_id).like_count == 2  # type: ignore[union-attr]
+
+
+def test_admin_secret_guesses_are_limited_per_client(
+    db_path: Path, client_addresses: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRDC_ADMIN_SECRET", "s3cret-admin")
+    for _ in range(5):  # a fresh session for every wrong guess
+        at = _session("en", "198.51.100.99")
+        at.text_input(key="board_admin_input").input("wrong")
+        _click(at, "board.admin.unlock", "en")
+        assert _errors(at) == [t("board.error.wrong_secret", "en")]
+    at = _session("en", "198.51.100.99")
+    at.text_input(key="board_admin_input").input("s3cret-admin")
+    _click(at, "board.admin.unlock", "en")
+    [error] = _errors(at)
+    assert error.startswith(t("board.error.rate_limited", "en", seconds=0)[:10])  # locked out for now
+    at = _session("en", "198.51.100.100")  # another client is not
+    at.text_input(key="board_admin_input").input("s3cret-admin")
+    _click(at, "board.admin.unlock", "en")
+    assert [s.value for s in at.success] == [t("board.flash.admin_unlocked", "en")]

@@ -34,22 +34,36 @@ def _raw_db(path: Path) -> Database:
     return Database(sqlite3.connect(path, isolation_level=None), execute_plugins=False)
 
 
+NAMES = [
+    (1, "initial"), (2, "fts_trigram"), (3, "moderation"), (4, "comment_edits"), (5, "visitor_salt"),
+    (6, "fts_bigram"),
+]
+
+
 def test_migrate_from_empty(db_path: Path) -> None:
     board = Board(db_path)
-    assert board.schema_version() == LATEST_VERSION == 3
+    assert board.schema_version() == LATEST_VERSION == 6
     tables = _tables(db_path)
     assert {"posts", "comments", "likes", "reports", "rate_events", "moderation_log", "posts_fts"} <= tables
     assert {"posts_fts_ai", "posts_fts_ad", "posts_fts_au"} <= tables
+    assert {"meta", "posts_bigram", "posts_bigram_seq"} <= tables
+    assert {"posts_bigram_ai", "posts_bigram_bd", "posts_bigram_bu", "posts_bigram_au"} <= tables
     with sqlite3.connect(db_path) as conn:
         rows = conn.execute("SELECT version, name FROM schema_version ORDER BY version").fetchall()
         fts_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'").fetchone()[0]
-    assert rows == [(1, "initial"), (2, "fts_trigram"), (3, "moderation")]
+        salt = conn.execute("SELECT value FROM meta WHERE key = 'visitor_salt'").fetchone()[0]
+        comment_columns = [r[1] for r in conn.execute("PRAGMA table_info(comments)")]
+    assert rows == NAMES
     assert "trigram" in fts_sql
+    assert len(salt) == 64 and int(salt, 16)  # 256 random bits
+    assert "updated_at" in comment_columns
     Board(db_path)  # reopening is a no-op
-    assert board.schema_version() == 3
+    assert board.schema_version() == LATEST_VERSION
+    with sqlite3.connect(db_path) as conn:  # the salt is made once
+        assert conn.execute("SELECT value FROM meta WHERE key = 'visitor_salt'").fetchone()[0] == salt
 
 
-@pytest.mark.parametrize("start", [1, 2])
+@pytest.mark.parametrize("start", [1, 2, 3, 4, 5])
 def test_migrate_from_older_version_keeps_data(db_path: Path, start: int) -> None:
     db = _raw_db(db_path)
     assert migrate(db, target=start) == start
@@ -66,8 +80,14 @@ def test_migrate_from_older_version_keeps_data(db_path: Path, start: int) -> Non
     assert post is not None and post.title == "두피가 가려워요" and post.status == "visible"
     assert [p.id for p in board.search("두피").items] == [7]
     assert [p.id for p in board.search("오래된").items] == [7]  # FTS filled from existing rows
+    assert [p.id for p in board.search("글").items] == [7]
+    with sqlite3.connect(db_path) as conn:  # the bigram index was filled from existing rows too
+        matched = conn.execute("SELECT rowid FROM posts_bigram WHERE posts_bigram MATCH ?", ('"eb9190ed94bc"',))
+        assert [r[0] for r in matched] == [7]
     assert board.report_post(7, "reporter").new
-    assert [c.body for c in board.list_comments(7)] == ["b"]
+    [comment] = board.list_comments(7)
+    assert comment.body == "b" and comment.updated_at is None
+    assert board.client_visitor_id("203.0.113.9") is not None  # the salt exists
     assert board.integrity_check() == "ok"
 
 
@@ -87,12 +107,13 @@ def test_failing_migration_rolls_back(db_path: Path, monkeypatch: pytest.MonkeyP
         db.execute("ALTER TABLE posts ADD COLUMN oops TEXT")
         raise RuntimeError("migration bug")
 
-    monkeypatch.setattr(schema_mod, "MIGRATIONS", (*schema_mod.MIGRATIONS, (4, "broken", broken)))
-    monkeypatch.setattr(schema_mod, "LATEST_VERSION", 4)
+    broken_version = LATEST_VERSION + 1
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", (*schema_mod.MIGRATIONS, (broken_version, "broken", broken)))
+    monkeypatch.setattr(schema_mod, "LATEST_VERSION", broken_version)
     db = _raw_db(db_path)
     with pytest.raises(RuntimeError, match="migration bug"):
         migrate(db)
-    assert current_version(db) == 3
+    assert current_version(db) == LATEST_VERSION
     assert not db["half_done"].exists()
     assert "oops" not in db["posts"].columns_dict
     db.close()

@@ -3,6 +3,7 @@ rate limits, duplicate and link-spam checks, reports and moderation."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from core.board import (
     RateLimitedError,
     SpamError,
 )
+from core.board.text import fingerprint
 
 if TYPE_CHECKING:
     from tests.board.conftest import FakeClock
@@ -281,6 +283,106 @@ def test_comment_checks(board: Board, make_post: Callable[..., int], clock: Fake
         board.add_comment("d", post_id, nickname="guest2", password="pw-1234", body="Same  Words")
     clock.advance(board.config.duplicate_comment_window_s + 1)
     board.add_comment("d", post_id, nickname="guest2", password="pw-1234", body="same words")
+
+
+def test_edit_comment(board: Board, make_post: Callable[..., int], clock: FakeClock, db_path: Path) -> None:
+    post_id = make_post()
+    comment_id = board.add_comment("c1", post_id, nickname="영희", password="pw-1234", body="처음 댓글")
+    created = clock.now
+    clock.advance(30)
+    with pytest.raises(PermissionDeniedError):
+        board.edit_comment("c1", comment_id, nickname="영희", password="wrong-pw", body="바꿈")
+    with pytest.raises(PermissionDeniedError):  # the nickname must match too
+        board.edit_comment("c1", comment_id, nickname="철수", password="pw-1234", body="바꿈")
+    board.edit_comment("c2", comment_id, nickname=" 영희 ", password="pw-1234", body="  고친 댓글\n둘째 줄  ")
+    [comment] = board.list_comments(post_id)
+    assert comment.body == "  고친 댓글\n둘째 줄  "  # stored exactly as typed, like a new comment
+    assert (comment.created_at, comment.updated_at) == (created, clock.now)
+    assert comment.nickname == "영희"
+    assert board.get_post(post_id).comment_count == 1  # type: ignore[union-attr]
+    with sqlite3.connect(db_path) as conn:  # the duplicate fingerprint follows the new text
+        stored = conn.execute("SELECT fingerprint FROM comments").fetchone()[0]
+    assert stored == fingerprint("  고친 댓글\n둘째 줄  ")
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "key"),
+    [
+        ("", InvalidInputError, "board.error.required"),
+        ("  \n ", InvalidInputError, "board.error.required"),
+        ("x" * 1001, InvalidInputError, "board.error.too_long"),
+        ("\n" * 250 + "x", InvalidInputError, "board.error.too_many_lines"),
+        ("nul\x00byte", InvalidInputError, "board.error.bad_chars"),
+        ("lone \ud800", InvalidInputError, "board.error.bad_chars"),
+        ("http://a http://b www.c", SpamError, "board.error.too_many_links"),
+        ("Other  COMMENT", DuplicateError, "board.error.duplicate_comment"),
+    ],
+)
+def test_edit_comment_checks_like_a_new_comment(
+    board: Board, make_post: Callable[..., int], body: str, error: type[Exception], key: str
+) -> None:
+    post_id = make_post()
+    board.add_comment("c0", post_id, nickname="someone", password="pw-1234", body="other comment")
+    comment_id = board.add_comment("c1", post_id, nickname="writer", password="pw-1234", body="mine")
+    with pytest.raises(error) as info:
+        board.edit_comment("c1", comment_id, nickname="writer", password="pw-1234", body=body)
+    assert info.value.key == key  # type: ignore[attr-defined]
+    assert [c.body for c in board.list_comments(post_id)] == ["other comment", "mine"]
+    assert all(c.updated_at is None for c in board.list_comments(post_id))
+
+
+def test_edit_comment_duplicates_and_limits(board: Board, make_post: Callable[..., int], clock: FakeClock) -> None:
+    post_id = make_post()
+    comment_id = board.add_comment("c1", post_id, nickname="writer", password="pw-1234", body="same text")
+    board.edit_comment("c1", comment_id, nickname="writer", password="pw-1234", body="Same  TEXT")  # its own text
+    other = board.add_comment("c2", post_id, nickname="other", password="pw-5678", body="older one")
+    clock.advance(board.config.duplicate_comment_window_s + 1)
+    board.edit_comment("c2", other, nickname="other", password="pw-5678", body="same text")  # window passed
+    for n in range(10):  # 10 edits a minute
+        board.edit_comment("c1", comment_id, nickname="writer", password="pw-1234", body=f"edit {n}")
+    with pytest.raises(RateLimitedError):
+        board.edit_comment("c1", comment_id, nickname="writer", password="pw-1234", body="edit 10")
+    for _ in range(5):  # failed passwords count against the auth limit
+        with pytest.raises(PermissionDeniedError):
+            board.edit_comment("guesser", comment_id, nickname="writer", password="guess-pw", body="x")
+    with pytest.raises(RateLimitedError):
+        board.edit_comment("guesser", comment_id, nickname="writer", password="pw-1234", body="x")
+    clock.advance(61)
+    board.edit_comment("c1", comment_id, nickname="writer", password="pw-1234", body="later")
+    assert [c.body for c in board.list_comments(post_id)] == ["later", "same text"]
+
+
+def test_edit_comment_not_found_cases(board: Board, make_post: Callable[..., int]) -> None:
+    post_id = make_post()
+    comment_id = board.add_comment("c1", post_id, nickname="writer", password="pw-1234", body="mine")
+    with pytest.raises(NotFoundError):
+        board.edit_comment("c1", 999, nickname="writer", password="pw-1234", body="x")
+    for visitor in ("r1", "r2", "r3"):
+        board.report_post(post_id, visitor)
+    with pytest.raises(NotFoundError):  # the post is hidden pending review
+        board.edit_comment("c1", comment_id, nickname="writer", password="pw-1234", body="x")
+    board.import_jsonl([
+        '{"type": "post", "id": 1, "category": "free", "title": "t", "body": "b", "nickname": "n"}',
+        '{"type": "comment", "post_id": 1, "nickname": "writer", "body": "no password"}',
+    ])
+    [imported] = board.list_comments(board.list_posts().items[0].id)
+    with pytest.raises(PermissionDeniedError):  # imported comments have no password: moderators only
+        board.edit_comment("c1", imported.id, nickname="writer", password="pw-1234", body="x")
+
+
+def test_edited_comment_survives_export_and_import(
+    board: Board, make_post: Callable[..., int], db_path: Path, config: BoardConfig
+) -> None:
+    post_id = make_post()
+    comment_id = board.add_comment("c1", post_id, nickname="writer", password="pw-1234", body="mine")
+    board.edit_comment("c1", comment_id, nickname="writer", password="pw-1234", body="edited")
+    out = io.StringIO()
+    board.export_jsonl(out)
+    copy = Board(db_path.with_name("copy.sqlite3"), config=config)
+    copy.import_jsonl(out.getvalue().splitlines())
+    [comment] = copy.list_comments(copy.list_posts().items[0].id)
+    [original] = board.list_comments(post_id)
+    assert (comment.body, comment.updated_at) == ("edited", original.updated_at)
 
 
 # ---------------------------------------------------------------------- likes

@@ -177,3 +177,59 @@ def test_moderation_unlocks_with_the_secret(app_url: str, page) -> None:  # type
     page.get_by_text(t("board.flash.admin_unlocked", LANG)).wait_for()
     page.get_by_role("button", name=t("board.admin.lock", LANG)).wait_for()
     assert not page.errors, page.errors
+
+
+def _client_page(browser, address: str):  # type: ignore[no-untyped-def]
+    """A fresh browser (new context: no cookies, no session) whose requests reach the app as
+    if a reverse proxy on the server forwarded them for ``address`` (uvicorn trusts
+    X-Forwarded-For from 127.0.0.1, so the app sees this client address)."""
+    context = browser.new_context(
+        locale="ko-KR", viewport={"width": 1400, "height": 1000}, extra_http_headers={"X-Forwarded-For": address}
+    )
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    return context, pg
+
+
+def _open_post(pg, app_url: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    pg.goto(f"{app_url}/community")
+    wait_for_app(pg)
+    search = pg.get_by_label(t("board.search.label", LANG), exact=True)
+    search.fill(title)
+    search.press("Enter")
+    wait_for_app(pg)
+    pg.get_by_text(t("board.search.count", LANG, total=1)).wait_for()
+    opener = pg.get_by_role("button", name=t("board.post.open", LANG), exact=True)
+    click_until(pg, opener, PUBLISHED_JS, title, name="board-open-post")
+    wait_for_app(pg)
+
+
+def _like_button(pg, key: str, count: int):  # type: ignore[no-untyped-def]
+    return pg.get_by_role("button", name=t(key, LANG, count=count))
+
+
+def test_one_client_likes_once_across_fresh_sessions(app_url: str, browser, page) -> None:  # type: ignore[no-untyped-def]
+    title = "같은 사람 좋아요 시험 글"
+    page.goto(f"{app_url}/community")
+    wait_for_app(page)
+    _publish(page, title, "새로 고침해도 좋아요는 한 번", password="author-pw")
+    for session in range(3):  # one person: three fresh browser sessions from the same address
+        context, pg = _client_page(browser, "203.0.113.77")
+        try:
+            _open_post(pg, app_url, title)
+            if session == 0:
+                click_until(pg, _like_button(pg, "board.like.do", 0), "() => true", name="board-like")
+                _like_button(pg, "board.like.undo", 1).wait_for()
+            else:  # a new session already counts as the one who liked
+                _like_button(pg, "board.like.undo", 1).wait_for()
+                assert _like_button(pg, "board.like.do", 1).count() == 0
+            shot(pg, f"board_same_client_{session}")
+        finally:
+            context.close()
+    context, pg = _client_page(browser, "203.0.113.78")  # someone else still counts
+    try:
+        _open_post(pg, app_url, title)
+        click_until(pg, _like_button(pg, "board.like.do", 1), "() => true", name="board-like-2")
+        _like_button(pg, "board.like.undo", 2).wait_for()
+    finally:
+        context.close()
