@@ -519,7 +519,9 @@ class Board:
         nickname = text.clean_nickname(nickname, cfg)
         password = text.check_password(password, cfg)
         summary_json = summary_to_json(validate_summary(summary)) if summary is not None else None
-        fingerprint = text.fingerprint(title, body)
+        # a shared result's summary is part of what makes it the same post: two people sharing
+        # different results under the page's default title and body are not duplicates
+        fingerprint = text.fingerprint(title, body, summary_json) if summary_json else text.fingerprint(title, body)
         vhash = security.visitor_hash(visitor_id)
         self._rate_precheck(vhash, "post")
         password_hash = security.hash_password(cfg.password_hasher, password)

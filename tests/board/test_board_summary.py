@@ -89,3 +89,16 @@ def test_post_with_summary_round_trips_and_stores_no_image(board: Board, db_path
     with sqlite3.connect(db_path) as conn:
         stored = conn.execute("SELECT summary_json FROM posts").fetchall()
     assert len(stored) == 1 and set(json.loads(stored[0][0])) <= {"task", "model", "findings", "scores", "note"}
+
+
+def test_different_results_shared_with_the_default_text_are_not_duplicates(board: Board) -> None:
+    """Pages share results under a default title and body: the summary tells two shares apart."""
+    from core.board import DuplicateError
+
+    other = {**GOOD, "findings": [{"label": "Pneumothorax", "score": 0.71}]}
+    common = dict(category="chest", title="Sharing my chest result", body="(no note)", password="pw-1234")
+    board.create_post("visitor-a", nickname="ann", summary=GOOD, **common)
+    board.create_post("visitor-b", nickname="bob", summary=other, **common)
+    with pytest.raises(DuplicateError):  # the very same result shared again is still a duplicate
+        board.create_post("visitor-c", nickname="cat", summary=GOOD, **common)
+    assert board.list_posts().total == 2
