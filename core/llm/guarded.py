@@ -94,7 +94,7 @@ def default_check(text: str, facts: ReportFacts, lang: str) -> Any:
     if isinstance(facts, ChestReportFacts):
         return guard.check_chest_report(text, facts, lang)
     if isinstance(facts, CarePlanFacts):
-        return guard.check_care_plan(text, facts.grade_map(), lang)
+        return guard.check_care_plan(text, facts.grade_map(), lang, pustules=facts.pustules)
     raise TypeError(f"no guard for {type(facts).__name__}")
 
 

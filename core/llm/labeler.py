@@ -4,7 +4,8 @@ Three steps, all regular expressions (no model, no network):
 
 1. **Mentions**: every phrase that names one of the 18 chest findings of ``core.chest.labels``
    (synonyms and morphology: ``pleural fluid``, ``costophrenic blunting``, ``enlarged heart``,
-   ``흉수``, ``심비대``...), plus the translated names in ``locales/*/chest.json``, which the
+   ``흉수``, ``심비대``, ``lung tumor`` (Mass), ``collapsed lung`` (Atelectasis), ``air in the
+   pleural space`` (Pneumothorax)...), plus the translated names in ``locales/*/chest.json``, which the
    structured writer prints. Overlapping matches keep the longest.
 2. **Classification** of each mention as ``positive``, ``negative`` or ``uncertain`` by cue
    phrases inside the mention's *clause* (a sentence cut at "but", "however", "although",
@@ -65,12 +66,19 @@ class Mention:
 
 # --------------------------------------------------------------------------- vocabulary
 # English patterns are matched case-insensitively with word boundaries added around them.
+_NOT_HISTORY = "".join(f"(?<!{w} )" for w in ("known", "history of", "history of primary", "prior", "previous",
+                                                "factors for", "risk of"))
 _EN: dict[str, tuple[str, ...]] = {
     "Atelectasis": (r"atelecta(?:sis|ses|tic)", r"(?:lobar|lobe|segmental|subsegmental) collapse",
-                    r"collapse of the (?:right|left)? ?(?:upper|middle|lower)? ?lobe"),
+                    r"collapse of the (?:right|left)? ?(?:upper|middle|lower)? ?lobe",
+                    # a collapsed lung: MeSH "Pulmonary Atelectasis" (the IU indexers tag it so, with
+                    # Pneumothorax too when the report names the pneumothorax that caused it)
+                    r"collapsed (?:right |left )?(?:upper |middle |lower )?(?:lung|lobe)",
+                    r"(?:lung|pulmonary) collapse", r"collapse of the (?:right |left )?lung"),
     "Consolidation": (r"consolidat(?:ion|ions|ive|ed)",),
     "Infiltration": (r"infiltrat(?:e|es|ion|ions|ive|ing)",),
-    "Pneumothorax": (r"pneumothora(?:x|ces)", r"hydropneumothorax"),
+    "Pneumothorax": (r"pneumothora(?:x|ces)", r"hydropneumothorax",
+                     r"(?:free )?air (?:with)?in the (?:right |left )?pleural (?:space|cavity)", r"pleural air"),
     "Edema": (r"(?<!soft tissue )(?<!subcutaneous )o?edema(?:tous)?", r"pulmonary o?edema"),
     "Emphysema": (r"(?<!subcutaneous )(?<!soft tissue )emphysema(?:tous)?",),
     "Fibrosis": (r"fibros(?:is|ing)", r"(?:pulmonary|interstitial) fibrosis", r"fibrotic"),
@@ -93,7 +101,16 @@ _EN: dict[str, tuple[str, ...]] = {
                      r"(?:heart|cardiac) (?:silhouette |contour |shadow |size )*(?:is )?borderline(?: in size| enlarged)?",
                      r"heart enlargement"),
     "Nodule": (r"nodules?", r"nodular (?:lesions?|focus|foci)"),
-    "Mass": (r"mass(?:es)?", r"mass lesions?", r"mass-?like (?:opacit(?:y|ies)|opacification|density|lesion)"),
+    "Mass": (r"mass(?:es)?", r"mass lesions?", r"mass-?like (?:opacit(?:y|ies)|opacification|density|lesion)",
+             # a tumour / neoplasm seen now; not a history ("known tumor", "history of neoplasm"), another
+             # organ's ("brain tumor") or the nature of another finding ("nodules consistent with
+             # neoplasm": MeSH tags the nodules only). Bare "malignancy" is mostly a hedge or a history
+             # in reports ("to exclude pulmonary malignancy"), so it counts only with a place.
+             rf"{_NOT_HISTORY}(?<!brain )(?<!breast )tumou?rs?",
+             rf"{_NOT_HISTORY}malignant (?:mass|lesion|tumou?r|neoplasm|process)",
+             r"malignan(?:cy|cies) (?:in|of|within|involving) the (?:\w+ ){0,3}?"
+             r"(?:lobes?|lungs?|hil(?:um|a)|apex|apices|bases?|lingula|mediastinum)",
+             rf"{_NOT_HISTORY}(?<!consistent with )(?:neoplasms?|neoplastic (?:process|lesion|mass|disease))"),
     "Hernia": (r"hernia(?:s|tion)?", r"herniated"),
     "Lung Lesion": (r"(?:lung|pulmonary) lesions?",),
     "Fracture": (r"fractur(?:e|es|ed)",),
@@ -115,10 +132,10 @@ _EN_NORMAL = (
 )
 # Korean: substrings (Korean attaches particles to nouns, so no word boundaries).
 _KO: dict[str, tuple[str, ...]] = {
-    "Atelectasis": (r"무기폐", r"(?:폐|엽)\s?허탈"),
+    "Atelectasis": (r"무기폐", r"(?:폐|엽)(?:가|이)?\s?허탈", r"허탈(?:된|한)\s?(?:폐|엽)"),
     "Consolidation": (r"(?<!동맥)(?<!동맥 )(?:폐\s?)?경화",),
     "Infiltration": (r"침윤",),
-    "Pneumothorax": (r"기흉",),
+    "Pneumothorax": (r"기흉", r"(?:흉막|늑막)\s?(?:강|공간)\s?(?:내|안|속)?(?:의|에)?\s?(?:유리\s?)?공기"),
     "Edema": (r"폐\s?부종", r"폐\s?수종", r"(?<!연부조직 )(?<!피하 )부종"),
     "Emphysema": (r"폐\s?기종", r"(?<!피하 )(?<!피하)기종"),
     "Fibrosis": (r"(?:폐\s?)?섬유화", r"섬유증"),
@@ -129,7 +146,7 @@ _KO: dict[str, tuple[str, ...]] = {
     "Cardiomegaly": (r"심비대", r"심장\s?비대", r"심장\s?확대", r"심장(?:이|의 크기가| 크기가| 음영이)?\s?(?:커|크게|확대|증가)",
                      r"심장\s?크기\s?증가"),
     "Nodule": (r"결절",),
-    "Mass": (r"종괴", r"덩이",),
+    "Mass": (r"종괴", r"덩이", r"(?:악성\s?)?종양", r"악성(?:\s?(?:병변|신생물|소견))?", r"신생물", r"폐\s?암"),
     "Hernia": (r"탈장",),
     "Lung Lesion": (r"폐\s?병변",),
     "Fracture": (r"골절",),
@@ -153,7 +170,7 @@ _EN_PRE = (  # (pattern, status): nearest match before the mention wins
      r"|no signs? of|none|never|denies|unlikely|removal of|no longer", "negative"),
 )
 _EN_POST = (  # nearest match after the mention wins
-    (r"(?:cannot|can ?not|can't) be (?:excluded|ruled out|entirely excluded)|(?:is|are) not (?:entirely )?excluded"
+    (r"(?:cannot|can ?not|can't) be (?:\w+ly )?(?:excluded|ruled out)|(?:is|are) not (?:entirely )?excluded"
      r"|not (?:be )?ruled out|(?:is|are) (?:suspected|possible|questioned|uncertain|questionable|not certain)"
      r"|may be present|uncertain|versus|vs\.?|or not", "uncertain"),
     (r"(?:is|are|was|were|has been|have been)? ?(?:not|no longer) (?:seen|identified|present|visualized|visualised"

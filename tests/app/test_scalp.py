@@ -286,7 +286,7 @@ def _patch_llm(monkeypatch: pytest.MonkeyPatch, text: str, ok: bool) -> list:
 
     seen: list = []
 
-    def check(draft, grades, lang):  # noqa: ANN001, ANN202
+    def check(draft, grades, lang, **kw):  # noqa: ANN001, ANN003, ANN202
         seen.append((draft, dict(grades), lang))
         return _Verdict(ok)
 

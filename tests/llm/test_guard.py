@@ -10,7 +10,14 @@ import pytest
 from core.chest.labels import XRV_LABELS, region, slug
 from core.i18n import t
 from core.llm.facts import ChestReportFacts, FindingFact
-from core.llm.guard import GuardResult, check_care_plan, check_chest_report, find_doses
+from core.llm.guard import (
+    REFERRAL_RULES,
+    GuardResult,
+    check_care_plan,
+    check_chest_report,
+    find_doses,
+    required_referrals,
+)
 from core.llm.structured import StructuredWriter
 from core.llm.writer import write_text
 from core.scalp.careplan import build_plan, render_item
@@ -150,8 +157,11 @@ def test_knowledge_base_plans_always_pass_the_guard() -> None:
     for combo in combos:
         grades: dict[str, int | None] = dict(zip(CONDITIONS, combo, strict=True))
         for q, pustules, lang in itertools.product(answers, (0, 2), ("en", "ko")):
-            result = check_care_plan(_plan_text(grades, q, pustules, lang), grades, lang)
+            text = _plan_text(grades, q, pustules, lang)
+            result = check_care_plan(text, grades, lang, pustules=pustules)
             assert result.ok, (lang, grades, pustules, result)
+            if pustules:  # the page's guard call does not pass the count (then D-PUSTULE is not required)
+                assert check_care_plan(text, grades, lang).ok
 
 
 ZERO = dict.fromkeys(CONDITIONS, 0)
@@ -159,7 +169,8 @@ ZERO = dict.fromkeys(CONDITIONS, 0)
 
 @pytest.mark.parametrize(("lang", "text", "grades", "problem", "names"), [
     ("en", "Keep washing daily.", dict(ZERO, dandruff=2), "guard.problem.omitted_condition", ("dandruff",)),
-    ("ko", "매일 감으세요.", dict(ZERO, hair_loss=3), "guard.problem.omitted_condition", ("hair_loss",)),
+    ("ko", "매일 감으세요. 피부과 진료를 받으세요.", dict(ZERO, hair_loss=3), "guard.problem.omitted_condition",
+     ("hair_loss",)),
     ("en", "The photo shows dandruff.", ZERO, "guard.problem.invented_condition", ("dandruff",)),
     ("ko", "사진에서 탈모가 보입니다.", ZERO, "guard.problem.invented_condition", ("hair_loss",)),
     ("en", "You have seborrhoeic dermatitis.", ZERO, "guard.problem.diagnosis", None),
@@ -191,7 +202,195 @@ def test_care_plan_conditional_and_denied_mentions_are_not_assertions() -> None:
 
 
 def test_weekly_shampoo_use_is_not_a_dose() -> None:
+    assert find_doses("Take minoxidil 5 mg\nWash daily.") == ["Take minoxidil 5 mg"]  # a line is a sentence
+    assert find_doses("샴푸를 2정도 짜서 쓰세요.") == []  # "정도" is "about", not tablets
     assert find_doses("Use a ketoconazole shampoo 2-3 times a week.") == []
     assert find_doses("케토코나졸 샴푸를 주 2~3회 쓰세요.") == []
     assert find_doses("Wash once a day.") == []
     assert len(find_doses("Ketoconazole 2% shampoo.")) == 1
+
+
+# ------------------------------------------------------------------------------ care plan: review gaps
+SEVERE_PUSTULES = dict(ZERO, follicular_erythema_pustules=3)
+REFERRAL = {"en": " See a dermatologist soon.", "ko": " 피부과 진료를 받으세요."}
+
+
+def _problems(text: str, grades: dict[str, int | None], lang: str) -> dict[str, tuple[str, ...]]:
+    result = check_care_plan(text, grades, lang)
+    assert result.ok == (not result.details) and result.kind == "care_plan"
+    if not result.ok:
+        note = result.note(lang)
+        assert note and "guard.problem" not in note, note  # every reason is translated
+    return dict(result.details)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "It's seborrheic dermatitis."),
+    ("en", "The flaking points to seborrhoeic dermatitis."),
+    ("en", "The redness suggests psoriasis."),
+    ("en", "You most likely have psoriasis."),
+    ("en", "This looks like tinea capitis."),
+    ("ko", "지루성 피부염일 가능성이 높습니다."),
+    ("ko", "건선 같습니다."),
+    ("ko", "지루성 피부염이 의심됩니다."),
+])
+def test_hedged_diagnoses_fail(lang: str, text: str) -> None:
+    assert "guard.problem.diagnosis" in _problems(text, ZERO, lang)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "This is not a diagnosis; a dermatologist can tell whether it is seborrheic dermatitis."),
+    ("en", "Ketoconazole shampoos are used for dandruff and seborrhoeic dermatitis."),
+    ("ko", "건선 같은 질환은 피부과에서 확인할 수 있습니다."),
+])
+def test_disease_names_without_a_diagnosis_pass(lang: str, text: str) -> None:
+    assert _problems(text, ZERO, lang) == {}
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "The redness points to folliculitis."),
+    ("ko", "모낭염 같습니다."),
+])
+def test_a_diagnosis_of_a_graded_sign_fails_even_when_the_sign_is_there(lang: str, text: str) -> None:
+    grades = dict(ZERO, follicular_erythema_pustules=1)
+    assert set(_problems(text, grades, lang)) == {"guard.problem.diagnosis"}
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "Take finasteride one tablet daily."),
+    ("en", "Take doxycycline 100 mg."),
+    ("en", "Take 100 mg twice a day."),  # no drug named: the unit makes it a dose
+    ("en", "Apply the foam twice daily."),
+    ("ko", "미녹시딜을 하루 두 번 바르세요."),
+    ("ko", "항생제를 하루 두 번 드세요."),
+    ("ko", "한 알씩 드세요."),
+    ("en", "Apply minoxidil 2.5% twice a day"),  # a decimal point and no full stop
+])
+def test_doses_fail_whatever_the_drug(lang: str, text: str) -> None:
+    problems = _problems(text, ZERO, lang)
+    assert set(problems) == {"guard.problem.dose"}, problems  # reported once, not also as medication
+    assert problems["guard.problem.dose"] == (text,)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "Start minoxidil foam and an oral antibiotic."),
+    ("en", "Use minoxidil foam on the thinning areas."),
+    ("en", "A course of doxycycline will clear the spots."),
+    ("en", "Ask your doctor for finasteride."),  # a prescription drug the plan never names
+    ("ko", "미녹시딜을 바르기 시작하세요."),
+    ("ko", "항생제를 드세요."),
+    ("ko", "먹는 약으로 치료하세요."),
+])
+def test_new_medication_advice_fails(lang: str, text: str) -> None:
+    assert set(_problems(text, dict(ZERO, hair_loss=1), lang)) == {"guard.problem.medication"}
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "Topical minoxidil has the best evidence. Ask a pharmacist before starting it."),
+    ("en", "Use an anti-dandruff shampoo with ketoconazole 2-3 times a week."),
+    ("en", "Do not take antibiotics without a prescription."),
+    ("en", "Wash once a day; washing twice a day can dry out the scalp."),
+    ("ko", "바르는 미녹시딜은 근거가 가장 탄탄합니다. 시작 전에 약사나 의사와 상의하세요."),
+    ("ko", "하루 한 번 감아도 괜찮습니다."),
+    ("ko", "항생제는 처방 없이 먹지 마세요."),
+    ("en", "Antibiotics are not needed for dandruff."),
+    ("en", "Choose steroid-free products."),
+    ("ko", "항생제는 필요 없습니다."),
+])
+def test_medicines_the_knowledge_base_allows_pass(lang: str, text: str) -> None:
+    assert _problems(text, dict(ZERO, hair_loss=1), lang) == {}
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "Do not pick the spots. Pustules: severe."),
+    ("en", "Pustules are visible. See a doctor whenever something worries you."),  # a catch-all is no referral
+    ("en", "Pustules are visible. You do not need to see a dermatologist."),
+    ("ko", "뾰루지를 짜지 마세요. 농포가 중증입니다."),
+    ("ko", "농포가 보입니다. 걱정되는 점이 있으면 언제든 의사와 상의하세요."),
+])
+def test_dropping_the_dermatologist_referral_fails(lang: str, text: str) -> None:
+    problems = _problems(text, SEVERE_PUSTULES, lang)
+    assert set(problems) == {"guard.problem.referral"}
+    assert problems["guard.problem.referral"] == ("D-SEVERE", "D-PUSTULE")  # the knowledge base's rule ids
+    assert "D-SEVERE" in check_care_plan(text, SEVERE_PUSTULES, lang).note(lang)
+    assert _problems(text.replace("You do not need to", "Please") + REFERRAL[lang], SEVERE_PUSTULES, lang) == {}
+
+
+def test_the_referral_follows_the_knowledge_base_doctor_rules() -> None:
+    assert required_referrals(ZERO) == ()
+    assert required_referrals(dict(ZERO, dandruff=3)) == ("D-SEVERE",)
+    assert required_referrals(dict(ZERO, hair_loss=2)) == ("D-LOSS",)
+    assert required_referrals(ZERO, pustules=1) == ("D-PUSTULE",)
+    assert required_referrals(dict.fromkeys(CONDITIONS)) == ()  # ungraded: nothing required
+    assert "guard.problem.referral" in _problems("Hair loss is visible.", dict(ZERO, hair_loss=2), "en")
+    assert _problems("Hair loss is visible.", dict(ZERO, hair_loss=1), "en") == {}
+    assert "guard.problem.referral" in dict(check_care_plan("농포가 보입니다.", ZERO, "ko", pustules=2).details)
+    # the table mirrors core.scalp.careplan for every grade combination (answers that add no doctor rule)
+    quiet = Questionnaire.from_form(FORMS[0])
+    for combo in itertools.product(range(4), repeat=6):
+        grades: dict[str, int | None] = dict(zip(CONDITIONS, combo, strict=True))
+        for pustules in (0, 1):
+            kb = tuple(r for r in build_plan(grades, quiet, pustules).rule_ids() if r in dict(REFERRAL_RULES))
+            assert required_referrals(grades, pustules) == kb, (grades, pustules)
+
+
+@pytest.mark.parametrize(("lang", "text", "grades", "names"), [
+    ("en", "Your excess sebum is mild and pustules are barely there.",
+     dict(ZERO, excess_sebum=2, follicular_erythema_pustules=2), ("excess_sebum", "follicular_erythema_pustules")),
+    ("en", "Your excess sebum is mild and pustules are barely there.",
+     dict(ZERO, excess_sebum=3, follicular_erythema_pustules=3), ("excess_sebum", "follicular_erythema_pustules")),
+    ("en", "Dandruff is present but not severe.", dict(ZERO, dandruff=3), ("dandruff",)),
+    ("en", "There is slight hair loss.", dict(ZERO, hair_loss=2), ("hair_loss",)),
+    ("en", "You have severe dandruff.", dict(ZERO, dandruff=1), ("dandruff",)),
+    ("en", "The redness is severe.", dict(ZERO, interfollicular_erythema=1), ("interfollicular_erythema",)),
+    ("ko", "피지과다는 가벼운 편이고 농포는 약간 보입니다.",
+     dict(ZERO, excess_sebum=2, follicular_erythema_pustules=2), ("excess_sebum", "follicular_erythema_pustules")),
+    ("ko", "비듬이 있지만 심하지 않습니다.", dict(ZERO, dandruff=2), ("dandruff",)),
+    ("ko", "비듬이 심한 편입니다.", dict(ZERO, dandruff=1), ("dandruff",)),
+    ("ko", "탈모가 중증입니다.", dict(ZERO, hair_loss=1), ("hair_loss",)),
+])
+def test_severity_words_that_contradict_the_grade_fail(lang: str, text: str, grades: dict[str, int | None],
+                                                        names: tuple[str, ...]) -> None:
+    problems = _problems(text + REFERRAL[lang], grades, lang)
+    assert set(problems) == {"guard.problem.severity"}, problems
+    assert problems["guard.problem.severity"] == names
+    note = check_care_plan(text, grades, lang).note(lang)
+    assert all(t(f"scalp.condition.{n}", lang) in note for n in names)
+
+
+@pytest.mark.parametrize(("lang", "text", "grades"), [
+    ("en", "Excess sebum: 2 (moderate). Fine scale: 1 (mild).", dict(ZERO, excess_sebum=2, fine_scale=1)),
+    ("en", "Your dandruff is mild.", dict(ZERO, dandruff=1)),
+    ("en", "Severe hair loss is visible.", dict(ZERO, hair_loss=3)),
+    ("en", "Use a mild shampoo for the excess sebum.", dict(ZERO, excess_sebum=2)),
+    ("en", "Prefer mild, fragrance-free products because of the redness.", dict(ZERO, interfollicular_erythema=2)),
+    ("en", "If the redness becomes severe, see a dermatologist.", dict(ZERO, interfollicular_erythema=1)),
+    ("en", "Smoking is linked with earlier and more severe hair loss.", dict(ZERO, hair_loss=1)),
+    ("en", "Wash slightly more often because of the excess sebum.", dict(ZERO, excess_sebum=2)),
+    ("ko", "피지과다: 2단계(중등도). 미세각질: 1단계(경증).", dict(ZERO, excess_sebum=2, fine_scale=1)),
+    ("ko", "흡연은 더 이르고 심한 탈모와 관련이 있습니다.", dict(ZERO, hair_loss=1)),
+    ("ko", "비듬이 심해지면 피부과에 가세요.", dict(ZERO, dandruff=1)),
+    ("ko", "피지가 많으니 조금 더 자주 감으세요.", dict(ZERO, excess_sebum=2)),
+    ("ko", "비듬이 보이니 비듬 샴푸로 가볍게 마사지하세요.", dict(ZERO, dandruff=2)),
+])
+def test_severity_words_that_agree_or_do_not_rate_the_photo_pass(lang: str, text: str,
+                                                                 grades: dict[str, int | None]) -> None:
+    assert "guard.problem.severity" not in _problems(text + REFERRAL[lang], grades, lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_structured_care_plan_the_app_writes_passes(lang: str) -> None:
+    from core.llm import StructuredWriter, write_text
+    from core.llm.careplan import care_plan_facts
+
+    rng = random.Random(11)
+    answers = [Questionnaire.from_form(f) for f in FORMS]
+    combos = [tuple(rng.choice((None, 0, 1, 2, 3)) for _ in range(6)) for _ in range(10)]
+    combos += [(3,) * 6, (0,) * 6, (2, 2, 2, 3, 1, 3)]
+    for combo in combos:
+        grades: dict[str, int | None] = dict(zip(CONDITIONS, combo, strict=True))
+        for q, pustules in itertools.product(answers, (0, 3)):
+            facts = care_plan_facts(build_plan(grades, q, pustules), grades, q, pustules)
+            text = write_text(StructuredWriter(), facts, lang)
+            result = check_care_plan(text, facts.grade_map(), lang, pustules=facts.pustules)
+            assert result.ok, (grades, pustules, result)

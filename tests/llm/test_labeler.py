@@ -52,6 +52,72 @@ def test_korean_statuses_and_scope(text: str, expected: dict[str, str]) -> None:
     assert {k: v for k, v in got.items() if k != NO_FINDING} == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # tumour / malignancy / neoplasm -> Mass
+    ("There is a lung tumor.", {"Mass": "positive"}),
+    ("A tumour in the right hilum.", {"Mass": "positive"}),
+    ("Malignancy in the left upper lobe.", {"Mass": "positive"}),
+    ("Malignant lesion at the right apex.", {"Mass": "positive"}),
+    ("Right upper lobe neoplasm.", {"Mass": "positive"}),
+    ("No tumor.", {"Mass": "negative"}),
+    ("No evidence of a malignant mass.", {"Mass": "negative"}),
+    ("A lung tumor cannot be excluded.", {"Mass": "uncertain"}),
+    ("A malignant mass cannot be confidently excluded.", {"Mass": "uncertain"}),
+    ("History of malignancy.", {}),  # a history, not a finding on this film
+    ("Known brain tumor.", {}),
+    ("Multiple nodules consistent with neoplasm.", {"Nodule": "positive"}),  # the nature of the nodules
+    # a collapsed lung -> Atelectasis (MeSH "Pulmonary Atelectasis"); the pneumothorax is its own mention
+    ("Collapsed right lung.", {"Atelectasis": "positive"}),
+    ("Complete collapse of the left lung.", {"Atelectasis": "positive"}),
+    ("Large pneumothorax with lung collapse.", {"Pneumothorax": "positive", "Atelectasis": "positive"}),
+    ("No lung collapse.", {"Atelectasis": "negative"}),
+    # air in the pleural space -> Pneumothorax; free air under the diaphragm is not
+    ("Free air in the pleural space.", {"Pneumothorax": "positive"}),
+    ("Small amount of pleural air at the apex.", {"Pneumothorax": "positive"}),
+    ("No air in the pleural space.", {"Pneumothorax": "negative"}),
+    ("Free air under the diaphragm.", {}),
+])
+def test_english_synonyms_for_mass_collapse_and_pleural_air(text: str, expected: dict[str, str]) -> None:
+    got = label_report(text, "en")
+    assert {k: v for k, v in got.items() if k != NO_FINDING} == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("좌측 폐에 종양이 있습니다.", {"Mass": "positive"}),
+    ("우상엽에 악성 종양이 의심됩니다.", {"Mass": "uncertain"}),
+    ("악성 병변이 보입니다.", {"Mass": "positive"}),
+    ("종양은 없습니다.", {"Mass": "negative"}),
+    ("악성 가능성은 낮습니다.", {"Mass": "negative"}),
+    ("폐허탈이 있습니다.", {"Atelectasis": "positive"}),
+    ("우측 폐가 허탈되어 있습니다.", {"Atelectasis": "positive"}),
+    ("허탈된 폐는 보이지 않습니다.", {"Atelectasis": "negative"}),
+    ("흉막강 내 공기가 보입니다.", {"Pneumothorax": "positive"}),
+    ("흉막강에 공기는 없습니다.", {"Pneumothorax": "negative"}),
+])
+def test_korean_synonyms_for_mass_collapse_and_pleural_air(text: str, expected: dict[str, str]) -> None:
+    got = label_report(text)
+    assert {k: v for k, v in got.items() if k != NO_FINDING} == expected
+
+
+@pytest.mark.parametrize(("lang", "text", "label"), [
+    ("en", "There is a lung tumor.", "Mass"),
+    ("en", "Malignancy in the left upper lobe.", "Mass"),
+    ("en", "Collapsed right lung.", "Atelectasis"),
+    ("en", "Free air in the pleural space.", "Pneumothorax"),
+    ("ko", "좌측 폐에 종양이 있습니다.", "Mass"),
+])
+def test_the_chest_guard_catches_a_hallucinated_finding_named_by_a_synonym(lang: str, text: str, label: str) -> None:
+    from core.chest.labels import XRV_LABELS, slug
+    from core.llm.facts import ChestReportFacts, FindingFact
+    from core.llm.guard import check_chest_report
+
+    findings = tuple(FindingFact(lab, slug(lab), 0.1, "negative", "high", None, None, None)  # type: ignore[arg-type]
+                     for lab in XRV_LABELS)
+    facts = ChestReportFacts(findings, "balanced", 0.5, 0.1, "TorchXRayVision DenseNet-121", "v1", len(findings))
+    result = check_chest_report(text, facts, lang)
+    assert not result.ok and result.asserted_not_found == (label,), result
+
+
 def test_aggregation_positive_beats_uncertain_beats_negative_and_no_finding() -> None:
     assert label_report("No effusion. Possible effusion. Effusion.", "en")["Effusion"] == "positive"
     assert label_report("No effusion. Possible effusion.", "en")["Effusion"] == "uncertain"
@@ -86,7 +152,7 @@ def test_language_detection_and_errors() -> None:
         label_report(None)  # type: ignore[arg-type]
 
 
-# Measured (bench/bench_labeler.py): held-out half micro F1 0.922, macro 0.892; the test allows a small margin.
+# Measured (bench/bench_labeler.py): held-out half micro F1 0.922, macro 0.895; the test allows a small margin.
 HELDOUT_MICRO_F1_MIN = 0.90
 
 
