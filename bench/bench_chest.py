@@ -13,7 +13,9 @@
   (same architecture and cost; the output says which).
 * ``gate``: frontal accept rate on held-out real radiographs, lateral catch rate (view L rows of
   cxr/covid/metadata.csv, if any), non-chest catch rate on built colour photos / scalp-like photos /
-  grey photos / documents, inverted catch rate, low-quality catch rate.
+  grey photos / documents and on radiograph-like non-chest images (shoulder phantoms, hand- and
+  knee-like projections, pydicom's CT/MR/NM files), inverted catch rate, low-quality catch rate; then
+  the same with the page's default model's pooled-feature check added (the committed starter here).
 * ``zones``: lung-box IoU and containment of ``core.chest.zones`` against ``lung_boxes_xywh``.
 * ``localisation``: share of positive-finding heatmap peaks inside the annotated lungs (ieee images).
 
@@ -277,6 +279,42 @@ def built_non_chest() -> dict[str, list[tuple[str, bytes]]]:
     return out
 
 
+PYDICOM_NON_CHEST = ("693_J2KI.dcm", "J2K_pixelrep_mismatch.dcm", "JPEG2000.dcm", "examples_overlay.dcm")
+
+
+def built_radiograph_like() -> dict[str, list[tuple[str, bytes]]]:
+    """Grey, radiograph-like images that are not chest films, as PNG (no DICOM tags to help the gate).
+
+    * the shoulder page's demonstration phantom (``core.shoulder.phantom.demo_case``: a projected humeral
+      shaft) and 5 phantoms with other diameters, soft tissue and axis angles;
+    * 6 hand-like and 6 knee-like projections (``core.chest.phantoms``);
+    * real non-chest medical images bundled with pydicom (two head CT slices, a whole-body bone scan, an
+      abdominal MR), their display pixels only.
+    """
+    from pathlib import Path as _Path
+
+    import pydicom
+
+    from core.chest.phantoms import hand_like, knee_like
+    from core.imaging import load_image
+    from core.shoulder.phantom import PhantomSpec, demo_case, render_phantom
+
+    out: dict[str, list[tuple[str, bytes]]] = {"shoulder phantom": [("demo_case", _png(demo_case()[0].image))]}
+    rng = np.random.default_rng(1)
+    for i in range(5):
+        spec = PhantomSpec(shape=(640, 480), outer_d_mm=float(rng.uniform(18, 26)), inner_d_mm=float(rng.uniform(10, 16)),
+                           axis_deg=float(rng.uniform(-25, 25)), arm_d_mm=float(rng.uniform(60, 110)), seed=i)
+        out["shoulder phantom"].append((f"phantom{i}", _png(render_phantom(spec).image)))
+    out["hand-like"] = [(f"hand{i}", _png(hand_like(i))) for i in range(6)]
+    out["knee-like"] = [(f"knee{i}", _png(knee_like(i))) for i in range(6)]
+    folder = _Path(pydicom.__file__).parent / "data" / "test_files"
+    out["CT/MR/NM (pydicom)"] = [
+        (name, _png(np.asarray(load_image((folder / name).read_bytes(), name).gray())))
+        for name in PYDICOM_NON_CHEST if (folder / name).is_file()
+    ]
+    return out
+
+
 def cmd_gate(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
@@ -353,6 +391,107 @@ def cmd_gate(args: argparse.Namespace) -> None:
     for kind, results in quality.items():
         caught = sum(d == "refuse" for d, _ in results)
         print(f"  {kind:28s} refused {caught}/{len(results)} = {caught / len(results):.1%}")
+    print("\nRadiograph-like non-chest images (built; image-level checks alone):")
+    for kind, items in built_radiograph_like().items():
+        results = [decide(load_image(data, name + ".png")) for name, data in items]
+        print(f"  {kind:20s} refused {sum(d == 'refuse' for d, _ in results)}/{len(items)}, "
+              f"warned {sum(d == 'warn' for d, _ in results)}/{len(items)}")
+    gate_features(root, split.fit)
+
+
+def gate_features(root: Path, image_fit: tuple[Path, ...]) -> None:
+    """The whole gate (image-level + the model's pooled-feature check) for the page's default model."""
+    from dataclasses import replace
+
+    from core.chest.analysis import analyse
+    from core.chest.gate import (
+        UNUSUAL_FRACTION,
+        GateResult,
+        check_features,
+        check_input,
+        feature_reference,
+        feature_split,
+    )
+    from core.chest.reading import OperatingPoint
+    from core.imaging import load_image
+
+    model, desc = get_model()
+    ref = None if model.is_test_model else feature_reference(model)
+    print(f"\n--- feature check of the page's default model: {desc}")
+    if ref is None:
+        print(f"  no verified feature statistics for {model.name}: only the image-level checks run "
+              f"(python -m core.chest.gate fit-features --model {model.name})")
+        return
+    meta = ref.meta
+    print(f"  statistics: k {meta.get('k')}, fitted on {meta.get('n_fit')} films, threshold {ref.threshold:.3f} "
+          f"(warn from {UNUSUAL_FRACTION * ref.threshold:.3f}) = {meta.get('threshold_rule')}, {meta.get('n_tune')} tuning films")
+    print(f"  split: {meta.get('split')}")
+
+    def both(img) -> tuple[GateResult, GateResult]:
+        return check_input(img), check_features(model.predict(img), ref)
+
+    def whole(image_gate: GateResult, feature_gate: GateResult) -> str:
+        return image_gate.merge(feature_gate).decision
+
+    split = feature_split(root)
+    fit_paths = set(image_fit)
+    test = list(split.test) + [root / "dicom" / "siim_pneumothorax_sample.dcm"]
+    tune_f = [check_features(model.predict(load_image(p.read_bytes(), p.name)), ref).decision for p in split.tune]
+    print(f"  tuning films (thresholds chosen here): features not refused {sum(d != 'refuse' for d in tune_f)}/{len(tune_f)} "
+          f"= {np.mean([d != 'refuse' for d in tune_f]):.1%}")
+    rows, inverted = [], []
+    for i, path in enumerate(test):
+        img = load_image(path.read_bytes(), path.name)
+        g_img, g_feat = both(img)
+        rows.append((path, g_img.decision, g_feat.decision, whole(g_img, g_feat), g_feat.score("ood_features")))
+        if i % 3 == 0:
+            neg = replace(img, pixels=np.ascontiguousarray(1.0 - np.asarray(img.pixels), dtype=np.float32))
+            inverted.append(both(neg))
+    fake = root / "dicom" / "fake_monochrome1.dcm"
+    if fake.is_file():
+        inverted.append(both(load_image(fake.read_bytes(), fake.name)))
+    n = len(rows)
+    print(f"\n  Real frontal films never used to fit or tune (feature test split + SIIM DICOM): {n}")
+    print(f"    features alone: not refused {sum(r[2] != 'refuse' for r in rows)}/{n} = {np.mean([r[2] != 'refuse' for r in rows]):.1%}, "
+          f"no feature warning {np.mean([r[2] == 'accept' for r in rows]):.1%}")
+    both_held = [r for r in rows if r[0] not in fit_paths]
+    m = len(both_held)
+    print(f"    whole gate on the {m} of them also held out from the image-level statistics: not refused "
+          f"{sum(r[3] != 'refuse' for r in both_held)}/{m} = {np.mean([r[3] != 'refuse' for r in both_held]):.1%}, "
+          f"accepted without warning {np.mean([r[3] == 'accept' for r in both_held]):.1%} (image-level checks alone: "
+          f"{np.mean([r[1] != 'refuse' for r in both_held]):.1%} / {np.mean([r[1] == 'accept' for r in both_held]):.1%})")
+    for path, _, fd, _, score in sorted(rows, key=lambda r: -r[4])[:5]:
+        print(f"      highest feature scores: {path.parent.parent.name}/{path.name} {score:.2f} ({fd})")
+    inv_all = [whole(a, b) == "refuse" for a, b in inverted]
+    print(f"  Inverted films (every 3rd of them negated + fake_monochrome1.dcm): whole gate refused "
+          f"{sum(inv_all)}/{len(inverted)} = {np.mean(inv_all):.1%} (image-level alone "
+          f"{sum(a.decision == 'refuse' for a, _ in inverted)}, features alone {sum(b.decision == 'refuse' for _, b in inverted)})")
+    print("\n  Non-chest images: refused by the image-level checks alone -> by the whole gate (features alone)")
+    sets = {**built_non_chest(), **built_radiograph_like()}
+    tot = tot_img = tot_all = 0
+    for kind, items in sets.items():
+        res = [both(load_image(data, name + ".png")) for name, data in items]
+        r_img = sum(a.decision == "refuse" for a, _ in res)
+        r_feat = sum(b.decision == "refuse" for _, b in res)
+        r_all = sum(whole(a, b) == "refuse" for a, b in res)
+        w_all = sum(whole(a, b) == "warn" for a, b in res)
+        missed = [name for (name, _), (a, b) in zip(items, res, strict=True) if whole(a, b) != "refuse"]
+        tot, tot_img, tot_all = tot + len(items), tot_img + r_img, tot_all + r_all
+        scores = [b.score("ood_features") or 0.0 for _, b in res]
+        print(f"    {kind:20s} {r_img:2d}/{len(items)} -> {r_all:2d}/{len(items)} refused ({r_feat}/{len(items)} by features; "
+              f"feature scores {min(scores):.1f}-{max(scores):.1f})" + (f", warned {w_all}" if w_all else "")
+              + (f"  (not refused: {', '.join(missed)})" if missed else ""))
+    print(f"    {'all non-chest':20s} {tot_img}/{tot} = {tot_img / tot:.1%} -> {tot_all}/{tot} = {tot_all / tot:.1%} refused")
+    demo = load_image(sets["shoulder phantom"][0][1], "demo_case.png")
+    forced = analyse(demo, model, feature_ref=None)  # what the page showed before the feature check
+    g_img, g_feat = both(demo)
+    likely = {preset: [f.label for f in forced.findings if OperatingPoint.of(preset).status(f.probability) == "positive"]
+              for preset in ("sensitive", "balanced", "specific")}
+    print(f"\n  Shoulder demo phantom: image-level alone {g_img.decision} (score {g_img.score('ood_image'):.2f}, refuse "
+          f">= {g_img.score('ood_image_threshold'):.2f}); whole gate {whole(g_img, g_feat)} (feature score "
+          f"{g_feat.score('ood_features'):.2f} vs {ref.threshold:.2f}). Without the feature check {model.name} showed "
+          + "; ".join(f"{len(v)} 'likely' findings at the {k} preset" for k, v in likely.items())
+          + f" ({', '.join(likely['sensitive'])})")
 
 
 # --- zones and localisation --------------------------------------------------------------------

@@ -15,9 +15,14 @@ Checks, in order (each issue is a warning or a refusal, with a translation key `
   Score >= threshold -> refuse (``not_chest``); within 80 % of it -> warn (``unusual``).
 * **Inverted**: when the image is out of distribution but its negative is not, it is a negative
   (white lungs) -> refuse with the offer to invert.
-* **Feature out-of-distribution score** (only with reference statistics fitted on the *installed*
+* **Feature out-of-distribution score** (only with reference statistics fitted on the *loaded*
   model's pooled features, ``python -m core.chest.gate fit`` = ``fit-features``): same scorer on the features
-  of the forward pass already made -> refuse / warn.
+  of the forward pass already made -> refuse (``not_chest_features``) / warn (``unusual_features``).
+  :func:`feature_reference` picks the statistics of the loaded model by name (card ``<model>-gate``),
+  verified by the registry, and only when they were computed with the same weights file (SHA-256).
+  The committed starter model's statistics are committed too (``weights/starter-nih14-efficientnet-lite0
+  .gate-features.npz``): without them a radiograph of another body part (the shoulder page's phantom,
+  hand- or knee-like films) passes the image-level check and gets chest findings.
 
 Refusals other than unusable quality can be overridden by the user ("this is a frontal chest film"):
 the analysis then runs and the report carries the warning. Figures: ``bench/bench_chest.py gate``
@@ -27,6 +32,12 @@ Reference statistics for the image-level score are committed (``weights/chest-ga
 card ``chest-gate-image-stats``), fitted by ``python -m core.chest.gate fit-image`` on NIH
 ChestX-ray14 images and CC BY ieee8023 images of patients with an even SHA-256 of their id; the
 other patients are held out for measurement.
+
+Feature statistics (``fit-features --model NAME``) are fitted on the training-split patients of
+:mod:`core.training.tasks` only (:func:`feature_split`); their threshold is chosen on other real films
+(validation patients + half of the other cxr/covid patients), and the test patients are left for the
+figures. A model without a ``<model>-gate`` card gets one (pinned locally); a bundled card's file is
+written under ``weights/`` and the card's checksum updated.
 """
 
 from __future__ import annotations
@@ -68,6 +79,8 @@ UNUSUAL_FRACTION = 0.8
 
 IMAGE_STATS_CARD = "chest-gate-image-stats"
 THUMB = 32
+TUNE_QUANTILE = 99.5
+TUNE_MARGIN = 1.1
 
 
 @dataclass(frozen=True)
@@ -170,8 +183,35 @@ class PcaReference:
         scored = np.maximum(t2, q / q_median)
         threshold = float(np.percentile(scored, 99.5) * 1.1)
         m = dict(meta or {})
-        m.update(n_fit=int(len(X)), k=int(k), fit_score_p50=float(np.median(scored)), fit_score_p995=float(np.percentile(scored, 99.5)))
+        m.update(n_fit=int(len(X)), k=int(k), fit_score_p50=float(np.median(scored)), fit_score_p995=float(np.percentile(scored, 99.5)),
+                 threshold_rule="1.1 x 99.5th percentile of fit-set scores")
         return cls(mean.astype(np.float32), comps.astype(np.float32), var.astype(np.float32), q_median, threshold, m)
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Scores of the ``(n, d)`` descriptors ``X`` (one per row)."""
+        t2, q = self.parts(X)
+        return np.maximum(t2, q / self.q_median)
+
+    def tuned(self, X_tune: np.ndarray, quantile: float = TUNE_QUANTILE, margin: float = TUNE_MARGIN,
+              note: str = "") -> PcaReference:
+        """The same statistics with the threshold chosen on descriptors of real films *not* used to fit:
+        ``margin x`` the ``quantile``-th percentile of their scores (in-sample scores are optimistic:
+        held-out films score higher than the fit set).
+
+        Raises:
+            ValueError: ``X_tune`` is empty.
+        """
+        X_tune = np.atleast_2d(np.asarray(X_tune, dtype=np.float64))
+        if X_tune.size == 0:
+            raise ValueError("no tuning descriptors")
+        scored = self.scores(X_tune)
+        threshold = float(np.percentile(scored, quantile) * margin)
+        m = dict(self.meta)
+        m.update(n_tune=int(len(X_tune)), tune_score_p50=float(np.median(scored)),
+                 tune_score_p99=float(np.percentile(scored, 99)), tune_score_max=float(scored.max()),
+                 threshold_rule=f"{margin:g} x {quantile:g}th percentile of tuning-set scores (real films not used to fit)"
+                 + (f": {note}" if note else ""))
+        return replace(self, threshold=threshold, meta=m)
 
     def parts(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
@@ -445,21 +485,183 @@ def fit_image_reference(paths: Iterable[Path], k: int = 8) -> PcaReference:
     return PcaReference.fit(X, k=k, meta=meta)
 
 
-def fit_feature_reference(model: ChestModel, paths: Sequence[Path], k: int = 32, batch: int = 16) -> PcaReference:
-    """Fit the pooled-feature reference of ``model`` on the given radiographs."""
+def has_pooled_features(model: ChestModel) -> bool:
+    """True when ``model``'s predictions carry pooled features (not only logits) for the feature check."""
+    from core.chest.model import PooledLinearChestModel
+
+    return isinstance(model, PooledLinearChestModel) or getattr(model, "features_fn", None) is not None
+
+
+def model_features(model: ChestModel, paths: Sequence[Path], batch: int = 16) -> np.ndarray:
+    """``(n, K)`` pooled features of ``model`` on the images at ``paths`` (decoded as the page does)."""
     from core.imaging import load_image
 
     feats = []
     for start in range(0, len(paths), batch):
         images = [load_image(p.read_bytes(), p.name) for p in paths[start:start + batch]]
         feats.extend(pred.features for pred in model.predict_batch(images))
-    meta = {
+    return np.stack(feats)
+
+
+def fit_feature_reference(model: ChestModel, paths: Sequence[Path], tune_paths: Sequence[Path] = (), k: int = 32,
+                          batch: int = 16, meta: dict[str, Any] | None = None) -> PcaReference:
+    """Fit the pooled-feature reference of ``model`` on the radiographs at ``paths``; with ``tune_paths``
+    (real films not in ``paths``) the threshold is chosen on them (:meth:`PcaReference.tuned`), else
+    on the fit set itself.
+
+    Raises:
+        ValueError: fewer than ``k + 2`` fit images.
+    """
+    info = {
         "kind": "pooled-features-pca", "model": model.name, "model_version": model.version,
         "model_sha256": model.sha256, "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    return PcaReference.fit(np.stack(feats), k=k, meta=meta)
+    info.update(meta or {})
+    ref = PcaReference.fit(model_features(model, paths, batch), k=k, meta=info)
+    if tune_paths:
+        ref = ref.tuned(model_features(model, tune_paths, batch))
+    return ref
 
 
+@dataclass(frozen=True)
+class FeatureSplit:
+    """Real frontal radiographs of ``../shared/data`` for a model's pooled-feature statistics, split by
+    patient exactly as the starter models were trained (:mod:`core.training.tasks`, same seed).
+
+    ``fit``: training-split patients only (NIH ChestX-ray14 ``train`` + the CC BY ieee8023 rows of the
+    screening task's ``train``), all permissively licensed. ``tune`` (chooses the threshold; never
+    fitted): NIH ``val`` + CC BY ieee8023 ``val`` + the cxr/covid patients with no permissive image
+    (other licences and hospitals: ieee8023, Figure 1, Actualmed) whose SHA-256 of ``source:patient``
+    is even. ``test`` (figures only): NIH ``test`` + the odd-parity cxr/covid patients + cxr/samples.
+    """
+
+    fit: tuple[Path, ...]
+    tune: tuple[Path, ...]
+    test: tuple[Path, ...]
+    description: str = ""
+
+
+def feature_split(data_dir: Path, seed: int = 0) -> FeatureSplit:
+    """The :class:`FeatureSplit` of ``data_dir`` (cxr/covid and cxr/samples are optional).
+
+    Raises:
+        FileNotFoundError: no ``cxr/nih14/labels.csv``.
+    """
+    from core.training.tasks import nih_task, screening_task
+
+    data_dir = Path(data_dir)
+    nih = nih_task(data_dir, seed)
+    fit = [s.path for s in nih.train.samples]
+    tune = [s.path for s in nih.val.samples]
+    test = [s.path for s in nih.test.samples]
+    n_cov = {"fit": 0, "tune": 0, "test": 0}
+    meta_csv = data_dir / "cxr" / "covid" / "metadata.csv"
+    if meta_csv.is_file():
+        screening = screening_task(data_dir, seed)
+        perm_train = [s for s in screening.train.samples if s.source != "nih14"]
+        perm_val = [s for s in screening.val.samples if s.source != "nih14"]
+        fit += [s.path for s in perm_train]
+        tune += [s.path for s in perm_val]
+        n_cov["fit"], n_cov["tune"] = len(perm_train), len(perm_val)
+        seen = {s.patient for s in perm_train + perm_val}
+        with meta_csv.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("view", "").strip().upper() in {"L", "LL", "RL", "LATERAL"}:
+                    continue
+                patient = f"{row.get('source', 'covid')}:{row['patient']}"
+                if patient in seen:
+                    continue
+                part = "tune" if _parity(patient) == 0 else "test"
+                (tune if part == "tune" else test).append(meta_csv.parent / "images" / row["image"])
+                n_cov[part] += 1
+    samples = data_dir / "cxr" / "samples"
+    if samples.is_dir():
+        test.extend(sorted(p for p in samples.glob("*") if p.is_file()))
+    text = (f"core.training.tasks seed {seed}: fit = NIH train ({len(nih.train)}) + CC BY ieee8023 train ({n_cov['fit']}); "
+            f"tune = NIH val ({len(nih.val)}) + CC BY ieee8023 val + other cxr/covid patients with even sha256 parity "
+            f"({n_cov['tune']} covid in all); test = NIH test ({len(nih.test)}) + odd-parity cxr/covid patients ({n_cov['test']}) + cxr/samples")
+    return FeatureSplit(tuple(fit), tuple(tune), tuple(test), text)
+
+
+def _thin(paths: Sequence[Path], limit: int) -> tuple[Path, ...]:
+    """At most ``limit`` paths spread over ``paths`` (all when ``limit`` is 0)."""
+    if not limit:
+        return tuple(paths)
+    return tuple(paths[:: max(1, len(paths) // limit)][:limit])
+
+
+# --- gate cards ---------------------------------------------------------------------------------
+def gate_card_template(model_card: Any) -> dict[str, Any]:
+    """A (not bundled, locally pinned) ``<model>-gate`` card for ``model_card``'s feature statistics."""
+    return {
+        "name": feature_card_name(model_card.name),
+        "task": "reference-stats",
+        "title": f"Chest X-ray input gate: pooled-feature statistics of {model_card.title}",
+        "version": "features-pca-v1",
+        "architecture": "pca",
+        "loader": "npz",
+        "file": f"{model_card.name}.gate-features.npz",
+        "sha256": None,
+        "size_bytes": None,
+        "urls": [],
+        "licence": "Apache-2.0 (statistics computed locally from real frontal radiographs)",
+        "labels": [],
+        "input": {
+            "descriptor": f"globally pooled features of {model_card.name}'s forward pass",
+            "score": "max(T^2/k, Q/median Q) (core.chest.gate.PcaReference)",
+            "model": f"{model_card.name} (the statistics store the model file's SHA-256 and are ignored for any other file)",
+        },
+        "metrics": {},
+        "intended_use": "Out-of-distribution check on the model's own features, for the chest X-ray input gate. "
+                        "Computed on the site from the installed weights; never downloaded.",
+        "limitations": ["Valid only for the exact weights file it was fitted with."],
+        "references": ["core/chest/gate.py", "docs/chest.md"],
+        "bundled": False,
+        "train_command": f"python -m core.chest.gate fit-features --model {model_card.name}",
+        "translations": {"ko": {
+            "title": f"흉부 X선 입력 검사: {model_card.title}의 특징 통계",
+            "intended_use": "흉부 X선 입력 검사에서 모델 자체 특징으로 분포 밖 영상을 판별합니다. 설치된 가중치로 기관에서 직접 계산하며 내려받지 않습니다.",
+            "limitations": ["계산에 쓴 바로 그 가중치 파일에만 유효합니다."],
+        }},
+    }
+
+
+def ensure_gate_card(model_name: str, cards_dir: Path | None = None) -> Any:
+    """The ``<model>-gate`` card, written from :func:`gate_card_template` when the model has none.
+
+    Raises:
+        KeyError: no card for ``model_name`` itself.
+    """
+    from core.models import registry
+    from core.models.card import ModelCard
+
+    folder = Path(cards_dir or registry.CARDS_DIR)
+    try:
+        return registry.get_card(feature_card_name(model_name), cards_dir=folder)
+    except KeyError:
+        pass
+    data = gate_card_template(registry.get_card(model_name, cards_dir=folder))
+    card = ModelCard.from_dict(data)
+    path = folder / f"{card.name}.json"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote a new card {path} (statistics pinned locally on first fit)")
+    return card
+
+
+def _update_bundled_card(card: Any, sha: str, size: int) -> Path:
+    """Write ``sha``/``size`` into the committed card of a bundled reference file (after a refit)."""
+    from core.models import registry
+
+    for path in sorted(registry.CARDS_DIR.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("name") == card.name:
+            data["sha256"], data["size_bytes"] = sha, size
+            path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            return path
+    raise KeyError(card.name)
+
+
+# --- CLI -----------------------------------------------------------------------------------------
 def _cmd_fit_image(args: argparse.Namespace) -> int:
     split = frontal_split(Path(args.data))
     ref = fit_image_reference(split.fit, k=args.k)
@@ -471,21 +673,38 @@ def _cmd_fit_image(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit_features(args: argparse.Namespace) -> int:
+    """Fit, then store: ``--out`` (only written), a bundled card's file under ``weights/`` (its card's
+    checksum updated), else the weights folder with the checksum pinned locally."""
     from core.chest.loader import load_model
     from core.models import registry
 
+    card = ensure_gate_card(args.model)  # before any heavy work (raises KeyError for an unknown model)
     path = registry.require(args.model)
     model = load_model(args.model, path)
-    split = frontal_split(Path(args.data))
-    paths = split.fit if not args.limit else split.fit[:: max(1, len(split.fit) // args.limit)][: args.limit]
-    ref = fit_feature_reference(model, paths, k=args.k)
-    card = registry.get_card(feature_card_name(args.model))
-    out = registry.install_dir() / card.file
+    if not has_pooled_features(model):
+        print(f"{args.model} has no pooled-feature head: its predictions carry no features to fit", file=sys.stderr)
+        return 2
+    split = feature_split(Path(args.data), seed=args.seed)
+    fit, tune = _thin(split.fit, args.limit), _thin(split.tune, args.limit)
+    meta = {"split": split.description, "fit_images": len(fit), "tune_images": len(tune)}
+    ref = fit_feature_reference(model, fit, tune, k=args.k, meta=meta)
+    if args.out:
+        out = Path(args.out)
+    elif card.bundled:
+        out = registry.BUNDLED_DIR / card.file
+    else:
+        out = registry.install_dir() / card.file
     ref.save(out)
     sha = hashlib.sha256(out.read_bytes()).hexdigest()
-    registry.pin(card, sha)
-    print(f"fitted on {len(paths)} images with {model.name} ({model.sha256[:12]}); threshold {ref.threshold:.3f}; "
-          f"wrote {out} and pinned sha256 {sha}")
+    if args.out:
+        where = "not registered (--out)"
+    elif card.bundled:
+        where = f"updated the checksum in {_update_bundled_card(card, sha, out.stat().st_size)}"
+    else:
+        registry.pin(card, sha)
+        where = "pinned its sha256 locally"
+    print(f"fitted on {len(fit)} images, threshold chosen on {len(tune)} others, with {model.name} ({model.sha256[:12]}): "
+          f"k {ref.meta['k']}, threshold {ref.threshold:.3f}; wrote {out} ({out.stat().st_size} bytes, sha256 {sha}); {where}")
     return 0
 
 
@@ -505,7 +724,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     feat.add_argument("--model", default="xrv-densenet121-res224-all")
     feat.add_argument("--data", default=str(default_data))
     feat.add_argument("--k", type=int, default=32)
-    feat.add_argument("--limit", type=int, default=0, help="use only this many fit images (quick runs)")
+    feat.add_argument("--seed", type=int, default=0, help="seed of the patient split (core.training.tasks)")
+    feat.add_argument("--limit", type=int, default=0, help="use only this many fit (and tuning) images (quick runs)")
+    feat.add_argument("--out", default="", help="write here only (no pin, no card update)")
     feat.set_defaults(func=_cmd_fit_features)
     args = parser.parse_args(argv)
     return int(args.func(args))
