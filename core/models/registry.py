@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -96,16 +97,24 @@ _HASH_CACHE: dict[tuple[str, int, int], str] = {}
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file, cached by (path, size, mtime) so repeated checks are free."""
+    """SHA-256 of a file, cached by (path, inode, size, mtime, ctime) so repeated checks are free.
+
+    A file changed within the last two seconds is hashed again every time and not cached
+    (file-system timestamps are coarse: a same-size rewrite inside one tick keeps the same key;
+    git's "racy timestamp" rule).
+    """
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASH_CACHE:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            while block := fh.read(chunk):
-                digest.update(block)
-        _HASH_CACHE[key] = digest.hexdigest()
-    return _HASH_CACHE[key]
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key in _HASH_CACHE:
+        return _HASH_CACHE[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    value = digest.hexdigest()
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > 2_000_000_000:
+        _HASH_CACHE[key] = value
+    return value
 
 
 def read_pins(settings: Settings | None = None) -> dict[str, dict[str, str]]:

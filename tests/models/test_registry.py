@@ -245,3 +245,14 @@ def test_settings_default_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert s.db_path == tmp_path / "board.sqlite3"
     assert s.weights_dir == PROJECT_ROOT / "weights" / "downloads"
     assert get_settings({"DRDC_SAMPLES_DIR": str(tmp_path)}).samples_dir == tmp_path
+
+
+def test_a_same_size_rewrite_is_never_served_from_the_hash_cache(tmp_path: Path) -> None:
+    """Timestamps are coarse: two same-size writes inside one tick must still give two hashes."""
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"a" * 64)
+    first = registry.sha256_of(path)
+    stamp = path.stat().st_mtime_ns
+    path.write_bytes(b"b" * 64)
+    os.utime(path, ns=(stamp, stamp))  # the same size and mtime as before, as within one tick
+    assert registry.sha256_of(path) == hashlib.sha256(b"b" * 64).hexdigest() != first
