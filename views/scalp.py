@@ -21,6 +21,7 @@ from core.llm.careplan import care_plan_facts
 from core.llm.guarded import GuardedOutcome
 from core.llm.writer import writer_status
 from core.models.registry import installed_path
+from core.samples import list_samples
 from core.scalp import (
     CONDITIONS,
     MODEL_CARD,
@@ -43,6 +44,7 @@ from core.scalp.overlay import OVERLAYS, cam_overlay, overlay
 from core.scalp.questionnaire import REQUIRED_SINGLE
 from core.scalp.severity import Evidence
 from ui.common import lang, show_user_error, tr
+from ui.demo import sample_picker
 from ui.llm import run_guarded
 
 S = st.session_state
@@ -94,6 +96,10 @@ def _photo_input() -> tuple[str, bytes] | None:
         st.caption(tr("scalp.input.demo_help"))
         if st.button(tr("scalp.input.demo"), key="scalp_demo_button"):
             S["scalp_demo"] = ("synthetic-scalp.jpg", _demo_photo())
+        if list_samples("scalp"):  # real photos a presenter placed in the samples folder (scalp/*)
+            sample_picker("scalp", "scalp_sample")
+            if S.get("scalp_sample_button") and S.get("scalp_sample"):  # loaded just now
+                S["scalp_demo"] = S["scalp_sample"]
     with st.expander(tr("scalp.input.tips_title")):
         st.markdown(tr("scalp.input.tips"))
     if upload is not None:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.i18n import t
+from core.samples import list_samples
 from core.shoulder import (
     CCT_HIGH_MM,
     CCT_LOW_MM,
@@ -41,6 +42,7 @@ from core.shoulder.display import (
 from core.shoulder.model import model_info
 from core.shoulder.screening import TINGART_LEVEL2_MM
 from ui.common import lang, show_user_error, tr
+from ui.demo import sample_picker
 
 LINES = ("dti", "cct1", "cct2", "calib")
 COORDS = ("x1", "y1", "x2", "y2")
@@ -147,11 +149,14 @@ def _input() -> dict[str, Any] | None:
     # no type filter: extension-less DICOM (PACS/CD exports such as IM000001) and .jfif must reach the loader,
     # which detects the type from the bytes, and a wrong file must get its translated advice, not Streamlit's
     upload = st.file_uploader(tr("shoulder.input.upload"), key="sh_upload", help=tr("shoulder.input.upload_help"))
-    if upload is None:
+    # radiographs a presenter placed in the samples folder (shoulder/*), loaded like an upload
+    sample = sample_picker("shoulder", "sh_sample") if list_samples("shoulder") else None
+    name, content = (upload.name, upload.getvalue()) if upload is not None else (sample or (None, None))
+    if content is None:
         st.info(tr("shoulder.input.none"))
         return None
     try:
-        data = _load(upload.getvalue(), upload.name)
+        data = _load(content, str(name))
     except UserError as err:
         show_user_error(err)
         return None

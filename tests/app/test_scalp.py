@@ -361,3 +361,17 @@ def test_a_chest_only_language_model_is_not_offered_for_care_plans(photo: bytes,
     options = at.selectbox(key="scalp_llm_writer").options
     assert t("llm.writer.transformers", "en") in options
     assert t("llm.writer.gemma-lora", "en") not in options
+
+
+def test_a_photo_from_the_samples_folder_is_analysed_like_an_upload(tmp_path: Path, photo: bytes,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "samples" / "scalp").mkdir(parents=True)
+    (tmp_path / "samples" / "scalp" / "presenter.jpg").write_bytes(photo)
+    monkeypatch.setenv("DRDC_SAMPLES_DIR", str(tmp_path / "samples"))
+    at = _scalp("en")
+    assert at.selectbox(key="scalp_sample_choice").options == ["scalp/presenter.jpg"]
+    at.button(key="scalp_sample_button").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["scalp_demo"] == ("presenter.jpg", photo)
+    _submit(at, "en")
+    assert t("scalp.result.title", "en") in [s.value for s in at.subheader]

@@ -319,3 +319,15 @@ def test_the_demo_result_can_be_shared_and_says_it_is_the_phantom(tmp_path, monk
     assert t("shoulder.share.overall.low", "ko") in note and t("shoulder.share.demo", "ko") in note
     assert [f["score"] for f in post.summary["findings"]] == [
         pytest.approx(DEMO_SPEC.true_dti, rel=0.03), pytest.approx(DEMO_SPEC.true_cct_mm, abs=0.3)]
+
+
+def test_a_radiograph_from_the_samples_folder_is_measured_like_an_upload(tmp_path, monkeypatch) -> None:
+    ph = render_phantom(SPEC)
+    (tmp_path / "shoulder").mkdir()
+    (tmp_path / "shoulder" / "case1.dcm").write_bytes(_dicom(ph.image, (0.2, 0.2)))
+    monkeypatch.setenv("DRDC_SAMPLES_DIR", str(tmp_path))
+    at = _app()
+    assert at.selectbox(key="sh_sample_choice").options == ["shoulder/case1.dcm"]
+    at.button(key="sh_sample_button").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("shoulder.cal.dicom", "en", row="0.2000", col="0.2000") in [c.value for c in at.caption]
