@@ -15,7 +15,7 @@ import streamlit as st
 from core import audit
 from core.chest import loader as chest_loader
 from core.chest.analysis import ChestAnalysis, analyse, heatmap, overlay, report_stream
-from core.chest.export import audit_fields, to_json, to_pdf
+from core.chest.export import audit_fields, share_summary, to_json, to_pdf
 from core.chest.gate import GateResult, check_input
 from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
@@ -159,29 +159,6 @@ def _record_audit(result: ChestAnalysis, op: OperatingPoint, state: dict[str, An
         pass  # the analysis is still shown; a site notices an unwritable data folder in its logs
 
 
-SHARE_TOP = 3  # a shared summary lists every finding not read as unlikely, and at least the top three
-
-
-def _share_summary(result: ChestAnalysis, op: OperatingPoint) -> dict[str, Any]:
-    """The board summary of one analysis: finding names with their status and score, the model name, the
-    operating point and the input check's verdict. Built from the model outputs and the gate only: never
-    the image, the file name or a DICOM tag."""
-    code = lang()
-    findings = [
-        {"label": t("chest.share.finding", code, name=localized_name(f.label, code),
-                    status=t(f"chest.status.{op.status(f.probability)}", code)),
-         "score": round(float(f.probability), 3)}
-        for i, f in enumerate(result.findings) if i < SHARE_TOP or op.status(f.probability) != "negative"
-    ]
-    gate = result.gate
-    verdict = t(f"chest.gate.decision.{gate.decision}", code)
-    if gate.overridden:
-        verdict = t("chest.share.overridden", code, verdict=verdict)
-    note = t("chest.share.note", code, gate=verdict, preset=t(f"chest.preset.{op.preset}", code),
-             op=f"{op.threshold:.2f}", band=f"{op.band:.2f}")
-    return {"task": "chest", "model": result.model.name, "findings": findings, "note": note}
-
-
 def _share(result: ChestAnalysis, op: OperatingPoint, digest: str) -> None:
     """Opt-in sharing of the findings summary to the community board (not for a random-weight test model)."""
     st.subheader(tr("chest.share.title"))
@@ -193,7 +170,7 @@ def _share(result: ChestAnalysis, op: OperatingPoint, digest: str) -> None:
     except ImportError:  # board not installed in this build
         st.caption(tr("chest.share.unavailable"))
         return
-    share_to_board("chest", _share_summary(result, op), key=f"chest_share_{digest[:12]}_{op.preset}")
+    share_to_board("chest", share_summary(result, op, lang()), key=f"chest_share_{digest[:12]}_{op.preset}")
 
 
 # --- header, model state, settings ------------------------------------------------------------

@@ -40,6 +40,7 @@ from core.shoulder.display import (
     zoom_view,
 )
 from core.shoulder.model import model_info
+from core.shoulder.report import share_summary
 from core.shoulder.screening import TINGART_LEVEL2_MM
 from ui.common import lang, show_user_error, tr
 from ui.demo import sample_picker
@@ -376,26 +377,6 @@ def _results(levels: dict[str, LevelMeasurement]) -> tuple[float | None, float |
     return dti, cct, result
 
 
-def _share_summary(dti: float | None, cct: float | None, result: Screening, spacing_source: str,
-                   demo: bool) -> dict[str, Any]:
-    """The board summary: the two indices with their categories and the screening result. Built from the
-    numbers only: never the image, the file name or a DICOM tag."""
-    code = lang()
-    findings: list[dict[str, Any]] = []
-    for value, finding, name, unit, digits in ((dti, result.findings[0], "dti", "", 3),
-                                               (cct, result.findings[1], "cct", "mm", 2)):
-        if value is not None:
-            label = t("shoulder.share.item", code, name=t(f"shoulder.share.{name}", code),
-                      category=t(f"shoulder.share.category.{finding.category}", code))
-            findings.append({"label": label, "score": round(float(value), digits), "unit": unit})
-    note = t("shoulder.share.note", code, result=t(f"shoulder.share.overall.{result.category}", code))
-    if cct is not None:
-        note += " " + t("shoulder.share.spacing", code, source=t(f"shoulder.cal.mode_{spacing_source}", code))
-    if demo:
-        note += " " + t("shoulder.share.demo", code)
-    return {"task": "shoulder", "findings": findings, "note": note}
-
-
 def _share(data: dict[str, Any], dti: float | None, cct: float | None, result: Screening, spacing_source: str) -> None:
     """Opt-in sharing of the measurements and the screening result to the community board."""
     if result.category == "unavailable":
@@ -406,7 +387,7 @@ def _share(data: dict[str, Any], dti: float | None, cct: float | None, result: S
     except ImportError:  # board not installed in this build
         st.caption(tr("shoulder.share.unavailable"))
         return
-    summary = _share_summary(dti, cct, result, spacing_source, demo=data.get("format") == "PHANTOM")
+    summary = share_summary(dti, cct, result, spacing_source, lang(), demo=data.get("format") == "PHANTOM")
     share_to_board("bone", summary, key=f"sh_share_{str(data['id'])[:12]}")
 
 

@@ -197,3 +197,25 @@ def audit_fields(analysis: ChestAnalysis, op: OperatingPoint) -> dict[str, Any]:
             test_model=model.is_test_model, n_positive=counts["positive"], n_uncertain=counts["uncertain"],
         )
     return fields
+
+
+SHARE_TOP = 3  # a shared summary lists every finding not read as unlikely, and at least the top three
+
+
+def share_summary(result: ChestAnalysis, op: OperatingPoint, code: str) -> dict[str, Any]:
+    """The board summary of one analysis: finding names with their status and score, the model name, the
+    operating point and the input check's verdict. Built from the model outputs and the gate only: never
+    the image, the file name or a DICOM tag. ``code``: the language of the labels and the note."""
+    findings = [
+        {"label": t("chest.share.finding", code, name=localized_name(f.label, code),
+                    status=t(f"chest.status.{op.status(f.probability)}", code)),
+         "score": round(float(f.probability), 3)}
+        for i, f in enumerate(result.findings) if i < SHARE_TOP or op.status(f.probability) != "negative"
+    ]
+    gate = result.gate
+    verdict = t(f"chest.gate.decision.{gate.decision}", code)
+    if gate.overridden:
+        verdict = t("chest.share.overridden", code, verdict=verdict)
+    note = t("chest.share.note", code, gate=verdict, preset=t(f"chest.preset.{op.preset}", code),
+             op=f"{op.threshold:.2f}", band=f"{op.band:.2f}")
+    return {"task": "chest", "model": result.model.name, "findings": findings, "note": note}

@@ -8,6 +8,7 @@ into the report: no DICOM tags, no file name, no patient data.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -142,3 +143,22 @@ def build_pdf(
         pdf.paragraph(text, size=8.5)
     pdf.paragraph(t("shoulder.pdf.method_note", lang), size=8.5)
     return pdf.build()
+
+
+def share_summary(dti: float | None, cct: float | None, result: Screening, spacing_source: str, code: str,
+                  demo: bool = False) -> dict[str, Any]:
+    """The board summary: the two indices with their categories and the screening result. Built from the
+    numbers only: never the image, the file name or a DICOM tag. ``code``: the language of the text."""
+    findings: list[dict[str, Any]] = []
+    for value, finding, name, unit, digits in ((dti, result.findings[0], "dti", "", 3),
+                                               (cct, result.findings[1], "cct", "mm", 2)):
+        if value is not None:
+            label = t("shoulder.share.item", code, name=t(f"shoulder.share.{name}", code),
+                      category=t(f"shoulder.share.category.{finding.category}", code))
+            findings.append({"label": label, "score": round(float(value), digits), "unit": unit})
+    note = t("shoulder.share.note", code, result=t(f"shoulder.share.overall.{result.category}", code))
+    if cct is not None:
+        note += " " + t("shoulder.share.spacing", code, source=t(f"shoulder.cal.mode_{spacing_source}", code))
+    if demo:
+        note += " " + t("shoulder.share.demo", code)
+    return {"task": "shoulder", "findings": findings, "note": note}

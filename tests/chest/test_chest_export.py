@@ -12,6 +12,7 @@ import pytest
 from core import audit
 from core.chest import export
 from core.chest.analysis import analyse_bytes, report_stream
+from core.chest.labels import localized_name
 from core.chest.reading import OperatingPoint
 from core.i18n import t
 
@@ -147,3 +148,20 @@ def test_overlay_blends_only_where_hot() -> None:
     assert out.shape == (10, 10, 3) and out.dtype == np.uint8
     assert (out[0, 0] == 128).all() and not (out[5, 5] == 128).all()
     assert (overlay(base, heat, 0.0) == 128).all()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_board_summary_holds_findings_and_the_verdict_only(analysed, lang: str) -> None:
+    from core.board import validate_summary
+
+    op = OperatingPoint.of("balanced")
+    summary = export.share_summary(analysed, op, lang)
+    assert validate_summary(summary) is not None  # the board accepts it (no image, no patient field)
+    flagged = [f for f in analysed.findings if op.status(f.probability) != "negative"]
+    assert len(summary["findings"]) == max(export.SHARE_TOP, len(flagged))
+    assert summary["findings"][0]["score"] == round(analysed.findings[0].probability, 3)
+    assert localized_name(analysed.findings[0].label, lang) in summary["findings"][0]["label"]
+    assert t(f"chest.gate.decision.{analysed.gate.decision}", lang) in summary["note"]
+    blob = json.dumps(summary, ensure_ascii=False)
+    for s in [*PHI_STRINGS, "secret_name"]:
+        assert s not in blob

@@ -67,3 +67,19 @@ def test_one_thickness_level_is_marked_provisional(measured, monkeypatch: pytest
     seen.clear()
     build_pdf(levels, lines, display, "ko", **args)
     assert t("shoulder.result.cct_provisional", "ko") not in seen and t("shoulder.result.cct_levels", "ko", n=2) in seen
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_board_summary_holds_the_indices_and_the_result(lang: str) -> None:
+    from core.board import validate_summary
+    from core.shoulder.report import share_summary
+    from core.shoulder.screening import screen
+
+    result = screen(1.36, 3.5)
+    summary = share_summary(1.36, 3.5, result, "dicom", lang, demo=True)
+    assert validate_summary(summary) is not None
+    assert [f["score"] for f in summary["findings"]] == [1.36, 3.5] and summary["findings"][1]["unit"] == "mm"
+    assert t(f"shoulder.share.overall.{result.category}", lang) in summary["note"]
+    assert t("shoulder.share.demo", lang) in summary["note"]
+    only_dti = share_summary(1.5, None, screen(1.5, None), "none", lang)
+    assert len(only_dti["findings"]) == 1 and t("shoulder.share.demo", lang) not in only_dti["note"]
