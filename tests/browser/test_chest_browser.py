@@ -49,6 +49,11 @@ def test_upload_a_real_radiograph_with_the_bundled_starter_model(app_url: str, p
     page.get_by_role("heading", name=t("chest.report.title", "ko"), exact=True).wait_for(timeout=90_000)
     page.get_by_text(t("llm.report.findings_header", "ko")).first.wait_for(timeout=90_000)
     assert page.get_by_test_id("stException").count() == 0
+    # the film and at least one heatmap overlay are drawn (images loaded, not just placeholders)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+        ".filter(i => i.complete && i.naturalWidth > 0).length >= 2", timeout=60_000)
+    assert page.get_by_test_id("stDataFrame").count() >= 2  # the batch summary and the findings table
     shot(page, "chest_starter_ko")
     page.get_by_role("heading", name=t("chest.report.title", "ko"), exact=True).scroll_into_view_if_needed()
     shot(page, "chest_starter_ko_report")
