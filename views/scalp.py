@@ -38,11 +38,11 @@ from core.scalp import (
     compare,
     render_item,
 )
-from core.scalp.history import UNKNOWN_VERSION, new_code
+from core.scalp.history import UNKNOWN_VERSION, new_code, normalise_code
 from core.scalp.measure import downscale
 from core.scalp.overlay import OVERLAYS, cam_overlay, overlay
 from core.scalp.questionnaire import REQUIRED_SINGLE
-from core.scalp.severity import Evidence
+from core.scalp.severity import NOTE_NO_SCALE, Evidence
 from ui.common import lang, show_user_error, tr
 from ui.demo import sample_picker
 from ui.llm import run_guarded
@@ -188,7 +188,7 @@ def _severities(result: ScalpResult) -> None:
     cols = st.columns(3)
     for i, g in enumerate(result.grades):
         with cols[i % 3].container(border=True):
-            no_scale = g.note_key == "scalp.note.hair_loss_no_scale"
+            no_scale = g.note_key == NOTE_NO_SCALE
             st.metric(tr(f"scalp.condition.{g.condition}"),
                       tr("scalp.grade.not_assessed") if no_scale else _grade_label(g.final_grade))
             source = tr("scalp.source.model") if g.source == "model" else tr("scalp.source.heuristic")
@@ -354,7 +354,8 @@ def _history_code() -> str:
 
 
 def _code_marker(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    """The same marker for every spelling of one code (case, spaces and dashes do not count)."""
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
 
 
 def _arm_delete(code: str) -> None:
@@ -443,11 +444,10 @@ def _history(result: ScalpResult) -> None:
         with left:
             if st.button(tr("scalp.history.save"), key="scalp_history_save"):
                 saved = S.setdefault("scalp_history_saved", set())
-                marker = (hashlib.sha256(code.encode()).hexdigest(), result.created)
+                marker = (_code_marker(code), result.created)
                 if marker not in saved:
-                    store.add(code, result.history_entry())
+                    entries = store.add(code, result.history_entry())
                     saved.add(marker)
-                entries = store.entries(code)
                 st.success(tr("scalp.history.saved"))
         with right:
             _history_delete(code, len(entries))

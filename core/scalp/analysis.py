@@ -88,7 +88,7 @@ class ScalpResult:
         ]
         note_key = "scalp.share.note_model" if self.source == "model" else "scalp.share.note_heuristic"
         note = t(note_key, lang)
-        missing = [g.condition for g in self.grades if g.final_grade is None]
+        missing = self.not_assessed()
         if missing:
             note += " " + t("scalp.share.not_assessed", lang,
                             conditions=", ".join(t(f"scalp.condition.{c}", lang) for c in missing))

@@ -172,6 +172,7 @@ def _derive(norm: str, secret: bytes) -> str:
                                PBKDF2_ITERATIONS).hex()[:32]
 
 
+@functools.lru_cache(maxsize=64)
 def _legacy_id(code: str) -> str:
     """File id under the old fixed salt (codes as typed, stripped)."""
     return hashlib.pbkdf2_hmac("sha256", code.strip().encode("utf-8"), _LEGACY_SALT, _LEGACY_ITERATIONS).hex()[:32]
@@ -197,8 +198,15 @@ def load_secret(root: Path) -> bytes:
             pass
         finally:
             tmp.unlink(missing_ok=True)
+    st = path.stat()
+    return _read_secret(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_secret(path: str, _mtime_ns: int, _size: int) -> bytes:
+    """The secret's bytes, read once per file version (the page asks for it on every rerun)."""
     try:
-        data = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        data = bytes.fromhex(Path(path).read_text(encoding="ascii").strip())
     except (ValueError, UnicodeDecodeError) as exc:
         raise OSError(f"{path} is not a history secret") from exc
     if len(data) < 16:
@@ -228,8 +236,9 @@ class HistoryStore:
                 os.replace(legacy, path)
         return path
 
-    def add(self, code: str, entry: HistoryEntry) -> None:
-        """Append ``entry`` (the oldest entries are dropped beyond :data:`MAX_ENTRIES`).
+    def add(self, code: str, entry: HistoryEntry) -> list[HistoryEntry]:
+        """Append ``entry`` (the oldest entries are dropped beyond :data:`MAX_ENTRIES`); return
+        the history as now stored, oldest first.
 
         Raises:
             HistoryError: bad or weak code. OSError: the data folder is not writable.
@@ -242,6 +251,7 @@ class HistoryStore:
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(e.to_json() + "\n" for e in entries), encoding="utf-8")
         os.replace(tmp, path)
+        return entries
 
     def entries(self, code: str) -> list[HistoryEntry]:
         """All entries of a code, oldest first (unreadable lines are skipped).

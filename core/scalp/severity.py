@@ -28,6 +28,7 @@ CONDITIONS: tuple[str, ...] = (
 GRADES = (0, 1, 2, 3)
 THRESHOLDS_VERSION = "heuristic-2026.1"
 MODEL_CARD = "scalp-effnetb0-6head"  # the trained model's registry name (weights/cards/)
+NOTE_NO_SCALE = "scalp.note.hair_loss_no_scale"  # hair loss not assessed: the photo has no scale
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _hair_loss(m: Measurements, ev: tuple[Evidence, ...]) -> ConditionGrade:
     thin = max((e.grade for e in ev if e.key == "thin_hair_share"), default=0)
     if thin >= 1:
         return ConditionGrade("hair_loss", thin, "heuristic", ev, note_key="scalp.note.hair_loss_thin_only")
-    return ConditionGrade("hair_loss", None, "heuristic", ev, note_key="scalp.note.hair_loss_no_scale")
+    return ConditionGrade("hair_loss", None, "heuristic", ev, note_key=NOTE_NO_SCALE)
 
 
 def heuristic_grades(m: Measurements) -> dict[str, ConditionGrade]:
