@@ -542,12 +542,15 @@ def has_referral(text: str) -> bool:
     return False
 
 
-def check_care_plan(text: str, grades: Mapping[str, int | None], lang: str, *, pustules: int = 0) -> GuardResult:
+def check_care_plan(text: str, grades: Mapping[str, int | None], lang: str, *, pustules: int = 0,
+                    referrals: Sequence[str] | None = None) -> GuardResult:
     """Check a scalp care-plan text against the six grades (rules in the module docstring).
 
     ``grades``: condition -> 0..3, or None when it could not be graded (then it is neither
     required nor treated as absent). ``pustules``: pustules counted in the photo (the knowledge
-    base's D-PUSTULE doctor rule uses it; 0 when unknown).
+    base's D-PUSTULE doctor rule uses it; 0 when unknown). ``referrals``: the dermatologist rules
+    (:data:`REFERRAL_RULES` ids) the knowledge-base plan actually fired, when the caller has the
+    plan (answers can fire them too); otherwise they are inferred from the grades.
 
     Raises:
         TypeError: ``text`` is not a string.
@@ -564,7 +567,9 @@ def check_care_plan(text: str, grades: Mapping[str, int | None], lang: str, *, p
     present = {m.label for m in broad if m.status in ("positive", "uncertain")}
     omitted = [c for c in required if c not in present]
     severity = [c for c in find_severity_conflicts(text, grades, lang, broad) if c not in invented]
-    referrals = required_referrals(grades, pustules)
+    known = {rule for rule, _ in REFERRAL_RULES}
+    referrals = (required_referrals(grades, pustules) if referrals is None
+                 else tuple(r for r in referrals if r in known))
     details = [
         (P_INVENTED, tuple(invented)),
         (P_OMITTED_CONDITION, tuple(omitted)),

@@ -94,7 +94,8 @@ def default_check(text: str, facts: ReportFacts, lang: str) -> Any:
     if isinstance(facts, ChestReportFacts):
         return guard.check_chest_report(text, facts, lang)
     if isinstance(facts, CarePlanFacts):
-        return guard.check_care_plan(text, facts.grade_map(), lang, pustules=facts.pustules)
+        doctor = tuple(item.rule_id for item in facts.plan.section("doctor"))  # what the plan itself advises
+        return guard.check_care_plan(text, facts.grade_map(), lang, pustules=facts.pustules, referrals=doctor)
     raise TypeError(f"no guard for {type(facts).__name__}")
 
 

@@ -312,8 +312,19 @@ def test_dropping_the_dermatologist_referral_fails(lang: str, text: str) -> None
     problems = _problems(text, SEVERE_PUSTULES, lang)
     assert set(problems) == {"guard.problem.referral"}
     assert problems["guard.problem.referral"] == ("D-SEVERE", "D-PUSTULE")  # the knowledge base's rule ids
-    assert "D-SEVERE" in check_care_plan(text, SEVERE_PUSTULES, lang).note(lang)
+    note = check_care_plan(text, SEVERE_PUSTULES, lang).note(lang)
+    assert t("guard.problem.referral", lang) in note and "D-SEVERE" not in note  # no internal rule ids for users
     assert _problems(text.replace("You do not need to", "Please") + REFERRAL[lang], SEVERE_PUSTULES, lang) == {}
+
+
+def test_a_referral_the_plan_fired_from_the_answers_is_required_too() -> None:
+    """Answers can fire a doctor rule (burning pain -> D-PUSTULE) at grade 0: the caller passes the plan's rules."""
+    text = "Wash gently every day."
+    assert "guard.problem.referral" not in dict(check_care_plan(text, ZERO, "en").details)
+    fired = dict(check_care_plan(text, ZERO, "en", referrals=("D-PUSTULE", "D-ALWAYS")).details)
+    assert fired["guard.problem.referral"] == ("D-PUSTULE",)  # D-ALWAYS (general advice) is not a referral rule
+    assert "guard.problem.referral" not in dict(check_care_plan(text + " Please see a dermatologist.", ZERO, "en",
+                                                                referrals=("D-PUSTULE",)).details)
 
 
 def test_the_referral_follows_the_knowledge_base_doctor_rules() -> None:
