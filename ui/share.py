@@ -13,6 +13,8 @@ Usage from an analysis page::
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +33,8 @@ from core.board import (
 from core.errors import UserError
 from core.settings import get_settings
 from ui.common import lang, show_user_error, tr
+
+_LOG = logging.getLogger(__name__)
 
 VISITOR_KEY = "board_visitor_id"
 NICKNAME_KEY = "board_nickname"
@@ -72,7 +76,8 @@ def visitor_id() -> str:
     if address:
         try:
             client = get_board().client_visitor_id(address)
-        except Exception:  # an unreadable database: the session id still works for reading
+        except (UserError, sqlite3.Error, OSError) as exc:  # an unusable database: the session id still reads
+            _LOG.log(logging.WARNING, "per-client visitor id unavailable (%s); using the session id", type(exc).__name__)
             client = None
         if client:
             return client

@@ -410,10 +410,14 @@ def _comment_owner_tools(board: Board, comments: list[Comment]) -> None:
                 tr("board.field.password"), type="password", max_chars=cfg.password_max,
                 key=_k("board_comment_manage_password"),
             )
+            confirm = st.checkbox(tr("board.comment.confirm_delete"), key=_k("board_comment_manage_confirm"))
             save_col, delete_col = st.columns(2)
             save = save_col.form_submit_button(tr("board.comment.save"), type="primary")
             delete = delete_col.form_submit_button(tr("board.comment.delete"))
     if not (save or delete):
+        return
+    if delete and not save and not confirm:  # a deleted comment cannot be brought back
+        st.warning(tr("board.comment.confirm_needed"))
         return
     try:
         if save:

@@ -519,9 +519,7 @@ class Board:
         nickname = text.clean_nickname(nickname, cfg)
         password = text.check_password(password, cfg)
         summary_json = summary_to_json(validate_summary(summary)) if summary is not None else None
-        # a shared result's summary is part of what makes it the same post: two people sharing
-        # different results under the page's default title and body are not duplicates
-        fingerprint = text.fingerprint(title, body, summary_json) if summary_json else text.fingerprint(title, body)
+        fingerprint = _post_fingerprint(title, body, summary_json)
         vhash = security.visitor_hash(visitor_id)
         self._rate_precheck(vhash, "post")
         password_hash = security.hash_password(cfg.password_hasher, password)
@@ -689,11 +687,13 @@ class Board:
         with self._write() as db:
             now = self.clock()
             self._rate_check(db, vhash, "edit", now)
+            summary = db.execute("SELECT summary_json FROM posts WHERE id = ?", (int(post_id),)).fetchone()
+            fingerprint = _post_fingerprint(title, body, summary[0] if summary else None)
             cursor = db.execute(
                 "UPDATE posts SET title = ?, body = ?, category = ?, fingerprint = ?, updated_at = ?, "
                 "password_hash = COALESCE(?, password_hash) "
                 "WHERE id = ? AND status = 'visible' AND password_hash IS ?",
-                (title, body, category, text.fingerprint(title, body), now, rehash, int(post_id), stored_hash),
+                (title, body, category, fingerprint, now, rehash, int(post_id), stored_hash),
             )
             if cursor.rowcount != 1:
                 raise NotFoundError("board.error.not_found")
@@ -770,7 +770,7 @@ class Board:
             ).fetchall()
         return [Comment(*row) for row in rows]
 
-    def _comment_owner(self, comment_id: int) -> tuple[str, str]:
+    def _comment_owner(self, comment_id: int) -> tuple[str, str | None]:
         """(nickname, password hash) of a comment on a visible post. Raises NotFoundError."""
         with self._read() as db:
             row = db.execute(
@@ -789,8 +789,8 @@ class Board:
             NotFoundError, PermissionDeniedError, RateLimitedError.
         """
         vhash = security.visitor_hash(visitor_id)
-        row = self._comment_owner(comment_id)
-        self._verify_owner(vhash, row[0], row[1], nickname, password)
+        stored_nick, stored_hash = self._comment_owner(comment_id)
+        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
         with self._write() as db:
             _delete_comment(db, int(comment_id))
 
@@ -814,8 +814,7 @@ class Board:
         text.check_links(cfg.max_links_comment, body)
         fingerprint = text.fingerprint(body)
         vhash = security.visitor_hash(visitor_id)
-        row = self._comment_owner(comment_id)
-        stored_nick, stored_hash = row[0], row[1]
+        stored_nick, stored_hash = self._comment_owner(comment_id)
         self._rate_precheck(vhash, "edit")
         self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
         rehash = None
@@ -1073,6 +1072,7 @@ class Board:
                         "body": body,
                         "nickname": text.clean_line(rec.get("nickname"), "nickname", 1, cfg.nickname_max),
                         "summary_json": summary_to_json(validate_summary(summary)) if summary else None,
+                        "updated_at": _timestamp(rec.get("updated_at")),
                     }
                 )
             elif rec.get("type") == "comment":
@@ -1098,13 +1098,13 @@ class Board:
                 "fingerprint, view_count, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     created,
-                    rec.get("updated_at"),
+                    rec["updated_at"],
                     rec["category"],
                     rec["nickname"],
                     rec["title"],
                     rec["body"],
                     rec["summary_json"],
-                    text.fingerprint(rec["title"], rec["body"]),
+                    _post_fingerprint(rec["title"], rec["body"], rec["summary_json"]),
                     max(0, int(rec.get("view_count") or 0)),
                     status,
                 ),
@@ -1243,3 +1243,9 @@ def _log(
         "INSERT INTO moderation_log (at, action, post_id, comment_id, detail) VALUES (?, ?, ?, ?, ?)",
         (now, action, post_id, comment_id, detail),
     )
+
+
+def _post_fingerprint(title: str, body: str, summary_json: str | None) -> str:
+    """A post's duplicate fingerprint. A shared result's summary is part of it: two people sharing
+    different results under a page's default title and body are not duplicates."""
+    return text.fingerprint(title, body, summary_json) if summary_json else text.fingerprint(title, body)

@@ -288,6 +288,12 @@ def test_edit_and_delete_a_comment(db_path: Path, lang: str) -> None:
     at.selectbox(key=_key(at, "board_comment_manage_id")).select(second).run()
     at.text_input(key=_key(at, "board_comment_manage_nickname")).input("민수")
     at.text_input(key=_key(at, "board_comment_manage_password")).input("other-pw")
+    _click(at, "board.comment.delete", lang)  # not confirmed: nothing is deleted
+    assert t("board.comment.confirm_needed", lang) in [w.value for w in at.warning]
+    assert len(board.list_comments(post_id)) == 2
+    at.text_input(key=_key(at, "board_comment_manage_nickname")).input("민수")
+    at.text_input(key=_key(at, "board_comment_manage_password")).input("other-pw")
+    at.checkbox(key=_key(at, "board_comment_manage_confirm")).check()
     _click(at, "board.comment.delete", lang)
     assert [s.value for s in at.success] == [t("board.flash.comment_deleted", lang)]
     assert [c.id for c in board.list_comments(post_id)] == [first]

@@ -233,3 +233,17 @@ def test_cli(board: Board, make_post, tmp_path: Path, capsys: pytest.CaptureFixt
         timeout=60,
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("value", ["x", True, float("nan"), None])
+def test_an_imported_edit_time_that_is_not_a_number_is_dropped(board: Board, value: object) -> None:
+    post = {"type": "post", "category": "free", "title": "imported", "body": "body", "nickname": "nick",
+            "id": 1, "created_at": 1000.0, "updated_at": value}
+    comment = {"type": "comment", "post_id": 1, "body": "reply", "nickname": "nick", "created_at": 1001.0,
+               "updated_at": value}
+    assert board.import_jsonl([json.dumps(post), json.dumps(comment)]) == {"posts": 1, "comments": 1}
+    [imported] = board.list_posts().items
+    assert imported.updated_at is None and board.list_comments(imported.id)[0].updated_at is None
+    good = {**post, "title": "imported 2", "updated_at": 12.5}
+    board.import_jsonl([json.dumps(good)])
+    assert {p.title: p.updated_at for p in board.list_posts().items}["imported 2"] == 12.5
