@@ -678,8 +678,8 @@ def _cmd_fit_features(args: argparse.Namespace) -> int:
     from core.chest.loader import load_model
     from core.models import registry
 
-    card = ensure_gate_card(args.model)  # before any heavy work (raises KeyError for an unknown model)
-    path = registry.require(args.model)
+    registry.get_card(args.model)  # before any heavy work: KeyError for an unknown model
+    path = registry.require(args.model)  # MissingModelError when it is not installed
     model = load_model(args.model, path)
     if not has_pooled_features(model):
         print(f"{args.model} has no pooled-feature head: its predictions carry no features to fit", file=sys.stderr)
@@ -688,7 +688,8 @@ def _cmd_fit_features(args: argparse.Namespace) -> int:
     fit, tune = _thin(split.fit, args.limit), _thin(split.tune, args.limit)
     meta = {"split": split.description, "fit_images": len(fit), "tune_images": len(tune)}
     ref = fit_feature_reference(model, fit, tune, k=args.k, meta=meta)
-    if args.out:
+    card = None if args.out else ensure_gate_card(args.model)  # a new card only for a registered result
+    if card is None:
         out = Path(args.out)
     elif card.bundled:
         out = registry.BUNDLED_DIR / card.file
@@ -696,7 +697,7 @@ def _cmd_fit_features(args: argparse.Namespace) -> int:
         out = registry.install_dir() / card.file
     ref.save(out)
     sha = hashlib.sha256(out.read_bytes()).hexdigest()
-    if args.out:
+    if card is None:
         where = "not registered (--out)"
     elif card.bundled:
         where = f"updated the checksum in {_update_bundled_card(card, sha, out.stat().st_size)}"
@@ -729,7 +730,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     feat.add_argument("--out", default="", help="write here only (no pin, no card update)")
     feat.set_defaults(func=_cmd_fit_features)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    from core.errors import UserError
+
+    try:
+        return int(args.func(args))
+    except KeyError as err:
+        print(f"unknown model: {err}", file=sys.stderr)
+    except (UserError, FileNotFoundError) as err:
+        print(str(err), file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

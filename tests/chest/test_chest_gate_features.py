@@ -158,3 +158,19 @@ def test_a_model_without_a_gate_card_gets_one(tmp_path: Path) -> None:
     assert gate.ensure_gate_card("starter-screening-efficientnet-lite0", cards_dir=tmp_path) == card
     with pytest.raises(KeyError):
         gate.ensure_gate_card("no-such-model", cards_dir=tmp_path)
+
+
+def test_fit_features_refuses_bad_input_before_any_work(tmp_path: Path, monkeypatch, capsys) -> None:
+    """An unknown model, a model that is not installed, or a missing data folder: exit 2 with a
+    message, and no card is written into the repository."""
+    cards = tmp_path / "cards"
+    shutil.copytree(registry.CARDS_DIR, cards)
+    monkeypatch.setattr(registry, "CARDS_DIR", cards)
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "weights"))
+    before = sorted(p.name for p in cards.iterdir())
+    assert gate.main(["fit-features", "--model", "no-such-model", "--data", str(tmp_path)]) == 2
+    assert "no-such-model" in capsys.readouterr().err
+    assert gate.main(["fit-features", "--model", "starter-screening-efficientnet-lite0",
+                      "--data", str(tmp_path / "absent")]) == 2  # installed, but no data there
+    assert gate.main(["fit-features", "--model", "xrv-densenet121-res224-all", "--data", str(tmp_path)]) == 2
+    assert sorted(p.name for p in cards.iterdir()) == before
