@@ -17,10 +17,13 @@ Usage::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+
+from core.shoulder.phantom import _chord  # the same chord length through a circle
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,19 @@ def _distance(xs: np.ndarray, ys: np.ndarray, c: Capsule) -> np.ndarray:
     return np.hypot(xs - (c.x0 + t * dx), ys - (c.y0 + t * dy))
 
 
-def _chord(radius: float, d: np.ndarray) -> np.ndarray:
-    return 2.0 * np.sqrt(np.clip(radius * radius - d * d, 0.0, None))
+def _rotated_adder(caps: list[Capsule], cx: float, cy: float, tilt: float) -> Callable[..., None]:
+    """``add(x0, y0, x1, y1, r, mu, bone=True)``: append a capsule (a bone with a cortex, or soft
+    tissue) given upright, rotated by ``tilt`` about (``cx``, ``cy``)."""
+
+    def rot(x: float, y: float) -> tuple[float, float]:
+        dx, dy = x - cx, y - cy
+        return cx + dx * math.cos(tilt) - dy * math.sin(tilt), cy + dx * math.sin(tilt) + dy * math.cos(tilt)
+
+    def add(x0: float, y0: float, x1: float, y1: float, r: float, mu: float, bone: bool = True) -> None:
+        a, b = rot(x0, y0), rot(x1, y1)
+        caps.append(_bone(a[0], a[1], b[0], b[1], r, mu) if bone else Capsule(a[0], a[1], b[0], b[1], r, mu))
+
+    return add
 
 
 def render(shape: tuple[int, int], capsules: list[Capsule], *, blur: float = 1.2, photons: float = 3000.0,
@@ -98,13 +112,7 @@ def hand_like(seed: int = 0, shape: tuple[int, int] = (640, 512)) -> np.ndarray:
     spread = rng.uniform(0.7, 1.2)
     caps: list[Capsule] = []
 
-    def rot(x: float, y: float) -> tuple[float, float]:  # rotate about the wrist centre
-        dx, dy = x - cx, y - wrist_y
-        return cx + dx * math.cos(tilt) - dy * math.sin(tilt), wrist_y + dx * math.sin(tilt) + dy * math.cos(tilt)
-
-    def cap(x0: float, y0: float, x1: float, y1: float, r: float, mu: float, bone: bool) -> None:
-        a, b = rot(x0, y0), rot(x1, y1)
-        caps.append(_bone(a[0], a[1], b[0], b[1], r, mu) if bone else Capsule(a[0], a[1], b[0], b[1], r, mu))
+    cap = _rotated_adder(caps, cx, wrist_y, tilt)  # parts placed upright, rotated about the wrist centre
 
     # forearm soft tissue, radius and ulna running off the bottom edge
     cap(cx, wrist_y, cx, h + 200, w * 0.17, soft, False)
@@ -156,13 +164,7 @@ def knee_like(seed: int = 0, shape: tuple[int, int] = (640, 560)) -> np.ndarray:
     soft = 0.0035
     caps: list[Capsule] = []
 
-    def add(x0: float, y0: float, x1: float, y1: float, r: float, mu: float, bone: bool = True) -> None:
-        def rot(x: float, y: float) -> tuple[float, float]:
-            dx, dy = x - cx, y - joint_y
-            return cx + dx * math.cos(tilt) - dy * math.sin(tilt), joint_y + dx * math.sin(tilt) + dy * math.cos(tilt)
-
-        a, b = rot(x0, y0), rot(x1, y1)
-        caps.append(_bone(a[0], a[1], b[0], b[1], r, mu) if bone else Capsule(a[0], a[1], b[0], b[1], r, mu))
+    add = _rotated_adder(caps, cx, joint_y, tilt)  # parts placed upright, rotated about the joint centre
 
     add(cx, -200, cx, h + 200, w * rng.uniform(0.3, 0.36), soft, bone=False)  # thigh / leg
     add(cx, -200, cx, joint_y - gap - 2.2 * shaft, shaft, 0.05)  # femoral shaft

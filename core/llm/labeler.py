@@ -66,8 +66,10 @@ class Mention:
 
 # --------------------------------------------------------------------------- vocabulary
 # English patterns are matched case-insensitively with word boundaries added around them.
-_NOT_HISTORY = "".join(f"(?<!{w} )" for w in ("known", "history of", "history of primary", "prior", "previous",
-                                                "factors for", "risk of"))
+# A tumour named as a history or a risk ("History of lung tumor", "Known left lung tumor") is not a
+# finding now: checked on the clause before the mention (find_mentions), not next to the word only.
+_HISTORY_BEFORE = re.compile(r"\b(?:known|history of|prior|previous|risk (?:of|factors? for)|factors for)\b", re.I)
+_TUMOUR_WORD = re.compile(r"tumou?r|neoplas|malignan", re.I)
 _EN: dict[str, tuple[str, ...]] = {
     "Atelectasis": (r"atelecta(?:sis|ses|tic)", r"(?:lobar|lobe|segmental|subsegmental) collapse",
                     r"collapse of the (?:right|left)? ?(?:upper|middle|lower)? ?lobe",
@@ -106,11 +108,11 @@ _EN: dict[str, tuple[str, ...]] = {
              # organ's ("brain tumor") or the nature of another finding ("nodules consistent with
              # neoplasm": MeSH tags the nodules only). Bare "malignancy" is mostly a hedge or a history
              # in reports ("to exclude pulmonary malignancy"), so it counts only with a place.
-             rf"{_NOT_HISTORY}(?<!brain )(?<!breast )tumou?rs?",
-             rf"{_NOT_HISTORY}malignant (?:mass|lesion|tumou?r|neoplasm|process)",
+             r"(?<!brain )(?<!breast )tumou?rs?",
+             r"malignant (?:mass|lesion|tumou?r|neoplasm|process)",
              r"malignan(?:cy|cies) (?:in|of|within|involving) the (?:\w+ ){0,3}?"
              r"(?:lobes?|lungs?|hil(?:um|a)|apex|apices|bases?|lingula|mediastinum)",
-             rf"{_NOT_HISTORY}(?<!consistent with )(?:neoplasms?|neoplastic (?:process|lesion|mass|disease))"),
+             r"(?<!consistent with )(?:neoplasms?|neoplastic (?:process|lesion|mass|disease))"),
     "Hernia": (r"hernia(?:s|tion)?", r"herniated"),
     "Lung Lesion": (r"(?:lung|pulmonary) lesions?",),
     "Fracture": (r"fractur(?:e|es|ed)",),
@@ -362,6 +364,8 @@ def find_mentions(text: str, lang: str | None = None) -> list[Mention]:
             status, cue = _classify_ko(clause, a - ca, b - ca, text[a:b])
         else:
             status, cue = _classify_en(clause, a - ca, b - ca, text[a:b])
+            if label == "Mass" and _TUMOUR_WORD.search(text[a:b]) and _HISTORY_BEFORE.search(clause[: a - ca]):
+                status, cue = "negative", "history"
         out.append(Mention(label, a, b, text[a:b], status, cue))
     return out
 

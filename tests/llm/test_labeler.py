@@ -65,6 +65,8 @@ def test_korean_statuses_and_scope(text: str, expected: dict[str, str]) -> None:
     ("A malignant mass cannot be confidently excluded.", {"Mass": "uncertain"}),
     ("History of malignancy.", {}),  # a history, not a finding on this film
     ("Known brain tumor.", {}),
+    ("History of lung tumor.", {"Mass": "negative"}),  # the history cue reaches past "lung"
+    ("Known left lung tumor, unchanged.", {"Mass": "negative"}),
     ("Multiple nodules consistent with neoplasm.", {"Nodule": "positive"}),  # the nature of the nodules
     # a collapsed lung -> Atelectasis (MeSH "Pulmonary Atelectasis"); the pneumothorax is its own mention
     ("Collapsed right lung.", {"Atelectasis": "positive"}),
