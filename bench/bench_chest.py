@@ -291,7 +291,6 @@ def built_radiograph_like() -> dict[str, list[tuple[str, bytes]]]:
     * real non-chest medical images bundled with pydicom (two head CT slices, a whole-body bone scan, an
       abdominal MR), their display pixels only.
     """
-    from pathlib import Path as _Path
 
     import pydicom
 
@@ -307,7 +306,7 @@ def built_radiograph_like() -> dict[str, list[tuple[str, bytes]]]:
         out["shoulder phantom"].append((f"phantom{i}", _png(render_phantom(spec).image)))
     out["hand-like"] = [(f"hand{i}", _png(hand_like(i))) for i in range(6)]
     out["knee-like"] = [(f"knee{i}", _png(knee_like(i))) for i in range(6)]
-    folder = _Path(pydicom.__file__).parent / "data" / "test_files"
+    folder = Path(pydicom.__file__).parent / "data" / "test_files"
     out["CT/MR/NM (pydicom)"] = [
         (name, _png(np.asarray(load_image((folder / name).read_bytes(), name).gray())))
         for name in PYDICOM_NON_CHEST if (folder / name).is_file()
@@ -320,6 +319,7 @@ def cmd_gate(args: argparse.Namespace) -> None:
 
     import cv2
 
+    from core.chest.analysis import inverted as negative
     from core.chest.gate import check_input, frontal_split, image_reference
     from core.imaging import load_image
 
@@ -345,8 +345,7 @@ def cmd_gate(args: argparse.Namespace) -> None:
             continue
         frontal.append((decision, codes, path))
         if i % 3 == 0:
-            neg = replace(img, pixels=np.ascontiguousarray(1.0 - np.asarray(img.pixels), dtype=np.float32))
-            d2, c2 = decide(neg)
+            d2, c2 = decide(negative(img))
             inverted.append(("inverted" in c2, d2))
     n = len(frontal)
     accepted = sum(d != "refuse" for d, _, _ in frontal)
@@ -371,7 +370,8 @@ def cmd_gate(args: argparse.Namespace) -> None:
     print(f"\nInverted radiographs (every 3rd held-out frontal negated, + fake_monochrome1.dcm): {caught_inv}/{len(inverted)} flagged 'inverted' = {caught_inv / len(inverted):.1%}; refused {sum(d == 'refuse' for _, d in inverted)}/{len(inverted)}")
     print("\nNon-chest images (built):")
     tot = tot_c = 0
-    for kind, items in built_non_chest().items():
+    non_chest, radiograph_like = built_non_chest(), built_radiograph_like()  # built once, used twice
+    for kind, items in non_chest.items():
         results = [decide(load_image(data, name + ".png")) for name, data in items]
         caught = sum(d == "refuse" for d, _ in results)
         tot += len(items)
@@ -392,18 +392,18 @@ def cmd_gate(args: argparse.Namespace) -> None:
         caught = sum(d == "refuse" for d, _ in results)
         print(f"  {kind:28s} refused {caught}/{len(results)} = {caught / len(results):.1%}")
     print("\nRadiograph-like non-chest images (built; image-level checks alone):")
-    for kind, items in built_radiograph_like().items():
+    for kind, items in radiograph_like.items():
         results = [decide(load_image(data, name + ".png")) for name, data in items]
         print(f"  {kind:20s} refused {sum(d == 'refuse' for d, _ in results)}/{len(items)}, "
               f"warned {sum(d == 'warn' for d, _ in results)}/{len(items)}")
-    gate_features(root, split.fit)
+    gate_features(root, split.fit, {**non_chest, **radiograph_like})
 
 
-def gate_features(root: Path, image_fit: tuple[Path, ...]) -> None:
-    """The whole gate (image-level + the model's pooled-feature check) for the page's default model."""
-    from dataclasses import replace
-
+def gate_features(root: Path, image_fit: tuple[Path, ...], sets: dict[str, list[tuple[str, bytes]]]) -> None:
+    """The whole gate (image-level + the model's pooled-feature check) for the page's default model;
+    ``sets``: the built non-chest images by kind (name, PNG bytes)."""
     from core.chest.analysis import analyse
+    from core.chest.analysis import inverted as negative
     from core.chest.gate import (
         UNUSUAL_FRACTION,
         GateResult,
@@ -445,8 +445,7 @@ def gate_features(root: Path, image_fit: tuple[Path, ...]) -> None:
         g_img, g_feat = both(img)
         rows.append((path, g_img.decision, g_feat.decision, whole(g_img, g_feat), g_feat.score("ood_features")))
         if i % 3 == 0:
-            neg = replace(img, pixels=np.ascontiguousarray(1.0 - np.asarray(img.pixels), dtype=np.float32))
-            inverted.append(both(neg))
+            inverted.append(both(negative(img)))
     fake = root / "dicom" / "fake_monochrome1.dcm"
     if fake.is_file():
         inverted.append(both(load_image(fake.read_bytes(), fake.name)))
@@ -467,7 +466,6 @@ def gate_features(root: Path, image_fit: tuple[Path, ...]) -> None:
           f"{sum(inv_all)}/{len(inverted)} = {np.mean(inv_all):.1%} (image-level alone "
           f"{sum(a.decision == 'refuse' for a, _ in inverted)}, features alone {sum(b.decision == 'refuse' for _, b in inverted)})")
     print("\n  Non-chest images: refused by the image-level checks alone -> by the whole gate (features alone)")
-    sets = {**built_non_chest(), **built_radiograph_like()}
     tot = tot_img = tot_all = 0
     for kind, items in sets.items():
         res = [both(load_image(data, name + ".png")) for name, data in items]
