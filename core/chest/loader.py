@@ -132,16 +132,69 @@ def load_model(name: str, path: Path) -> ChestModel:
         raise ModelLoadError("chest.model.broken", name=name, detail=str(exc)[:200]) from exc
 
 
+#: SHA-256 of the torchxrayvision files this code will ever unpickle (published release v1 files,
+#: confirmed by several independent projects). A whole pickled model can run code when loaded, so
+#: any other bytes are refused *before* unpickling, whatever the registry or a local pin says.
+XRV_PUBLISHED_SHA256 = {
+    "56524913dd16a906422e8d8b66a7a5c46be1d82eb7ac012d8103776f1aa68899": "densenet121-res224-all (28,382,008 bytes)",
+}
+#: The only classes a torchxrayvision DenseNet pickle may name (checked before loading).
+XRV_ALLOWED_GLOBALS = (
+    "torch.nn.modules.conv.Conv2d", "torch.nn.modules.batchnorm.BatchNorm2d", "torch.nn.modules.activation.ReLU",
+    "torch.nn.modules.pooling.MaxPool2d", "torch.nn.modules.pooling.AvgPool2d", "torch.nn.modules.linear.Linear",
+    "torch.nn.modules.container.Sequential", "torchxrayvision.models.DenseNet", "torchxrayvision.models._DenseBlock",
+    "torchxrayvision.models._DenseLayer", "torchxrayvision.models._Transition",
+)
+
+
+def _resolve(qualname: str) -> Any:
+    import importlib
+
+    module, _, attr = qualname.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def unpickle_xrv(data: bytes, name: str = XRV_NAME) -> nn.Module:
+    """The model object in a torchxrayvision release file, never running code from an unknown file.
+
+    1. The bytes' SHA-256 must be one of :data:`XRV_PUBLISHED_SHA256` (else refused unread).
+    2. A zip-format checkpoint is opened with ``torch.load(weights_only=True)``, allowing only the
+       classes in :data:`XRV_ALLOWED_GLOBALS` (listed from the file before loading).
+    3. Only a legacy-format file (which ``weights_only`` cannot read) whose bytes are exactly a
+       published file falls back to a full unpickle, as torchxrayvision itself does.
+
+    Raises:
+        ModelLoadError: unknown bytes, or a file naming classes outside the allow-list.
+    """
+    from torch.serialization import get_unsafe_globals_in_checkpoint, safe_globals
+
+    sha = hashlib.sha256(data).hexdigest()
+    if sha not in XRV_PUBLISHED_SHA256:
+        raise ModelLoadError("models.error.unsafe_pickle", name=name, detail=f"unknown file, sha256 {sha[:16]}...")
+    try:
+        names = get_unsafe_globals_in_checkpoint(io.BytesIO(data))
+    except (ValueError, RuntimeError):  # legacy (pre-zip) format: the published bytes only, checked above
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)  # noqa: S614 (published file)
+    unexpected = sorted(set(names) - set(XRV_ALLOWED_GLOBALS))
+    if unexpected:
+        raise ModelLoadError("models.error.unsafe_pickle", name=name, detail=", ".join(unexpected)[:200])
+    with safe_globals([_resolve(n) for n in names]):
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
 def load_xrv_bytes(data: bytes, identity: ModelIdentity) -> PooledLinearChestModel:
     """A torchxrayvision DenseNet from the bytes of its released file (a whole pickled model).
 
-    Mirrors ``xrv.models.DenseNet(weights=...)``: unpickle (``weights_only=False``, which is why the
-    caller must have verified the checksum first), copy the state dict into a fresh
-    ``DenseNet(weights=None)``, and use xrv's ``op_threshs`` for ``densenet121-res224-all``.
+    Mirrors ``xrv.models.DenseNet(weights=...)``: unpickle safely (:func:`unpickle_xrv`), copy the
+    state dict into a fresh ``DenseNet(weights=None)``, and use xrv's ``op_threshs`` for
+    ``densenet121-res224-all``.
+
+    Raises:
+        ModelLoadError: the bytes are not a published file, or name classes outside the allow-list.
     """
     import torchxrayvision as xrv
 
-    saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)  # noqa: S614 (verified file)
+    saved = unpickle_xrv(data, identity.name)
     for mod in saved.modules():  # xrv's patch for models pickled by older torch
         if not hasattr(mod, "_non_persistent_buffers_set"):
             mod._non_persistent_buffers_set = set()

@@ -4,7 +4,12 @@
     python -m core.models info NAME                 # the whole model card as JSON
     python -m core.models fetch NAME                # download (resumable, checksummed)
     python -m core.models fetch NAME --from DIR     # install offline from a folder or file
-    python -m core.models verify [NAME ...] [--pin] # check installed files; --pin trusts unpinned ones
+    python -m core.models verify [NAME ...]         # check installed files against card or signed pin
+    python -m core.models verify NAME --trust-unknown   # trust (pin) a found file whose publisher states no checksum
+
+A card that states its SHA-256 is the only authority for its file. ``--trust-unknown`` is needed to
+accept any file whose checksum nobody published; it prints that checksum so it can be compared
+with a trusted source, and pins it signed with this installation's key.
 
 Exit status: 0 on success, 1 when a fetch fails or a verified file is corrupt, 2 for usage errors.
 """
@@ -56,14 +61,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     update, bar = _progress_bar(args.name)
     try:
-        path = install(args.name, from_dir=args.from_dir, sha256=args.sha256, progress=update)
+        path = install(args.name, from_dir=args.from_dir, sha256=args.sha256, progress=update,
+                       trust_unknown=args.trust_unknown)
     except FetchError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     bar.close()
     st = registry.status(args.name)
-    print(f"installed {args.name} -> {path} (sha256 {st.sha256}{', pinned locally' if st.pinned_locally else ''})")
+    how = ", trusted on your word (--trust-unknown) and pinned" if st.pinned_locally else ", matches the card"
+    print(f"installed {args.name} -> {path} (sha256 {st.sha256}{how})")
     return 0
 
 
@@ -72,9 +79,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     bad = 0
     for name in names:
         st = registry.status(name)
-        if st.state == "unpinned" and args.pin and st.sha256:
-            registry.pin(registry.get_card(name), st.sha256)
-            st = registry.status(name)
+        if st.state == "unpinned" and st.sha256:
+            if args.trust_unknown:
+                registry.pin(registry.get_card(name), st.sha256)
+                print(f"{name}: trusted sha256 {st.sha256} (pinned, signed with this installation's key)")
+                st = registry.status(name)
+            else:
+                print(f"{name}: found {st.path} with sha256 {st.sha256}; nobody published its checksum. "
+                      f"Compare it with a trusted source, then: {registry.trust_command(name)}")
         print(f"{name}: {st.state}" + (f" ({st.path})" if st.path else ""))
         bad += st.state == "corrupt"
     return 1 if bad else 0
@@ -90,11 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     p_fetch = sub.add_parser("fetch", help="download or install a model")
     p_fetch.add_argument("name")
     p_fetch.add_argument("--from", dest="from_dir", type=Path, help="install from this folder or file (offline)")
-    p_fetch.add_argument("--sha256", help="expected SHA-256 (when the card has none)")
+    p_fetch.add_argument("--sha256", help="expected SHA-256 (only for a card that states none)")
+    p_fetch.add_argument("--trust-unknown", action="store_true",
+                         help="accept and pin a file whose checksum nobody published (prints it)")
     p_fetch.set_defaults(func=cmd_fetch)
     p_verify = sub.add_parser("verify", help="verify installed models")
     p_verify.add_argument("names", nargs="*")
-    p_verify.add_argument("--pin", action="store_true", help="pin the checksum of unpinned files found")
+    p_verify.add_argument("--trust-unknown", action="store_true",
+                          help="trust (pin) files found whose checksum nobody published (prints it)")
     p_verify.set_defaults(func=cmd_verify)
     args = parser.parse_args(argv)
     try:

@@ -2,7 +2,11 @@
 
 A download goes to ``<file>.part``; a later run continues it with an HTTP ``Range`` request.
 The file is moved into place only after its size and SHA-256 check out, so a half-written or
-tampered file is never used. Cards whose publisher gives no checksum are pinned on install.
+tampered file is never used. A card that states its checksum accepts that file only (``--sha256``
+cannot override it). For a publisher that states none, the file is installed only with an explicit
+``trust_unknown`` (``--trust-unknown``), which pins and prints its checksum; without it the file is
+refused and its checksum is shown, so an administrator can compare it with a trusted source.
+Nothing here ever unpickles a file: installing only copies and hashes bytes.
 """
 
 from __future__ import annotations
@@ -114,48 +118,63 @@ def install(
     sha256: str | None = None,
     settings: Settings | None = None,
     progress: ProgressFn | None = None,
+    trust_unknown: bool = False,
 ) -> Path:
     """Install model ``name`` into the weights folder, from ``from_dir`` or its URLs.
 
-    ``sha256`` overrides/adds the expected checksum (for publishers who publish none).
-    When no checksum is known at all, the installed file's checksum is pinned locally.
+    ``sha256`` gives the expected checksum for a card that states none (it cannot replace a card's
+    own). When no checksum is known at all, the file is installed and its checksum pinned only with
+    ``trust_unknown``; otherwise it is refused (nothing installed) with its checksum in the message.
 
     Raises:
-        FetchError: not found, download failed on every mirror, or checksum mismatch.
+        FetchError: not found, download failed on every mirror, checksum or size mismatch, or an
+            unknown checksum without ``trust_unknown``.
         KeyError: unknown model name.
     """
     card = get_card(name)
     expected, _ = expected_sha256(card, settings)
     if sha256:
-        expected = sha256.lower()
+        if card.sha256 and sha256.lower() != card.sha256.lower():
+            raise FetchError("models.error.checksum_override", name=name, expected=card.sha256)
+        expected = card.sha256.lower() if card.sha256 else sha256.lower()
+    if card.sha256:  # a pin can never stand in for the card's own checksum
+        expected = card.sha256.lower()
     dest = install_dir(settings) / card.file
     if card.bundled:
         raise FetchError("models.error.bundled", name=name)
     if from_dir is not None:
         source = _find_in_folder(card, Path(from_dir).expanduser(), expected)
-        actual = sha256_of(source)
-        if expected and actual != expected:
-            raise FetchError("models.error.checksum_mismatch", file=source.name, actual=actual, expected=expected)
+        if card.size_bytes is not None and source.stat().st_size != card.size_bytes:
+            raise FetchError("models.error.size_mismatch", url=str(source), size=source.stat().st_size,
+                             expected=card.size_bytes)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".tmp")
         shutil.copyfile(source, tmp)
-        if _hash_file(tmp) != actual:
+        actual = _hash_file(tmp)  # the hash of the bytes that will be installed, not of the source
+        if expected and actual != expected:
             tmp.unlink()
-            raise FetchError("models.error.copy_failed", file=source.name)
+            raise FetchError("models.error.checksum_mismatch", file=source.name, actual=actual, expected=expected)
+        if not expected and not trust_unknown:
+            tmp.unlink()
+            raise FetchError("models.error.unknown_checksum", name=name, actual=actual)
         tmp.replace(dest)
     else:
         if not card.urls:
             raise FetchError("models.error.no_source", name=name, command=card.train_command or "")
+        staging = dest if expected or trust_unknown else dest.with_name(dest.name + ".unverified")
         errors: list[str] = []
         for url in card.urls:
             try:
-                download(url, dest, expected_sha=expected, expected_size=card.size_bytes, progress=progress)
+                download(url, staging, expected_sha=expected, expected_size=card.size_bytes, progress=progress)
                 break
             except FetchError as exc:
                 errors.append(str(exc))
         else:
             raise FetchError("models.error.all_mirrors_failed", name=name, detail=" | ".join(errors))
-        actual = sha256_of(dest)
+        actual = _hash_file(staging)
+        if staging != dest:  # no checksum known and not trusted: refuse, keep nothing
+            staging.unlink()
+            raise FetchError("models.error.unknown_checksum", name=name, actual=actual)
     if not card.sha256:
         pin(card, actual, settings)
     return dest

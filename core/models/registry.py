@@ -1,14 +1,23 @@
 """Find model cards, locate installed weights, and verify them by checksum.
 
-Status is computed without side effects; pinning a checksum (for publishers who publish none)
-happens only through an explicit install or ``verify --pin``.
+Status is computed without side effects. A card that states a SHA-256 is checked against it and
+nothing else: no local file can re-trust a changed file. For a publisher that states none, a
+checksum is pinned only through an explicit ``--trust-unknown`` (install or verify), which prints it.
+
+Pins live in the *data* folder (``$DRDC_DATA_DIR/model-pins.json``), not beside the weights, and every
+entry carries an HMAC-SHA256 made with the installation's secret key (``$DRDC_DATA_DIR/.pins-key``,
+0600). Whoever can write the weights folder, or edits the pins file without the key, cannot make a
+changed file trusted: a pin whose signature does not verify is ignored (the file reads as
+``unpinned`` and is never loaded).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +31,8 @@ from core.settings import PROJECT_ROOT, Settings, get_settings
 
 CARDS_DIR = PROJECT_ROOT / "weights" / "cards"
 BUNDLED_DIR = PROJECT_ROOT / "weights"
-PINS_FILE = "pins.json"
+PINS_FILE = "model-pins.json"
+PINS_KEY = ".pins-key"
 
 State = Literal["installed", "missing", "corrupt", "unpinned"]
 
@@ -34,7 +44,7 @@ class ModelStatus:
     ``installed``: file present and its checksum matches the card's or the local pin.
     ``missing``: no file. ``corrupt``: file present but checksum or size differs.
     ``unpinned``: file present, but neither the card nor a local pin gives a checksum
-    to check it against (run ``python -m core.models verify NAME --pin``).
+    to check it against (run ``python -m core.models verify NAME --trust-unknown``).
     """
 
     name: str
@@ -117,11 +127,45 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return value
 
 
-def read_pins(settings: Settings | None = None) -> dict[str, dict[str, str]]:
-    """Locally pinned checksums (for cards that carry none)."""
-    path = install_dir(settings) / PINS_FILE
-    if not path.is_file():
-        return {}
+def pins_path(settings: Settings | None = None) -> Path:
+    """Where the signed pins live (the data folder, never the weights folder)."""
+    return (settings or get_settings()).data_dir / PINS_FILE
+
+
+def _pins_key(settings: Settings | None = None, create: bool = False) -> bytes | None:
+    """The installation's pin-signing key (32 random bytes, 0600), made on first ``create``.
+
+    Raises:
+        OSError: the data folder is not writable when the key must be created.
+    """
+    path = (settings or get_settings()).data_dir / PINS_KEY
+    if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{PINS_KEY}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)  # atomic; never replaces a key another process made first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return key if len(key) >= 16 else None
+
+
+def _pin_mac(key: bytes, name: str, file: str, sha256: str) -> str:
+    return hmac.new(key, f"drdc-pin-v1\n{name}\n{file}\n{sha256}".encode(), hashlib.sha256).hexdigest()
+
+
+def _read_pin_file(settings: Settings | None = None) -> dict[str, dict[str, str]]:
+    path = pins_path(settings)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -129,26 +173,61 @@ def read_pins(settings: Settings | None = None) -> dict[str, dict[str, str]]:
     return data if isinstance(data, dict) else {}
 
 
+def read_pins(settings: Settings | None = None) -> dict[str, dict[str, str]]:
+    """Locally pinned checksums whose signature verifies with this installation's key.
+
+    Entries that are unsigned, malformed or signed with another key are left out.
+    """
+    key = _pins_key(settings)
+    if key is None:
+        return {}
+    good = {}
+    for name, entry in _read_pin_file(settings).items():
+        if not isinstance(entry, dict):
+            continue
+        sha, file, mac = entry.get("sha256"), entry.get("file"), entry.get("hmac")
+        if not all(isinstance(v, str) for v in (sha, file, mac)):
+            continue
+        if hmac.compare_digest(_pin_mac(key, name, file, sha), mac):
+            good[name] = entry
+    return good
+
+
 def pin(card: ModelCard, sha256: str, settings: Settings | None = None) -> None:
-    """Record ``sha256`` as the trusted checksum of ``card``'s file (trust on first use)."""
-    folder = install_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    pins = read_pins(settings)
+    """Record ``sha256`` as the trusted checksum of ``card``'s file, signed with the installation key.
+
+    Raises:
+        ValueError: the card publishes its own checksum (pins never override a card), or ``sha256``
+            is not a SHA-256 hex digest.
+        OSError: the data folder is not writable.
+    """
+    if card.sha256:
+        raise ValueError(f"{card.name} publishes its checksum; a local pin cannot replace it")
+    sha256 = sha256.lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a SHA-256 digest: {sha256!r}")
+    key = _pins_key(settings, create=True)
+    if key is None:
+        raise OSError(f"the pin key in {(settings or get_settings()).data_dir} is unreadable or damaged")
+    pins = _read_pin_file(settings)
     pins[card.name] = {
         "sha256": sha256,
         "file": card.file,
         "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "hmac": _pin_mac(key, card.name, card.file, sha256),
     }
-    tmp = folder / (PINS_FILE + ".tmp")
+    path = pins_path(settings)
+    tmp = path.with_name(f"{PINS_FILE}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(pins, indent=2, sort_keys=True), encoding="utf-8")
-    tmp.replace(folder / PINS_FILE)
+    tmp.replace(path)
 
 
 def expected_sha256(card: ModelCard, settings: Settings | None = None) -> tuple[str | None, bool]:
     """(checksum to verify against, True if it comes from a local pin rather than the card)."""
     if card.sha256:
         return card.sha256, False
-    pinned = read_pins(settings).get(card.name, {}).get("sha256")
+    entry = read_pins(settings).get(card.name, {})
+    pinned = entry.get("sha256") if entry.get("file") == card.file else None
     return (pinned, True) if pinned else (None, False)
 
 
@@ -179,6 +258,11 @@ def install_command(card: ModelCard) -> str:
     return f"python -m core.models fetch {card.name} --from /path/to/folder"
 
 
+def trust_command(name: str) -> str:
+    """The command that trusts (pins) a found file of a card that publishes no checksum."""
+    return f"python -m core.models verify {name} --trust-unknown"
+
+
 def installed_path(name: str, settings: Settings | None = None) -> Path | None:
     """Path of the verified weights file, or ``None`` when not installed and verified."""
     st = status(name, settings)
@@ -201,5 +285,5 @@ def require(name: str, settings: Settings | None = None) -> Path:
         "corrupt": "models.error.corrupt",
         "unpinned": "models.error.unpinned",
     }[st.state]
-    command = install_command(card) if st.state != "unpinned" else f"python -m core.models verify {name} --pin"
+    command = install_command(card) if st.state != "unpinned" else trust_command(name)
     raise MissingModelError(key, name=name, command=command, path=str(st.path or ""))

@@ -29,14 +29,14 @@ class ModelInfo:
 
 def model_info(name: str = CLASSIFIER_CARD) -> ModelInfo:
     """Install state of the shoulder model from the weights registry (no side effects)."""
-    from core.models.registry import get_card, install_command, status
+    from core.models.registry import get_card, install_command, status, trust_command
 
     try:
         card = get_card(name)
         st = status(name)
     except (KeyError, ValueError):
         return ModelInfo(name, "unknown", None, "")
-    command = f"python -m core.models verify {name} --pin" if st.state == "unpinned" else install_command(card)
+    command = trust_command(name) if st.state == "unpinned" else install_command(card)
     return ModelInfo(name, st.state, st.path if st.installed else None, command)
 
 

@@ -99,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--repeats", type=int, default=5)
     w.add_argument("--C", type=float, default=1e-3, help="inverse L2 strength of the logistic regression")
 
+    mt = sub.add_parser("multitask", help="fine-tune the whole backbone on NIH + Kermany (14 findings + pneumonia)")
+    _common(mt)
+    mt.add_argument("--preset", choices=["full", "fast", "smoke"], default="full",
+                    help="full: 224 px, 10 epochs (~1 h on 2 CPU cores); fast: 192 px, 6 epochs; smoke: a minute")
+    mt.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
+    mt.add_argument("--out", type=Path, default=None, help="run folder (default weights/downloads/training-runs/...)")
+
     t = sub.add_parser("table", help="markdown table of compare results.json files")
     t.add_argument("results", nargs="+", type=Path)
     t.add_argument("--threads", type=int, default=2)
@@ -261,6 +268,16 @@ def cmd_within(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_multitask(args: argparse.Namespace) -> int:
+    from core.training.multitask import run
+
+    out = _run_dir(args.out, f"multitask-{args.preset}")
+    run(args.shared, out, args.preset, args.seed, args.cache or _default_cache(), args.max_minutes, args.threads,
+        args.n_boot, _log_to(out / "log.txt"))
+    print(f"run folder: {out}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
@@ -268,4 +285,5 @@ def main(argv: list[str]) -> int:
         from core.training.table import main as table_main
 
         return table_main([str(p) for p in args.results])
-    return {"chest": cmd_chest, "evaluate": cmd_evaluate, "compare": cmd_compare, "within": cmd_within}[args.command](args)
+    return {"chest": cmd_chest, "evaluate": cmd_evaluate, "compare": cmd_compare, "within": cmd_within,
+            "multitask": cmd_multitask}[args.command](args)

@@ -207,7 +207,7 @@ def test_a_site_trained_model_once_installed_and_pinned_is_shown_beside_the_meas
     at.session_state["sh_source"] = "demo"
     at.run()
     assert t("shoulder.model.state_unpinned", "en") in " ".join(i.value for i in at.info)
-    assert any("verify shoulder-osteoporosis-vit --pin" in c.value for c in at.code)
+    assert any("verify shoulder-osteoporosis-vit --trust-unknown" in c.value for c in at.code)
     pin(get_card("shoulder-osteoporosis-vit"), sha256_of(path))
     at.run()
     assert not at.exception

@@ -21,6 +21,7 @@ from core.models.fetch import FetchError, download, install
 from core.settings import PROJECT_ROOT, get_settings
 
 XRV = "xrv-densenet121-res224-all"
+UNKNOWN = "xrv-densenet121-res224-all-gate"  # a non-bundled card whose publisher states no checksum
 
 
 @pytest.fixture()
@@ -103,31 +104,36 @@ def test_missing_model_is_reported_with_the_install_command(weights_dir: Path) -
 
 
 def test_offline_install_from_a_folder_pins_and_detects_tampering(weights_dir: Path, tmp_path: Path) -> None:
-    card = registry.get_card(XRV)
+    card = registry.get_card(UNKNOWN)
+    assert card.sha256 is None and not card.bundled
     usb = tmp_path / "usb"
     usb.mkdir()
     payload = os.urandom(300_000)
     (usb / card.file).write_bytes(payload)
 
-    path = install(XRV, from_dir=usb)
+    with pytest.raises(FetchError, match=hashlib.sha256(payload).hexdigest()):  # trust is never implicit
+        install(UNKNOWN, from_dir=usb)
+    assert not (weights_dir / card.file).exists()
+
+    path = install(UNKNOWN, from_dir=usb, trust_unknown=True)
     assert path == weights_dir / card.file and path.read_bytes() == payload
-    st = registry.status(XRV)
+    st = registry.status(UNKNOWN)
     assert st.state == "installed" and st.pinned_locally
     assert st.sha256 == hashlib.sha256(payload).hexdigest()
-    assert registry.require(XRV) == path
+    assert registry.require(UNKNOWN) == path
 
     # The file changes on disk: it is no longer trusted.
     path.write_bytes(payload[:-1] + b"\x00")
-    assert registry.status(XRV).state == "corrupt"
+    assert registry.status(UNKNOWN).state == "corrupt"
     with pytest.raises(MissingModelError, match="damaged"):
-        registry.require(XRV)
+        registry.require(UNKNOWN)
 
 
 def test_offline_install_with_a_wrong_expected_checksum_installs_nothing(weights_dir: Path, tmp_path: Path) -> None:
-    card = registry.get_card(XRV)
+    card = registry.get_card(UNKNOWN)
     (tmp_path / card.file).write_bytes(b"not the real weights")
     with pytest.raises(FetchError, match="does not match"):
-        install(XRV, from_dir=tmp_path, sha256="0" * 64)
+        install(UNKNOWN, from_dir=tmp_path, sha256="0" * 64)
     assert not (weights_dir / card.file).exists()
 
 
@@ -136,17 +142,18 @@ def test_offline_install_from_a_folder_without_the_file(weights_dir: Path, tmp_p
         install(XRV, from_dir=tmp_path)
 
 
-def test_file_found_in_an_alt_dir_is_unpinned_until_verified(weights_dir: Path, tmp_path: Path) -> None:
+def test_a_file_in_the_xrv_cache_is_used_only_when_it_is_the_published_file(weights_dir: Path, tmp_path: Path) -> None:
     card = registry.get_card(XRV)
+    assert card.sha256 and card.size_bytes  # published file: size and SHA-256 are in the card
     cache = tmp_path / "home" / ".torchxrayvision" / "models_data"
     cache.mkdir(parents=True)
     (cache / card.file).write_bytes(b"weights from the torchxrayvision cache")
     st = registry.status(XRV)
-    assert st.state == "unpinned" and st.path == cache / card.file
-    with pytest.raises(MissingModelError, match="verify"):
+    assert st.state == "corrupt" and st.path == cache / card.file
+    with pytest.raises(MissingModelError, match="damaged"):
         registry.require(XRV)
-    registry.pin(card, st.sha256 or "")
-    assert registry.status(XRV).state == "installed"
+    with pytest.raises(ValueError, match="publishes its checksum"):  # no pin can stand in for the card
+        registry.pin(card, hashlib.sha256(b"weights from the torchxrayvision cache").hexdigest())
 
 
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
@@ -224,18 +231,20 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_cli_list_fetch_from_folder_and_verify(weights_dir: Path, tmp_path: Path) -> None:
     env = {**os.environ, "DRDC_WEIGHTS_DIR": str(weights_dir), "HOME": str(tmp_path / "home")}
-    card = registry.get_card(XRV)
+    card = registry.get_card(UNKNOWN)
     out = _cli("list", env=env)
     assert out.returncode == 0 and XRV in out.stdout and "missing" in out.stdout
     (tmp_path / card.file).write_bytes(b"offline copy")
-    out = _cli("fetch", XRV, "--from", str(tmp_path), env=env)
+    out = _cli("fetch", UNKNOWN, "--from", str(tmp_path), env=env)
+    assert out.returncode == 1 and hashlib.sha256(b"offline copy").hexdigest() in out.stderr
+    out = _cli("fetch", UNKNOWN, "--from", str(tmp_path), "--trust-unknown", env=env)
     assert out.returncode == 0, out.stderr
-    assert "pinned locally" in out.stdout
-    out = _cli("verify", XRV, env=env)
+    assert "--trust-unknown" in out.stdout and hashlib.sha256(b"offline copy").hexdigest() in out.stdout
+    out = _cli("verify", UNKNOWN, env=env)
     assert out.returncode == 0 and "installed" in out.stdout
     (weights_dir / card.file).write_bytes(b"tampered")
-    assert _cli("verify", XRV, env=env).returncode == 1
-    info = json.loads(_cli("info", XRV, env=env).stdout)
+    assert _cli("verify", UNKNOWN, env=env).returncode == 1
+    info = json.loads(_cli("info", UNKNOWN, env=env).stdout)
     assert info["status"]["state"] == "corrupt"
     assert _cli("fetch", "no-such-model", env=env).returncode == 2
 
