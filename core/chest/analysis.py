@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from core.chest import labels as chest_labels
-from core.chest.gate import GateResult, check_features, check_input, feature_reference
+from core.chest.gate import GateResult, check_features, check_input, feature_reference_or_issue
 from core.chest.reading import OperatingPoint
 from core.chest.zones import Location, LungFields, estimate_lung_fields, locate
 from core.llm.facts import ChestReportFacts, FindingFact
@@ -160,8 +160,11 @@ def analyse(
     prediction = model.predict(image)
     t2 = time.perf_counter()
     timings.append(("classify_and_cams", t2 - t1))
-    ref = feature_reference(model) if feature_ref == "default" else feature_ref
-    feature_gate = check_features(prediction, ref)
+    if feature_ref == "default":
+        ref, problem = feature_reference_or_issue(model)
+    else:
+        ref, problem = feature_ref, None
+    feature_gate = check_features(prediction, ref, problem)
     if feature_gate.issues and gate.overridden and feature_gate.can_override:
         feature_gate = feature_gate.override()
     gate = GateResult(gate.issues + feature_gate.issues, gate.scores + feature_gate.scores, gate.overridden)

@@ -362,20 +362,32 @@ def check_pixels(gray: np.ndarray, pixels: np.ndarray, reference: PcaReference |
 def check_input(image: ImageInput, reference: PcaReference | None | Literal["default"] = "default") -> GateResult:
     """Everything that needs no model: tags and image-level checks.
 
-    ``reference="default"`` uses the committed image statistics (none when their file is missing
-    or fails its checksum; the other checks still run).
+    ``reference="default"`` uses the committed image statistics; when their file is missing, damaged
+    or unverified the result is a refusal that names the fix (fail closed), after the other checks.
+    ``reference=None`` (tests and benches only) runs the checks without the out-of-distribution score.
     """
-    ref = image_reference() if reference == "default" else reference
+    problem: GateIssue | None = None
+    if reference == "default":
+        ref, problem = image_reference_or_issue()
+    else:
+        ref = reference
     gray = _gray(image)
     issues = check_tags(image)
     pix_issues, scores = check_pixels(gray, np.asarray(image.pixels), ref)
+    if problem is not None:
+        pix_issues.append(problem)
     return GateResult(tuple(issues + pix_issues), tuple(sorted(scores.items())))
 
 
-def check_features(prediction: ChestPrediction, reference: PcaReference | None) -> GateResult:
-    """Out-of-distribution score of the model's pooled features (no issue without a reference)."""
+def check_features(prediction: ChestPrediction, reference: PcaReference | None,
+                   problem: GateIssue | None = None) -> GateResult:
+    """Out-of-distribution score of the model's pooled features.
+
+    Without a reference, ``problem`` (from :func:`feature_reference_or_issue`) is the result: a
+    refusal for a missing or damaged reference, a warning when none was fitted for this model.
+    """
     if reference is None:
-        return GateResult()
+        return GateResult((problem,) if problem is not None else ())
     score = reference.score(prediction.features)
     scores = (("ood_features", score), ("ood_features_threshold", reference.threshold))
     if score >= reference.threshold:
@@ -386,46 +398,99 @@ def check_features(prediction: ChestPrediction, reference: PcaReference | None) 
 
 
 # --- reference files through the registry --------------------------------------------------------
+# Fail closed: a reference that should be there but is missing, damaged or unverified never makes
+# the gate skip its check silently. It becomes a refusal that names the fix (not overridable: the
+# user cannot vouch for a file they never see).
 @lru_cache(maxsize=4)
 def _image_reference_cached(path: str, sha: str) -> PcaReference:
     return PcaReference.load(Path(path))
 
 
-def image_reference() -> PcaReference | None:
-    """The committed image-level reference, verified by the registry (None when unavailable)."""
-    try:
-        from core.models import registry
+def _reference_issue(code: str, name: str, state: str, command: str) -> GateIssue:
+    return GateIssue(code, "refuse", overridable=False,
+                     params=(("name", name), ("state", state), ("command", command)))
 
-        st = registry.status(IMAGE_STATS_CARD)
-    except (KeyError, ValueError, OSError):
-        return None
+
+def _registry_reference(card_name: str) -> tuple[PcaReference | None, str, str]:
+    """(reference, state, command) for a reference card: the reference only when verified and readable."""
+    from core.models import registry
+
+    try:
+        card = registry.get_card(card_name)
+        st = registry.status(card_name)
+    except KeyError:
+        return None, "no-card", ""
+    except (ValueError, OSError):
+        return None, "unreadable", ""
+    if card.bundled:  # ships with the app: restore it from the release
+        command = f"git checkout -- weights/{card.file}"
+    elif st.state == "unpinned":
+        command = registry.trust_command(card_name)
+    else:
+        command = registry.install_command(card)
     if not st.installed or st.path is None:
-        return None
-    return _image_reference_cached(str(st.path), st.sha256 or "")
+        return None, st.state, command
+    try:
+        return _image_reference_cached(str(st.path), st.sha256 or ""), "installed", command
+    except (OSError, ValueError, KeyError) as exc:  # verified bytes that still do not parse
+        return None, f"unreadable ({type(exc).__name__})", command
+
+
+def image_reference_or_issue() -> tuple[PcaReference | None, GateIssue | None]:
+    """The committed image-level reference, or the refusal to give when it is not usable."""
+    ref, state, command = _registry_reference(IMAGE_STATS_CARD)
+    if ref is not None:
+        return ref, None
+    return None, _reference_issue("reference_unavailable", IMAGE_STATS_CARD, state, command)
+
+
+def image_reference() -> PcaReference | None:
+    """The committed image-level reference, verified by the registry (None when unavailable).
+
+    Analysis never uses this ``None`` to skip the check: :func:`check_input` refuses instead.
+    """
+    return image_reference_or_issue()[0]
 
 
 def feature_card_name(model_name: str) -> str:
     return f"{model_name}-gate"
 
 
-def feature_reference(model: ChestModel) -> PcaReference | None:
-    """Feature statistics fitted on ``model``'s installed weights, or None.
+def feature_reference_or_issue(model: ChestModel) -> tuple[PcaReference | None, GateIssue | None]:
+    """Feature statistics fitted on ``model``'s installed weights, or the issue to report instead.
 
-    Used only when a card ``<model>-gate`` exists, its file is verified, and the statistics were
-    computed with exactly this model file (same SHA-256).
+    * verified statistics of exactly this model file (same SHA-256): ``(reference, None)``;
+    * a *bundled* reference (shipped with the model) missing, damaged or unverified, or any installed
+      reference file damaged or unverified: a refusal naming the fix (fail closed);
+    * a site-fitted reference never fitted (or fitted for other weights), or a model with no
+      reference card: a warning that the feature check is not available (the image-level check
+      still runs), never a silent pass;
+    * a random-weight test model: ``(None, None)``.
     """
     if model.is_test_model:
-        return None
+        return None, None
+    name = feature_card_name(model.name)
+    ref, state, command = _registry_reference(name)
+    if ref is not None:
+        if ref.meta.get("model_sha256") == model.sha256:
+            return ref, None
+        state = "fitted for other weights"
     try:
         from core.models import registry
 
-        st = registry.status(feature_card_name(model.name))
+        bundled = registry.get_card(name).bundled
     except (KeyError, ValueError, OSError):
-        return None
-    if not st.installed or st.path is None:
-        return None
-    ref = _image_reference_cached(str(st.path), st.sha256 or "")
-    return ref if ref.meta.get("model_sha256") == model.sha256 else None
+        bundled = False
+    if bundled or state in ("corrupt", "unpinned") or state.startswith("unreadable"):
+        return None, _reference_issue("feature_reference_unavailable", name, state, command)
+    fit = f"python -m core.chest.gate fit-features --model {model.name} --data ../shared/data"
+    return None, GateIssue("feature_check_unavailable", "warn", params=(("name", name), ("command", fit)))
+
+
+def feature_reference(model: ChestModel) -> PcaReference | None:
+    """Feature statistics fitted on ``model``'s installed weights, or None (see
+    :func:`feature_reference_or_issue`, which analysis uses so that ``None`` never means "pass")."""
+    return feature_reference_or_issue(model)[0]
 
 
 # --- fitting (CLI) -----------------------------------------------------------------------------

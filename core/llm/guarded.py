@@ -148,6 +148,9 @@ class GuardedWriter:
             result = self.check(draft, facts, lang)
         except ImportError:  # no guard installed: unchecked text is never the report
             return outcome(self._structured(facts, lang), "structured", draft)
+        except Exception as exc:  # noqa: BLE001 (fail closed: a guard that cannot run never passes a text)
+            err = UserError("llm.error.guard_failed", detail=type(exc).__name__)
+            return outcome(self._structured(facts, lang), "structured", draft, error=err)
         if getattr(result, "ok", False) is True:
             return outcome(draft, "llm", draft, result)
         return outcome(self._structured(facts, lang), "structured", draft, result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import pathlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -143,11 +144,14 @@ def test_every_real_image_loads_and_yields_all_probabilities(shared_data: Path, 
 
 
 # --- loader ------------------------------------------------------------------------------------
-def test_the_released_pickle_format_loads_like_torchxrayvision(test_model, load) -> None:
-    """A whole pickled xrv DenseNet (the release format) loads through ``load_xrv_bytes``."""
+def test_the_released_pickle_format_loads_like_torchxrayvision(test_model, load, monkeypatch) -> None:
+    """A whole pickled xrv DenseNet (the release format) loads through ``load_xrv_bytes``, with
+    ``weights_only=True`` and the DenseNet's classes allowed; a pickle naming any other class is
+    refused even when its bytes were (here: made to look) published."""
     import torchxrayvision as xrv
 
-    from core.chest.loader import load_xrv_bytes
+    from core.chest import loader
+    from core.chest.loader import ModelLoadError, load_xrv_bytes, unpickle_xrv
     from core.chest.model import ModelIdentity
 
     source = xrv.models.DenseNet(weights=None)
@@ -157,10 +161,20 @@ def test_the_released_pickle_format_loads_like_torchxrayvision(test_model, load)
     torch.save(source, buf)
     data = buf.getvalue()
     ident = ModelIdentity("x", "x", "v", hashlib.sha256(data).hexdigest())
+    with pytest.raises(ModelLoadError, match="unknown file"):  # not a published file: never unpickled
+        load_xrv_bytes(data, ident)
+    monkeypatch.setitem(loader.XRV_PUBLISHED_SHA256, hashlib.sha256(data).hexdigest(), "test file")
     loaded = load_xrv_bytes(data, ident)
     img = load(SAMPLES[0])
     np.testing.assert_allclose(loaded.predict(img).probabilities, test_model.predict(img).probabilities, atol=1e-6)
     assert not loaded.is_test_model and loaded.labels == XRV_LABELS
+
+    buf = io.BytesIO()
+    torch.save({"model": source, "extra": pathlib.PurePosixPath("x")}, buf)  # a class outside the allow-list
+    odd = buf.getvalue()
+    monkeypatch.setitem(loader.XRV_PUBLISHED_SHA256, hashlib.sha256(odd).hexdigest(), "test file")
+    with pytest.raises(ModelLoadError, match="PurePosixPath"):
+        unpickle_xrv(odd)
 
 
 def test_without_weights_nothing_is_available_and_the_error_names_the_command(tmp_path, monkeypatch) -> None:

@@ -119,6 +119,16 @@ def test_without_a_guard_module_nothing_unchecked_is_shown() -> None:
     assert out.source == "structured" and out.note("en") == t("llm.guarded.no_guard", "en")
 
 
+@pytest.mark.parametrize("exc", [KeyError("cue"), RuntimeError("regex"), ZeroDivisionError()])
+def test_a_guard_that_crashes_fails_closed(exc: Exception) -> None:
+    def broken(*_):  # noqa: ANN002, ANN202
+        raise exc
+
+    out = GuardedWriter(FakeLLM("FINDINGS\nanything"), check=broken).run(FACTS, "en")
+    assert out.source == "structured" and out.text == write_text(StructuredWriter(), FACTS, "en")
+    assert out.error is not None and type(exc).__name__ in out.error.message("ko")
+
+
 # --- with the real guard ---------------------------------------------------------------------------
 def _real_guard_or_skip(text: str, lang: str):  # noqa: ANN202
     result = default_check(text, FACTS, lang)
