@@ -262,7 +262,7 @@ def _summary_row(index: int, case: Case, result: Any) -> dict[str, Any]:
     gate = result.gate if isinstance(result, ChestAnalysis) else result
     row[tr("chest.col.gate")] = tr(f"chest.gate.decision.{gate.decision}")
     if isinstance(result, ChestAnalysis) and result.analysed:
-        top = result.findings[0]
+        top = (result.reported_findings or result.findings)[0]
         counts = result.counts(op)
         row[tr("chest.col.top")] = f"{localized_name(top.label, lang())} ({top.probability:.2f})"
         row[tr("chest.col.positive")] = str(counts["positive"])
@@ -344,12 +344,14 @@ with col_b:
     st.image(overlay(base, heat, opacity), caption=tr("chest.heatmap.caption", name=localized_name(finding.label, lang()), score=f"{finding.probability:.2f}"), width="stretch")
 if pred.cam_peak[finding.index] <= 0:
     st.caption(tr("chest.heatmap.empty", name=localized_name(finding.label, lang())))
+if not finding.reported:
+    st.caption(tr("chest.status.unreliable_heatmap", name=localized_name(finding.label, lang())))
 
 # findings, sorted by probability, with bars and the uncertain band
 st.subheader(tr("chest.findings.title"))
 st.caption(tr("chest.band_help", op=f"{op.threshold:.2f}", lo=f"{op.threshold - op.band:.2f}", hi=f"{op.threshold + op.band:.2f}"))
 rows = []
-for f in result.findings:
+for f in result.reported_findings:
     fact = by_label[f.label]
     rows.append({
         tr("chest.col.finding"): localized_name(f.label, lang()),
@@ -362,6 +364,9 @@ st.dataframe(
     pd.DataFrame(rows), hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 4,
     column_config={tr("chest.col.probability"): st.column_config.ProgressColumn(tr("chest.col.probability"), min_value=0.0, max_value=1.0, format="%.2f")},
 )
+unreliable = [localized_name(f.label, lang()) for f in result.findings if not f.reported]
+if unreliable:
+    st.caption(tr("chest.status.unreliable_list", names=", ".join(unreliable)), help=tr("chest.status.unreliable_reason"))
 
 # written report (streamed once per image / operating point / language / writer)
 st.subheader(tr("chest.report.title"))

@@ -64,7 +64,7 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
     }
     data["operating_point"] = {"preset": op.preset, "threshold": op.threshold, "uncertain_band": op.band}
     findings = []
-    for f in analysis.findings:
+    for f in analysis.reported_findings:
         fact = by_label[f.label]
         findings.append({
             "label": f.label,
@@ -79,8 +79,12 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
             "location": location_phrase(fact, lang),
             "heatmap_peak_xy": None if f.location is None else [round(v, 1) for v in f.location.peak],
             "heatmap_peak_in_lung": None if f.location is None else f.location.peak_in_lung,
+            "uncertain_band": round(f.band if f.band is not None else op.band, 4),
         })
     data["findings"] = findings
+    data["not_reported"] = [{"label": f.label, "name": localized_name(f.label, lang),
+                             "reason": t("chest.status.unreliable_reason", lang)}
+                            for f in analysis.findings if not f.reported]
     if analysis.lungs is not None:
         data["lung_fields"] = {
             "method": analysis.lungs.method, "right_xywh": analysis.lungs.right.as_list(), "left_xywh": analysis.lungs.left.as_list(),
@@ -100,7 +104,8 @@ def _heatmap_images(analysis: ChestAnalysis, op: OperatingPoint, lang: str, opac
     assert pred is not None
     base = thumbnail(np.asarray(analysis.image.pixels), PDF_IMAGE_PX)
     h, w = base.shape[:2]
-    chosen = [f for f in analysis.findings if op.status(f.probability) != "negative" and pred.cam_peak[f.index] > 0][:PDF_HEATMAPS]
+    chosen = [f for f in analysis.reported_findings
+              if op.status(f.probability, f.band) != "negative" and pred.cam_peak[f.index] > 0][:PDF_HEATMAPS]
     if not chosen:
         chosen = [f for f in analysis.findings if pred.cam_peak[f.index] > 0][:1]
     items = []
@@ -208,9 +213,9 @@ def share_summary(result: ChestAnalysis, op: OperatingPoint, code: str) -> dict[
     the image, the file name or a DICOM tag. ``code``: the language of the labels and the note."""
     findings = [
         {"label": t("chest.share.finding", code, name=localized_name(f.label, code),
-                    status=t(f"chest.status.{op.status(f.probability)}", code)),
+                    status=t(f"chest.status.{op.status(f.probability, f.band)}", code)),
          "score": round(float(f.probability), 3)}
-        for i, f in enumerate(result.findings) if i < SHARE_TOP or op.status(f.probability) != "negative"
+        for i, f in enumerate(result.reported_findings) if i < SHARE_TOP or op.status(f.probability, f.band) != "negative"
     ]
     gate = result.gate
     verdict = t(f"chest.gate.decision.{gate.decision}", code)

@@ -333,8 +333,9 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
         result.history.append(row)
         log(f"epoch {epoch}: loss {row['loss']:.4f}  NIH val mean AUC {figs['nih_val_auc']:.4f}  "
             f"Kermany val AUC {figs['kermany_val_auc']:.4f}  ({row['seconds'] / 60:.1f} min)")
-        if figs["score"] > best_score:
-            best_score = figs["score"]
+        score = figs["score"] if not math.isnan(figs["score"]) else -0.5  # tiny sets: keep an epoch anyway
+        if score > best_score:
+            best_score = score
             result.best_epoch, result.best = epoch, figs
             result.net = copy.deepcopy(ema.module).eval()
             if checkpoint is not None:
