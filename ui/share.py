@@ -96,9 +96,15 @@ def admin_secret() -> str | None:
     return get_settings().admin_secret
 
 
-def format_time(timestamp: float) -> str:
-    """A post/comment time in the server's local time zone."""
-    return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M")
+def format_time(timestamp: object) -> str:
+    """A post/comment time in the server's local time zone; ``board.time.unknown`` for a time
+    that is missing or that no calendar can show (the page must render whatever is stored)."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or not timestamp > 0:
+        return tr("board.time.unknown")
+    try:
+        return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return tr("board.time.unknown")
 
 
 def user_line(value: str, *, bold: bool = False, heading: bool = False) -> None:
