@@ -244,18 +244,27 @@ def fingerprint(*parts: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
+#: U+2060 WORD JOINER: invisible, and breaks the text patterns GitHub-flavoured Markdown turns
+#: into links by itself (``www.``, ``scheme:``, ``name@host``): Streamlit's renderer finds them
+#: in the text *after* backslash escapes are resolved, so escaping alone leaves them clickable.
+WORD_JOINER = "\u2060"
+_AUTOLINK_CUT = re.compile(r"(?<=www)(?=\.)|(?=[:@])", re.IGNORECASE)
+
+
 def escape_markdown(text: str) -> str:
     """Make one line of user text display verbatim through Streamlit's Markdown renderer.
 
     Every ASCII punctuation character is backslash-escaped (CommonMark renders an escaped
     punctuation character literally), which also disarms raw HTML, links, images, emphasis,
-    emoji shortcodes (``:x:``), colour directives (``:red[...]``), math (``$``), entities
-    (``&``) and autolinks (``www.``, ``http://``). Line breaks become spaces and outer
-    whitespace is dropped (so no indented code block): use this for one-line fields (titles,
-    nicknames) and show multi-line text with ``st.text``.
+    emoji shortcodes (``:x:``), colour directives (``:red[...]``), math (``$``) and entities
+    (``&``). Autolinks need more (issue 16: a URL title rendered as a clickable link): a
+    :data:`WORD_JOINER` goes before every ``:`` and ``@`` and between ``www`` and ``.``, so
+    ``https://``, ``www.`` and e-mail addresses never become links. Line breaks become spaces
+    and outer whitespace is dropped (so no indented code block): use this for one-line fields
+    in Markdown (nicknames in captions); show titles and multi-line text with ``st.text``.
     """
     one_line = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").strip()
-    return _MD_PUNCT.sub(r"\\\1", one_line)
+    return _MD_PUNCT.sub(r"\\\1", _AUTOLINK_CUT.sub(WORD_JOINER, one_line))
 
 
 @dataclass(frozen=True)
