@@ -246,3 +246,17 @@ def test_nicknames_are_stored_nfkc_and_match_as_nfkc(board: Board) -> None:
     comment_id = board.add_comment("v", post_id, nickname="ｇｕｅｓｔ", password="pw-1234", body="c")
     assert board.list_comments(post_id)[0].nickname == "guest"
     board.delete_comment("v", comment_id, nickname="guest", password="pw-1234")
+
+
+def test_the_cli_lifts_an_admin_lock_out(db_path: Path, config: BoardConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    from core.board.__main__ import main as cli_main
+
+    board = Board(db_path, config)
+    for n in range(20):
+        with pytest.raises(PermissionDeniedError):
+            board.moderator(Visitor(f"browser-{n}"), "guess", SECRET)
+    with pytest.raises(RateLimitedError):
+        board.moderator("the-real-admin", SECRET, SECRET)
+    assert cli_main(["--db", str(db_path), "unlock-admin"]) == 0
+    assert "forgot 40 failed admin secrets" in capsys.readouterr().out
+    board.moderator("the-real-admin", SECRET, SECRET)
