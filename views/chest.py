@@ -19,6 +19,7 @@ from core.chest.export import audit_fields, share_summary, to_json, to_pdf
 from core.chest.gate import GateResult, check_input
 from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
+from core.chest.screening import SCREENING_NAME, load_screening_model, screen
 from core.errors import MissingModelError, UserError
 from core.export.pdf import FONT_PATH
 from core.i18n import t
@@ -51,6 +52,22 @@ class Case:
 def _cached_model(which: str) -> Any:
     """The loaded model for registry entry ``which`` (a failure is not cached, so a later install shows up)."""
     return chest_loader.load_best_model()
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_screening(sha: str) -> Any:
+    """The pneumonia screening model (keyed by its card checksum, so a new bundle is picked up)."""
+    return load_screening_model()
+
+
+def get_screening_model() -> Any:
+    """The pneumonia screening model, or None when it is missing, damaged or of an old bundle."""
+    from core.models.registry import get_card
+
+    try:
+        return _cached_screening(get_card(SCREENING_NAME).sha256 or "")
+    except (MissingModelError, ValueError, KeyError):
+        return None
 
 
 def get_model() -> tuple[Any, MissingModelError | None]:
@@ -368,6 +385,23 @@ unreliable = [localized_name(f.label, lang()) for f in result.findings if not f.
 if unreliable:
     st.caption(tr("chest.status.unreliable_list", names=", ".join(unreliable)), help=tr("chest.status.unreliable_reason"))
 
+# pneumonia screening (a second head of the same fine-tuned network), and what is not assessed
+st.subheader(tr("chest.screening.title"))
+screening_model = get_screening_model()
+screening_key = (case.digest, "screening", result.gate.overridden, result.inverted_applied, op.preset)
+if screening_model is not None and screening_key not in state["analyses"]:
+    state["analyses"][screening_key] = screen(result, screening_model, op)
+screening = state["analyses"].get(screening_key) if screening_model is not None else None
+if screening is None:
+    st.caption(tr("chest.screening.missing"))
+else:
+    figs = "; ".join(f"{name} {a:.2f} [{lo:.2f}, {hi:.2f}]" for name, a, lo, hi in screening.figures
+                     if a is not None and lo is not None and hi is not None)
+    st.metric(tr("chest.screening.title"), tr("chest.screening.value", p=f"{screening.probability:.2f}",
+                                               status=tr(f"chest.status.{screening.status}")),
+              help=tr("chest.screening.help", figures=figs or "–"), label_visibility="collapsed")
+st.caption(tr("chest.screening.not_assessed"))
+
 # written report (streamed once per image / operating point / language / writer)
 st.subheader(tr("chest.report.title"))
 st.caption(tr("chest.report.machine"))
@@ -408,7 +442,7 @@ with col_pdf:
         if _key not in _cache:
             while len(_cache) >= 4:  # keep a few PDFs per session
                 _cache.pop(next(iter(_cache)))
-            _cache[_key] = to_pdf(_result, _op, _lang, _text, opacity=_opacity, writer=_writer)
+            _cache[_key] = to_pdf(_result, _op, _lang, _text, opacity=_opacity, writer=_writer, screening=screening)
         return _cache[_key]
 
     if PDF_READY:
@@ -417,7 +451,7 @@ with col_pdf:
         st.error(tr("export.failed", detail="font"))
 with col_json:
     st.download_button(
-        tr("export.download_json"), to_json(result, op, lang(), report_text, report_writer),
+        tr("export.download_json"), to_json(result, op, lang(), report_text, report_writer, screening),
         file_name=f"{stem}.json", mime="application/json", key="chest_json",
     )
 
