@@ -28,8 +28,11 @@ from core.llm import get_writer, writer_names
 from core.llm.guarded import GuardedOutcome
 from core.llm.structured import location_phrase
 from core.llm.writer import WriterStatus, writer_status
+from core.models.registry import get_card
 from core.samples import list_samples
 from ui.common import lang, show_user_error, tr
+from ui.demo import sample_label
+from ui.install import install_panel
 from ui.llm import run_guarded
 
 STATE = "chest_state"
@@ -62,8 +65,6 @@ def _cached_screening(sha: str) -> Any:
 
 def get_screening_model() -> Any:
     """The pneumonia screening model, or None when it is missing, damaged or of an old bundle."""
-    from core.models.registry import get_card
-
     try:
         return _cached_screening(get_card(SCREENING_NAME).sha256 or "")
     except (MissingModelError, ValueError, KeyError):
@@ -201,9 +202,7 @@ if model is None:
     if isinstance(model_error, chest_loader.ModelLoadError):
         show_user_error(model_error)
     st.warning(tr("chest.model.missing_page", name=name), icon=":material/deployed_code:")
-    st.code(chest_loader.fetch_command(name), language="bash")
-    st.caption(tr("chest.model.offline"))
-    st.code(chest_loader.fetch_command(name, offline=True), language="bash")
+    install_panel(get_card(name), key="chest_install")
     st.caption(tr("chest.model.gate_only"))
 elif model.is_test_model:
     st.error(tr("chest.test_model"), icon=":material/science:")
@@ -213,9 +212,7 @@ else:
         starter = chest_loader.starter_summary(model.name)
         st.info(tr("chest.model.starter_notice", auc=starter["auc"], lo=starter["lo"], hi=starter["hi"], n=starter["n"]), icon=":material/explore:")
         with st.expander(tr("chest.model.starter_upgrade")):
-            st.code(chest_loader.fetch_command(chest_loader.XRV_NAME), language="bash")
-            st.caption(tr("chest.model.offline"))
-            st.code(chest_loader.fetch_command(chest_loader.XRV_NAME, offline=True), language="bash")
+            install_panel(get_card(chest_loader.XRV_NAME), key="chest_upgrade")
 
 with st.expander(tr("chest.settings"), expanded=True):
     left, right = st.columns(2)
@@ -241,14 +238,10 @@ uploads = st.file_uploader(tr("chest.upload"), accept_multiple_files=True, help=
 samples = list_samples("chest")
 
 
-def _sample_label(sample: Any) -> str:
-    return f"{sample.name} · {tr(f'app.demo.expect.{sample.expect}')}" if sample.expect else sample.name
-
-
 if samples:
     with st.expander(tr("app.demo.title")):
         st.caption(tr("app.demo.help"))
-        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i: _sample_label(samples[i]), key="chest_sample")
+        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i, _l=LANG: sample_label(samples[i], _l), key="chest_sample")
         if st.button(tr("app.demo.load"), key="chest_sample_load"):
             sample = samples[int(pick)]
             try:
