@@ -176,7 +176,7 @@ def test_wrong_password_refused_right_one_edits_and_deletes(db_path: Path, lang:
 def test_invalid_input_shows_a_translated_error(db_path: Path) -> None:
     at = _app("ko")
     _write_post(at, "ko", category="free", title="", body="내용", nickname="닉네임", password="pw-1234")
-    assert _errors(at) == ["제목을(를) 입력해 주세요."]
+    assert _errors(at) == ["제목을 입력해 주세요."]
     _write_post(at, "ko", category="free", title="링크", body="http://a http://b http://c http://d", nickname="닉네임", password="pw-1234")
     assert _errors(at) == [t("board.error.too_many_links", "ko", max=3, found=4)]
     assert Board(db_path).list_posts().total == 0
