@@ -188,7 +188,9 @@ def summary_lines(summary: Mapping[str, Any], lang: str | None) -> list[str]:
         lines.append(t("board.summary.model", lang, model=summary["model"]))
     findings = summary.get("findings") or []
     if findings:
-        lines.append(t("board.summary.findings", lang))
+        # a task may name its items itself (the shoulder page shares measurements, not model scores)
+        heading = f"board.summary.findings_{summary['task']}"
+        lines.append(t(heading if has_key(heading) else "board.summary.findings", lang))
         for item in findings:
             lines.append(f"  • {item['label']}: {_format_score(item['score'], item.get('unit'))}")
     scores = summary.get("scores") or {}
