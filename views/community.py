@@ -364,6 +364,7 @@ def _comments(board: Board, mod: Moderator | None, post: Post) -> None:
             help=tr("board.field.password_help"),
             key=_k("board_comment_password"),
         )
+        st.caption(tr("board.comment.rules"))
         submitted = st.form_submit_button(tr("board.comment.submit"))
     if submitted:
         try:

@@ -28,6 +28,7 @@ from core.board.errors import (
     SpamError,
     SummaryError,
 )
+from core.board.privacy import PersonalDataError, find_personal_data
 from core.board.schema import LATEST_VERSION, SchemaTooNewError
 from core.board.security import COOKIE_NAME, Visitor, admin_secret_matches, new_visitor_id
 from core.board.store import Board, Comment, Moderator, Page, Post, Report, ReportResult
@@ -51,6 +52,7 @@ __all__ = [
     "NotFoundError",
     "Page",
     "PermissionDeniedError",
+    "PersonalDataError",
     "Post",
     "RateLimitedError",
     "Report",
@@ -62,6 +64,7 @@ __all__ = [
     "admin_secret_matches",
     "cheap_password_hasher",
     "escape_markdown",
+    "find_personal_data",
     "new_visitor_id",
     "open_board",
     "summary_lines",

@@ -37,7 +37,7 @@ from typing import IO, Any, Generic, TypeVar
 
 from sqlite_utils import Database
 
-from core.board import security, text
+from core.board import privacy, security, text
 from core.board.config import CATEGORIES, SORTS, BoardConfig
 from core.board.errors import (
     BoardError,
@@ -608,6 +608,11 @@ class Board:
         title = text.clean_line(title, "title", 1, cfg.title_max)
         body = text.clean_body(body, "body", cfg.body_max, cfg.body_max_lines)
         text.check_links(cfg.max_links_post, title, body)
+        in_title, in_body = privacy.find_personal_data(title), privacy.find_personal_data(body)
+        if in_title or in_body:
+            kinds = tuple(k for k in privacy.KINDS if k in in_title or k in in_body)
+            field = "post" if in_title and in_body else "title" if in_title else "body"
+            raise privacy.PersonalDataError(field, kinds)
         return category, title, body
 
     def create_post(
@@ -626,6 +631,8 @@ class Board:
         Raises:
             InvalidInputError: a field is empty/too long/has control characters, unknown category.
             SpamError: too many links.
+            PersonalDataError: the title or text holds a resident registration number, a phone
+                number or an e-mail address (:mod:`core.board.privacy`).
             SummaryError: the shared summary is not allowed (see :mod:`core.board.summary`).
             RateLimitedError: this visitor posted too often.
             DuplicateError: the same title and body were posted within the duplicate window.
@@ -841,6 +848,7 @@ class Board:
 
         Raises:
             InvalidInputError, SpamError, RateLimitedError, NotFoundError,
+            PersonalDataError (personal data in the text, :mod:`core.board.privacy`),
             DuplicateError (same text on the same post within the comment duplicate window).
         """
         cfg = self.config
@@ -848,6 +856,7 @@ class Board:
         nickname = text.clean_nickname(nickname, cfg)
         password = text.check_password(password, cfg)
         text.check_links(cfg.max_links_comment, body)
+        privacy.check_personal_data("comment", body)
         fingerprint = text.fingerprint(body)
         who = _who(visitor_id)
         self._rate_precheck(who, "comment")
@@ -929,6 +938,7 @@ class Board:
         cfg = self.config
         body = text.clean_body(body, "comment", cfg.comment_max, cfg.body_max_lines)
         text.check_links(cfg.max_links_comment, body)
+        privacy.check_personal_data("comment", body)
         fingerprint = text.fingerprint(body)
         who = _who(visitor_id)
         stored_nick, stored_hash = self._comment_owner(comment_id)
@@ -1230,7 +1240,8 @@ class Board:
         Times are seconds since the epoch between 0 and now + 1 day (missing: now / no edit);
         counts are integers from 0 to 10^12 (booleans, NaN, text refused); ids are positive
         integers, unique per import; status is visible or hidden; text fields follow the rules
-        of new input (lengths, characters, links, nicknames) and summaries the summary rules.
+        of new input (lengths, characters, links, nicknames, no personal data) and summaries the
+        summary rules.
         """
         cfg = self.config
         if not isinstance(rec, Mapping):
@@ -1245,6 +1256,7 @@ class Board:
         nickname = text.clean_nickname(rec.get("nickname"), cfg, min_len=1)
         if kind == "comment":
             body = text.clean_body(rec.get("body"), "comment", cfg.comment_max, cfg.body_max_lines)
+            privacy.check_personal_data("comment", body)
             post_ref = _import_int(rec, "post_id", low=1)
             if post_ref is None:
                 raise InvalidInputError("board.error.import_value", field="post_id")

@@ -7,6 +7,7 @@ widget other pages use."""
 from __future__ import annotations
 
 import io
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -176,7 +177,7 @@ def test_wrong_password_refused_right_one_edits_and_deletes(db_path: Path, lang:
 def test_invalid_input_shows_a_translated_error(db_path: Path) -> None:
     at = _app("ko")
     _write_post(at, "ko", category="free", title="", body="내용", nickname="닉네임", password="pw-1234")
-    assert _errors(at) == ["제목을(를) 입력해 주세요."]
+    assert _errors(at) == ["제목을 입력해 주세요."]
     _write_post(at, "ko", category="free", title="링크", body="http://a http://b http://c http://d", nickname="닉네임", password="pw-1234")
     assert _errors(at) == [t("board.error.too_many_links", "ko", max=3, found=4)]
     assert Board(db_path).list_posts().total == 0
@@ -530,8 +531,11 @@ def test_a_url_title_is_plain_text_not_a_link(db_path: Path) -> None:
     board = Board(db_path)
     url = "https://evil.example/login"
     board.create_post("a", category="free", title=url, body="본문", nickname="www.evil.example", password="pw-1234")
-    board.create_post("b", category="free", title="me@evil.example", body="본문 2", nickname="me@evil.example",
-                      password="pw-1234")
+    mail_post = board.create_post("b", category="free", title="mail", body="본문 2", nickname="me@evil.example",
+                                  password="pw-1234")
+    # an e-mail address is refused in new titles (personal data); one stored before that rule is still shown as text
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE posts SET title = ? WHERE id = ?", ("me@evil.example", mail_post))
     at = _app("en")
     assert {url, "me@evil.example"} <= set(_titles(at, "card"))
     for element in [*at.markdown, *at.caption]:  # nicknames in captions: autolinks cut by a word joiner
