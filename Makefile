@@ -1,11 +1,12 @@
-# Two entry points (see README): `make run` starts the app, `make test` runs every test.
+# Two entry points (see README): `make run` starts the app, `make test` runs the fast tests
+# (`make test-all`: every test, as CI does).
 # Both create the virtual environment in .venv first if it is missing or out of date.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test lint bench llm clean-venv
+.PHONY: run test test-all lint bench llm clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,13 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt constraints.txt | $(BIN
 run: $(VENV)/.runtime-deps
 	$(BIN)/streamlit run app.py --server.address localhost --server.port $(PORT)
 
+# the fast suite (a newcomer's second command): everything but tests marked slow or browser
 test: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+# everything, the real-browser and slow tests included (what CI runs)
+test-all: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
