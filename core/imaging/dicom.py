@@ -7,7 +7,6 @@ reach ``meta``, ``repr`` or an error message.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import get_frame
 from pydicom.pixels import get_decoder
 from pydicom.pixels.processing import (
     apply_color_lut,
@@ -25,9 +25,19 @@ from pydicom.pixels.processing import (
     convert_color_space,
 )
 from pydicom.pixels.utils import as_pixel_options
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000TransferSyntaxes,
+    JPEGLSTransferSyntaxes,
+    JPEGTransferSyntaxes,
+)
 
 from core.imaging.pixels import is_color, luma, robust_window, scale_to_unit
+from core.imaging.precheck import CountingReader, ReadBudgetExceeded, bounded_inflate, j2k_header, jpeg_header
 from core.imaging.quiet import quiet_pydicom
 from core.imaging.raster import check_dimensions
 from core.imaging.types import ImageError, Limits
@@ -55,17 +65,28 @@ DICOM_META_KEYS = frozenset(
 def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
     """Decode a DICOM file into the fields of an ImageInput (first frame only).
 
+    Before anything is decoded: a deflated data set is inflated in bounded steps (refused past
+    ``limits.max_inflated_bytes``), parsing stops after ``limits.max_dicom_elements`` data
+    elements, Rows x Columns x Number of Frames (x Samples per Pixel) are checked against the
+    pixel limits, and a compressed first frame's own codestream header (JPEG SOF, JPEG 2000 SIZ)
+    must declare the same size, with at most ``limits.max_jpeg_scans`` JPEG scans.
+
     Raises:
         ImageError: ``corrupt`` / ``truncated`` (unreadable), ``dicom_no_pixels`` (no image,
-            e.g. a structured report), ``too_many_pixels`` / ``too_small`` (from Rows,
-            Columns and Number of Frames, before any pixel is decoded),
-            ``dicom_unsupported`` (no decoder for the transfer syntax), ``unsupported_pixels``.
+            e.g. a structured report), ``dicom_too_many_elements``, ``inflated_too_large``,
+            ``too_many_pixels`` / ``too_small`` (from Rows, Columns and Number of Frames,
+            before any pixel is decoded), ``too_many_scans``, ``dicom_unsupported`` (no
+            decoder for the transfer syntax), ``unsupported_pixels``.
     """
     with quiet_pydicom():
-        ds = _read(data, forced)
+        ds, stored_syntax = _read(data, forced, limits)
         header = _header(ds, forced)
-        check_dimensions(header["columns"], header["rows"], header["number_of_frames"], limits)
-        arr, decoded_pi = _decode_first_frame(ds, header)
+        header["stored_syntax"] = stored_syntax
+        check_dimensions(
+            header["columns"], header["rows"], header["number_of_frames"], limits,
+            samples=header["samples_per_pixel"],
+        )
+        arr, decoded_pi = _decode_first_frame(ds, header, limits)
         meta = _technical_meta(ds, header)
         meta["decoded_photometric"] = decoded_pi
         pixels, color = _display(arr, ds, header, decoded_pi, meta)
@@ -86,16 +107,69 @@ def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- reading
 
 
-def _read(data: bytes, forced: bool) -> Dataset:
+def _read(data: bytes, forced: bool, limits: Limits) -> tuple[Dataset, str | None]:
+    """Parse ``data``; returns the dataset and, for a deflated file, the name of the transfer
+    syntax it was stored with (the dataset itself then reads as Explicit VR Little Endian).
+
+    Raises:
+        ImageError: ``dicom_too_many_elements``, ``inflated_too_large``, ``corrupt``, ``truncated``.
+    """
+    budget = 2 * limits.max_dicom_elements + 64  # reads: each element costs one or two
+    reader: CountingReader | None = None
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=forced)
+        data, stored_syntax = _inflated(data, forced, limits, budget)
+        reader = CountingReader(data, budget)
+        ds = pydicom.dcmread(reader, force=forced)
+    except ImageError:
+        raise
     except Exception as exc:
+        # pydicom turns some errors inside sequences into OSError: the reader knows the cause
+        if isinstance(exc, ReadBudgetExceeded) or (reader is not None and reader.reads > reader.max_reads):
+            raise ImageError("imaging.error.dicom_too_many_elements", limit=limits.max_dicom_elements) from None
         text = str(exc).lower()
         key = "imaging.error.truncated" if isinstance(exc, EOFError) or "end of file" in text else "imaging.error.corrupt"
         raise ImageError(key, format=_FMT, reason=type(exc).__name__) from None
     if not isinstance(ds, Dataset):
         raise ImageError("imaging.error.corrupt", format=_FMT, reason="not a dataset")
-    return ds
+    return ds, stored_syntax
+
+
+def _inflated(data: bytes, forced: bool, limits: Limits, budget: int) -> tuple[bytes, str | None]:
+    """``data`` itself, or, when its file meta says Deflated Explicit VR Little Endian, the same
+    file with the data set inflated (at most ``limits.max_inflated_bytes``, never more is
+    produced) and the file meta saying Explicit VR Little Endian. pydicom would inflate the
+    whole data set in one unbounded ``zlib.decompress``: a 1 MB file can hold gigabytes.
+
+    Raises:
+        ImageError: ``inflated_too_large`` or ``corrupt`` (not deflate data).
+        ReadBudgetExceeded: the file meta group alone holds too many elements.
+    """
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+    from pydicom.filewriter import write_file_meta_info
+
+    reader = CountingReader(data, budget)
+    try:
+        read_preamble(reader, forced)
+        meta = _read_file_meta_info(reader)
+        syntax = meta.get("TransferSyntaxUID")
+    except ReadBudgetExceeded:
+        raise
+    except Exception:
+        if reader.reads > reader.max_reads:
+            raise ReadBudgetExceeded(reader.reads) from None
+        return data, None  # dcmread reports what is wrong
+    if syntax is None or UID(str(syntax)) != DeflatedExplicitVRLittleEndian:
+        return data, None
+    inflated = bounded_inflate(memoryview(data)[reader.tell() :], limits.max_inflated_bytes, _FMT)
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    if "FileMetaInformationGroupLength" in meta:
+        del meta.FileMetaInformationGroupLength
+    out = DicomBytesIO()
+    out.write(b"\0" * 128 + b"DICM")
+    write_file_meta_info(out, meta, enforce_standard=False)
+    out.write(inflated)
+    return out.getvalue(), DeflatedExplicitVRLittleEndian.name
 
 
 def _header(ds: Dataset, forced: bool) -> dict[str, Any]:
@@ -221,12 +295,12 @@ def _transfer_syntax(ds: Dataset) -> UID:
     return UID(tsyntax)
 
 
-def _decode_first_frame(ds: Dataset, header: dict[str, Any]) -> tuple[np.ndarray, str]:
+def _decode_first_frame(ds: Dataset, header: dict[str, Any], limits: Limits) -> tuple[np.ndarray, str]:
     """Decode frame 0 only; returns the array and the photometric interpretation after
     decoding (YCbCr is converted to RGB by pydicom).
 
     Raises:
-        ImageError: ``dicom_unsupported``, ``truncated`` or ``corrupt``.
+        ImageError: ``dicom_unsupported``, ``too_many_scans``, ``truncated`` or ``corrupt``.
     """
     tsyntax = _transfer_syntax(ds)
     syntax_name = _uid_name(tsyntax) or "unknown"
@@ -236,6 +310,8 @@ def _decode_first_frame(ds: Dataset, header: dict[str, Any]) -> tuple[np.ndarray
         raise ImageError("imaging.error.dicom_unsupported", syntax=syntax_name) from None
     if not decoder.is_available:
         raise ImageError("imaging.error.dicom_unsupported", syntax=syntax_name, reason="no plugin")
+    if tsyntax.is_encapsulated:
+        _check_codestream(ds, tsyntax, header, limits)
     try:
         opts = as_pixel_options(ds)
         arr, props = decoder.as_array(ds, index=0, validate=True, raw=False, **opts)
@@ -252,6 +328,34 @@ def _decode_first_frame(ds: Dataset, header: dict[str, Any]) -> tuple[np.ndarray
         raise ImageError("imaging.error.unsupported_pixels", detail=f"shape {arr.shape}")
     decoded_pi = str(props.get("photometric_interpretation", header["photometric"])).strip().upper()
     return arr, decoded_pi
+
+
+def _check_codestream(ds: Dataset, tsyntax: UID, header: dict[str, Any], limits: Limits) -> None:
+    """Check frame 0's own JPEG / JPEG 2000 header before decoding it: the decoders allocate
+    what the codestream declares, not what Rows and Columns say (a 20 KB JPEG 2000 frame
+    declaring 12000 x 12000 in a 64 x 64 file allocated 700 MB before pydicom noticed).
+
+    Raises:
+        ImageError: ``corrupt`` (no readable frame, no codestream header, or a size that differs
+            from Rows x Columns), ``too_many_scans``.
+    """
+    jpeg = tsyntax in JPEGTransferSyntaxes or tsyntax in JPEGLSTransferSyntaxes
+    if not (jpeg or tsyntax in JPEG2000TransferSyntaxes):
+        return
+    try:
+        frame = get_frame(ds.PixelData, 0, number_of_frames=header["number_of_frames"])
+    except Exception as exc:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason=type(exc).__name__) from None
+    if jpeg:
+        info = jpeg_header(frame, limits.max_jpeg_scans, _FMT)
+        size, components = (info.width, info.height), info.components
+    else:
+        j2k = j2k_header(frame)
+        if j2k is None:
+            raise ImageError("imaging.error.corrupt", format=_FMT, reason="no JPEG 2000 codestream")
+        size, components = (j2k.width, j2k.height), j2k.components
+    if size != (header["columns"], header["rows"]) or not 1 <= components <= 4:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason="codestream header differs from the image module")
 
 
 # ----------------------------------------------------------------------------- display
@@ -428,7 +532,7 @@ def _technical_meta(ds: Dataset, header: dict[str, Any]) -> dict[str, Any]:
     """The allow-listed, PHI-free description of the file."""
     meta: dict[str, Any] = {"format": _FMT}
     tsyntax = getattr(ds, "file_meta", {}).get("TransferSyntaxUID")
-    meta["transfer_syntax"] = (_uid_name(tsyntax) if tsyntax else None) or "unknown"
+    meta["transfer_syntax"] = header.get("stored_syntax") or (_uid_name(tsyntax) if tsyntax else None) or "unknown"
     sop = _sop_class(ds)
     if sop:
         meta["sop_class"] = sop
