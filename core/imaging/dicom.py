@@ -2,7 +2,9 @@
 
 Privacy: only the allow-listed technical elements below are ever read into the result.
 Patient, study, institution and UID elements are never accessed, so their values cannot
-reach ``meta``, ``repr`` or an error message.
+reach ``meta``, ``repr`` or an error message. Modality, Body Part Examined and View Position
+keep only enumerated terms (:mod:`core.imaging.tags`; anything else becomes ``"OTHER"``), and
+Burned In Annotation is kept as a flag so pages can keep such pixels out of reports.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from pydicom.pixels.processing import (
     apply_modality_lut,
     apply_voi,
     apply_voi_lut,
-    apply_windowing,
     convert_color_space,
 )
 from pydicom.pixels.utils import as_pixel_options
@@ -36,6 +37,7 @@ from pydicom.uid import (
     JPEGTransferSyntaxes,
 )
 
+from core.imaging import tags
 from core.imaging.pixels import is_color, luma, robust_window, scale_to_unit
 from core.imaging.precheck import CountingReader, ReadBudgetExceeded, bounded_inflate, j2k_header, jpeg_header
 from core.imaging.quiet import quiet_pydicom
@@ -55,7 +57,7 @@ DICOM_META_KEYS = frozenset(
         "rows", "columns", "number_of_frames", "frame_index", "samples_per_pixel", "bits_allocated",
         "bits_stored", "pixel_representation", "photometric_interpretation", "decoded_photometric",
         "pixel_spacing", "imager_pixel_spacing", "spacing_source", "spacing_plane", "magnification_factor",
-        "lossy_compression",
+        "lossy_compression", "burned_in_annotation",
         "modality_lut", "rescale_slope", "rescale_intercept", "voi", "window_center", "window_width",
         "voi_lut_function", "window_low", "window_high", "voi_note", "inverted", "palette_bits",
     }
@@ -88,7 +90,7 @@ def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
         )
         arr, decoded_pi = _decode_first_frame(ds, header, limits)
         meta = _technical_meta(ds, header)
-        meta["decoded_photometric"] = decoded_pi
+        meta["decoded_photometric"] = tags.photometric(decoded_pi)
         pixels, color = _display(arr, ds, header, decoded_pi, meta)
         spacing = _spacing(ds, meta)
     return {
@@ -99,7 +101,7 @@ def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
         "modality": meta.get("modality"),
         "body_part": meta.get("body_part_examined"),
         "view_position": meta.get("view_position"),
-        "photometric": header["photometric"],
+        "photometric": tags.photometric(header["photometric"]),
         "meta": meta,
     }
 
@@ -392,14 +394,15 @@ def _grayscale(arr: np.ndarray, ds: Dataset, header: dict[str, Any], meta: dict[
         out, low, high = robust_window(values, exclude=padding)
         meta.update(voi="percentile", window_low=_num(low), window_high=_num(high))
     if header["photometric"] == "MONOCHROME1":
-        out = np.float32(1.0) - out
+        out = np.subtract(np.float32(1.0), out, out=out if out.flags.writeable else None)
         meta["inverted"] = True
     return out
 
 
 def _modality_lut(arr: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray:
-    """Apply the Modality LUT or Rescale Slope/Intercept (via pydicom); invalid values are
-    ignored (noted in meta) rather than refusing the image."""
+    """Apply the Modality LUT (via pydicom) or Rescale Slope/Intercept (in float32, in place:
+    pydicom's float64 copies of a 50-megapixel frame would take 400 MB each); invalid values
+    are ignored (noted in meta) rather than refusing the image."""
     try:
         if ds.get("ModalityLUTSequence"):
             out = apply_modality_lut(arr, ds)
@@ -409,7 +412,10 @@ def _modality_lut(arr: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndar
             slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
             if not (math.isfinite(slope) and math.isfinite(intercept) and slope != 0):
                 raise ValueError("invalid rescale")
-            out = apply_modality_lut(arr, ds)
+            out = arr.astype(np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):
+                out *= np.float32(slope)
+                out += np.float32(intercept)
             meta.update(modality_lut="rescale", rescale_slope=slope, rescale_intercept=intercept)
             return out
     except Exception:
@@ -421,8 +427,9 @@ def _modality_lut(arr: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndar
 
 
 def _voi(values: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray | None:
-    """Apply the VOI LUT or window (via ``apply_voi_lut``, first of several) and scale its
-    output range to [0, 1]; None when the file has no usable VOI."""
+    """Apply the VOI LUT (via pydicom, first of several) or the window (first of several, in
+    float32 without full-size temporaries) and scale the output range to [0, 1]; None when the
+    file has no usable VOI."""
     has_lut = _has_voi_lut(ds)
     has_window = _present(_safe_get(ds, "WindowCenter")) and _present(_safe_get(ds, "WindowWidth"))
     if not (has_lut or has_window):
@@ -433,25 +440,55 @@ def _voi(values: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray | 
             out = apply_voi_lut(ints, ds, index=0, prefer_lut=True)
             low, high = _voi_lut_range(ds)
             meta["voi"] = "lut"
-        else:
-            with np.errstate(over="ignore", invalid="ignore"):
-                out = apply_voi_lut(values, ds, index=0, prefer_lut=True)
-                probe = apply_windowing(np.array([-1e30, 1e30]), ds, index=0)
-            low, high = float(probe[0]), float(probe[1])
-            meta.update(
-                voi="window",
-                window_center=_num(_first(ds.WindowCenter)),
-                window_width=_num(_first(ds.WindowWidth)),
-                voi_lut_function=_cs(ds.get("VOILUTFunction")) or "LINEAR",
-            )
-        if not (math.isfinite(low) and math.isfinite(high)) or high == low:
-            raise ValueError("empty VOI output range")
-        return scale_to_unit(np.asarray(out), low, high)
+            if not (math.isfinite(low) and math.isfinite(high)) or high == low:
+                raise ValueError("empty VOI output range")
+            return scale_to_unit(np.asarray(out), low, high)
+        center, width = float(_first(ds.WindowCenter)), float(_first(ds.WindowWidth))
+        function = _cs(ds.get("VOILUTFunction")) or "LINEAR"
+        out = window(values, center, width, function)
+        meta.update(voi="window", window_center=_num(center), window_width=_num(width), voi_lut_function=function)
+        return out
     except Exception:
         for key in ("voi", "window_center", "window_width", "voi_lut_function"):
             meta.pop(key, None)
         meta["voi_note"] = "invalid VOI, percentile window used"
         return None
+
+
+def window(values: np.ndarray, center: float, width: float, function: str = "LINEAR") -> np.ndarray:
+    """A DICOM VOI window (PS3.3 C.11.2.1.2) mapped to float32 [0, 1]: ``LINEAR``,
+    ``LINEAR_EXACT`` or ``SIGMOID``, computed in place on one float32 copy.
+
+    Raises:
+        ValueError: a width the function does not allow (LINEAR < 1, others <= 0), a centre or
+            width that is not finite, or an unknown function.
+    """
+    if not (math.isfinite(center) and math.isfinite(width)):
+        raise ValueError("window centre and width must be finite")
+    if function == "LINEAR":
+        if width < 1:
+            raise ValueError("LINEAR window width must be at least 1")
+        center, width = center - 0.5, width - 1.0
+        if width == 0:
+            return (np.asarray(values) > center).astype(np.float32)
+    elif function in ("LINEAR_EXACT", "SIGMOID"):
+        if width <= 0:
+            raise ValueError(f"{function} window width must be positive")
+    else:
+        raise ValueError(f"unknown VOI LUT function {function!r}")
+    out = np.array(values, dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out -= np.float32(center)
+        if function == "SIGMOID":
+            out *= np.float32(-4.0 / width)
+            np.exp(out, out=out)
+            out += np.float32(1.0)
+            np.reciprocal(out, out=out)
+        else:
+            out /= np.float32(width)
+            out += np.float32(0.5)
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def _has_voi_lut(ds: Dataset) -> bool:
@@ -536,14 +573,18 @@ def _technical_meta(ds: Dataset, header: dict[str, Any]) -> dict[str, Any]:
     sop = _sop_class(ds)
     if sop:
         meta["sop_class"] = sop
-    for key, keyword in (
-        ("modality", "Modality"),
-        ("body_part_examined", "BodyPartExamined"),
-        ("view_position", "ViewPosition"),
+    # enumerated terms only: anything else a person typed there becomes "OTHER" (core.imaging.tags)
+    for key, keyword, allowed in (
+        ("modality", "Modality", tags.modality),
+        ("body_part_examined", "BodyPartExamined", tags.body_part),
+        ("view_position", "ViewPosition", tags.view_position),
     ):
-        value = _cs(_safe_get(ds, keyword))
+        value = allowed(_safe_get(ds, keyword))
         if value:
             meta[key] = value
+    burned_in = tags.yes_no(_safe_get(ds, "BurnedInAnnotation"))
+    if burned_in is not None:
+        meta["burned_in_annotation"] = burned_in
     meta.update(
         rows=header["rows"],
         columns=header["columns"],
@@ -553,7 +594,7 @@ def _technical_meta(ds: Dataset, header: dict[str, Any]) -> dict[str, Any]:
         bits_allocated=header["bits_allocated"],
         bits_stored=header["bits_stored"],
         pixel_representation="signed" if header["pixel_representation"] == 1 else "unsigned",
-        photometric_interpretation=header["photometric"],
+        photometric_interpretation=tags.photometric(header["photometric"]),
     )
     lossy = _cs(_safe_get(ds, "LossyImageCompression"))
     if lossy in ("00", "01"):

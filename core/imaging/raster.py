@@ -50,6 +50,8 @@ def decode_raster(data: bytes, fmt: str, limits: Limits) -> dict[str, Any]:
             raise
         except Exception as exc:
             raise decode_error(exc, fmt, data) from None
+        if fmt == "WEBP" and getattr(im, "_decoder", None) is not None:
+            im._decoder = None  # libwebp's own copy of the frame (200 MB at 50 MP): no longer needed
         im, orientation = _apply_orientation(im)
         # pillow-heif applies the orientation while decoding and reports the original one
         applied = im.info.get("original_orientation")

@@ -61,9 +61,9 @@ class Limits:
     max_elements: int = 150_000_000
     max_dicom_elements: int = 50_000
     max_inflated_bytes: int = 64 * MIB
-    max_jpeg_scans: int = 100
+    max_jpeg_scans: int = 64
     max_seconds: float = 10.0
-    max_memory_bytes: int = 1536 * MIB
+    max_memory_bytes: int = 1024 * MIB
 
     def __post_init__(self) -> None:
         for name in (
