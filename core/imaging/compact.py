@@ -49,9 +49,9 @@ class CompactImage:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             px = cv2.resize(px, size, interpolation=cv2.INTER_AREA)
         if image.bit_depth <= 8 and not precise:
-            stored = np.rint(np.clip(px, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+            stored = np.rint(np.clip(px, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8, order="C")
         else:
-            stored = px.astype(np.float16)
+            stored = px.astype(np.float16, order="C")  # C order: a planar decoder's layout is not kept
         stored.setflags(write=False)
         values = {f.name: getattr(image, f.name) for f in fields(image) if f.name != "pixels"}
         if values.get("spacing_mm") is not None and stored.shape[:2] != (height, width):
@@ -97,11 +97,15 @@ class CompactImage:
 
 def load_compact(data: bytes, filename: str | None = None, max_side: int = MAX_SIDE, precise: bool = False) -> CompactImage:
     """Decode an upload as pages do (:func:`core.imaging.load_upload`: a worker with a time and
-    memory limit) and keep only its session copy.
+    memory limit) and keep only its session copy, made in the worker: the full-resolution float32
+    pixels never reach the app's process.
 
     Raises:
         ImageError: see :func:`core.imaging.load_upload`.
     """
-    from core.imaging.worker import load_upload
+    from core.imaging.worker import decode_isolated
 
-    return CompactImage.of(load_upload(data, filename), max_side, precise)
+    result, _stats = decode_isolated(data, filename, compact=(max_side, precise))
+    if isinstance(result, Exception):
+        raise result
+    return result

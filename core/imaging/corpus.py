@@ -368,7 +368,7 @@ def worst_cases() -> dict[str, Callable[[], bytes]]:
         "JPEG 50 MP colour baseline": lambda: pil_bytes(gradient(h, w, channels=3), "JPEG", quality=85),
         "JPEG 50 MP colour progressive, 64 scans": lambda: many_scans_jpeg_image(gradient(h, w, channels=3), limits.max_jpeg_scans),
         "BMP 50 MP gray 8-bit": lambda: pil_bytes(Image.fromarray(gradient(gh, gw)).convert("P"), "BMP"),
-        "TIFF 50 MP gray 16-bit deflate": lambda: pil_bytes(Image.fromarray(gradient(gh, gw, dtype=np.uint16, scale=60000.0)), "TIFF", compression="tiff_adobe_deflate"),
+        "TIFF 50 MP gray 16-bit deflate": lambda: pil_bytes(Image.fromarray(gradient(gh, gw, dtype=np.uint16, scale=60000.0) & 0xFF00), "TIFF", compression="tiff_adobe_deflate"),
         "WebP 50 MP colour": lambda: pil_bytes(gradient(h, w, channels=3), "WEBP", quality=80, method=0),
         "HEIF 12 MP colour": lambda: pil_bytes(gradient(3000, 4000, channels=3), "HEIF", quality=60),
         "DICOM native 16-bit at the byte limit (32 MP)": native16,

@@ -38,6 +38,7 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from core.imaging.compact import CompactImage
 from core.imaging.loader import DEFAULT_LIMITS, load_image
 from core.imaging.sniff import sniff
 from core.imaging.types import ImageError, ImageInput, Limits
@@ -94,9 +95,15 @@ def load_upload(data: bytes, filename: str | None = None, limits: Limits | None 
 
 
 def decode_isolated(
-    data: bytes, filename: str | None = None, limits: Limits | None = None
-) -> tuple[ImageInput | ImageError, DecodeStats]:
+    data: bytes, filename: str | None = None, limits: Limits | None = None,
+    compact: tuple[int, bool] | None = None,
+) -> tuple[ImageInput | CompactImage | ImageError, DecodeStats]:
     """Decode ``data`` in a worker; returns the image or the error, and how it went.
+
+    ``compact``: ``(max_side, precise)`` to get the session copy
+    (:class:`~core.imaging.compact.CompactImage`) made in the worker: the full-resolution
+    float32 pixels then never reach the calling process (a 50-megapixel colour photo is 600 MB
+    there, its session copy 12 MB).
 
     Raises:
         TypeError: ``data`` is not bytes-like.
@@ -120,28 +127,33 @@ def decode_isolated(
     try:
         conn = _connect()
         if conn is None:
-            return _in_process(data, name, limits, start)
+            return _in_process(data, name, limits, start, compact)
         with conn:
-            return _exchange(conn, data, name, fmt, limits, start)
+            return _exchange(conn, data, name, fmt, limits, start, compact)
     finally:
         _SLOTS.release()
 
 
-def _in_process(data: bytes, name: str | None, limits: Limits, start: float) -> tuple[ImageInput | ImageError, DecodeStats]:
+def _in_process(data: bytes, name: str | None, limits: Limits, start: float,
+                compact: tuple[int, bool] | None = None) -> tuple[ImageInput | CompactImage | ImageError, DecodeStats]:
+    image: ImageInput | CompactImage | ImageError
     try:
-        image: ImageInput | ImageError = load_image(data, name, limits)
+        image = load_image(data, name, limits)
     except ImageError as err:
         image = err
+    if compact is not None and isinstance(image, ImageInput):
+        image = CompactImage.of(image, *compact)
     seconds = time.perf_counter() - start
     return image, DecodeStats(seconds, seconds, None, "in_process")
 
 
-def _exchange(conn: Connection, data: bytes, name: str | None, fmt: str, limits: Limits, start: float) -> tuple[ImageInput | ImageError, DecodeStats]:
+def _exchange(conn: Connection, data: bytes, name: str | None, fmt: str, limits: Limits, start: float,
+              compact: tuple[int, bool] | None = None) -> tuple[ImageInput | CompactImage | ImageError, DecodeStats]:
     deadline = start + limits.max_seconds
     decode_seconds: float | None = None
     peak: int | None = None
     try:
-        conn.send((name, limits))
+        conn.send((name, limits, compact))
         conn.send_bytes(data)
         if not conn.poll(max(0.0, deadline - time.perf_counter())):
             err = ImageError("imaging.error.timeout", seconds=f"{limits.max_seconds:g}", format=fmt)
@@ -155,10 +167,14 @@ def _exchange(conn: Connection, data: bytes, name: str | None, fmt: str, limits:
         if message[0] == "error":
             err = ImageError(message[1], **message[2])
             return err, DecodeStats(time.perf_counter() - start, decode_seconds, peak, "refused")
-        values, shape, dtype = message[1:4]
+        values, original_size, shape, dtype = message[1:5]
         pixels = np.empty(shape, dtype=np.dtype(dtype))
         _receive_into(conn, memoryview(pixels).cast("B"), deadline + _GRACE_S)
-        image = ImageInput(pixels=pixels, **values)
+        if message[0] == "compact":
+            pixels.setflags(write=False)
+            image: ImageInput | CompactImage = CompactImage(pixels, values, tuple(original_size))
+        else:
+            image = ImageInput(pixels=pixels, **values)
         return image, DecodeStats(time.perf_counter() - start, decode_seconds, peak, "ok")
     except (EOFError, OSError, pickle.UnpicklingError):  # the worker died (crash, timer, memory)
         if time.perf_counter() >= deadline:
@@ -307,7 +323,7 @@ def _worker(conn: Connection) -> None:
     """Runs in a forked worker: receive one request, decode it, send the result."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.setitimer(signal.ITIMER_REAL, 60.0)  # a caller that never sends cannot keep us
-    name, limits = conn.recv()
+    name, limits, compact = conn.recv()
     signal.setitimer(signal.ITIMER_REAL, limits.max_seconds + _GRACE_S)  # SIGALRM ends the worker
     _limit_memory(limits.max_memory_bytes)
     data = conn.recv_bytes()
@@ -322,11 +338,17 @@ def _worker(conn: Connection) -> None:
         conn.send(("error", "imaging.error.out_of_memory", {"reason": "MemoryError"},
                    time.perf_counter() - started, _peak_growth(base)))
         return
+    if compact is not None:  # only the session copy leaves the worker
+        kept = CompactImage.of(image, *compact)
+        del image
+        pixels, values, size, kind = np.ascontiguousarray(kept.pixels), kept.values, kept.original_size, "compact"
+    else:
+        pixels = np.ascontiguousarray(image.pixels)
+        values = {f.name: getattr(image, f.name) for f in fields(image) if f.name != "pixels"}
+        size, kind = pixels.shape[:2], "ok"
     seconds = time.perf_counter() - started
-    pixels = np.ascontiguousarray(image.pixels)
-    values = {f.name: getattr(image, f.name) for f in fields(image) if f.name != "pixels"}
-    conn.send(("ok", values, pixels.shape, pixels.dtype.str, seconds, _peak_growth(base)))
-    view = memoryview(pixels).cast("B")
+    view = memoryview(pixels).cast("B")  # before the header: a failure here is still reported as one
+    conn.send((kind, values, size, pixels.shape, pixels.dtype.str, seconds, _peak_growth(base)))
     with socket.socket(fileno=os.dup(conn.fileno())) as raw:
         for offset in range(0, len(view), _CHUNK):  # raw bytes, no framing copies, in steps the
             raw.sendall(view[offset : offset + _CHUNK])  # kernel handles well

@@ -37,3 +37,16 @@ def test_colour_is_kept_as_colour() -> None:
     image = load_image(corpus.seeds()["png-rgb"])
     compact = CompactImage.of(image, precise=True)
     assert compact.pixels.dtype == np.float16 and compact.is_color and compact.to_input().pixels.shape == (96, 80, 3)
+
+
+def test_a_planar_decoder_layout_is_stored_contiguously() -> None:
+    """RLE colour DICOMs decode to a planar (non-contiguous) array; the fuzz bench found the worker
+    could not send such a session copy."""
+    from core.imaging.worker import decode_isolated
+
+    data = corpus.seeds()["dicom-rle-rgb"]
+    assert not load_image(data).pixels.flags.c_contiguous
+    compact = CompactImage.of(load_image(data))
+    assert compact.pixels.flags.c_contiguous
+    kept, stats = decode_isolated(data, compact=(2048, False))
+    assert stats.outcome == "ok" and np.array_equal(kept.pixels, compact.pixels)

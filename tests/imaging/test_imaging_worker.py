@@ -98,3 +98,18 @@ def test_without_a_worker_the_decode_runs_in_process(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(worker_module, "_unavailable", True)
     result, stats = decode_isolated(corpus.seeds()["png-gray"])
     assert stats.outcome == "in_process" and result.pixels.shape == (96, 80)
+
+
+def test_the_session_copy_is_made_in_the_worker() -> None:
+    from core.imaging.compact import CompactImage, load_compact
+
+    data = corpus.pil_bytes(corpus.gradient(3000, 4000, channels=3), "JPEG", quality=85)
+    kept, stats = decode_isolated(data, compact=(1024, False))
+    assert isinstance(kept, CompactImage) and stats.outcome == "ok"
+    assert kept.pixels.shape == (768, 1024, 3) and kept.pixels.dtype == np.uint8 and kept.original_size == (3000, 4000)
+    expected = CompactImage.of(load_image(data), 1024)
+    np.testing.assert_array_equal(kept.pixels, expected.pixels)
+    assert kept.values == expected.values
+    assert load_compact(data, max_side=1024).sha256 == expected.sha256
+    with pytest.raises(ImageError):
+        load_compact(b"%PDF-1.4")
