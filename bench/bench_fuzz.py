@@ -160,7 +160,7 @@ def page_path(data: bytes, filename: str | None) -> dict[str, Any]:
             return row
         if isinstance(result, ImageError):
             assert result.key.startswith("imaging.error.") and result.message("ko") and result.message("en")
-            row.update(outcome="refused", key=result.key)
+            row.update(outcome="refused", key=result.key, reason=result.params.get("reason"))
             return row
         assert isinstance(result, CompactImage)
         image = result.to_input()
@@ -198,6 +198,7 @@ def run_fuzz(n: int, seed: int, progress: int) -> int:
     rng = random.Random(seed)
     outcomes: Counter[str] = Counter()
     keys: Counter[str] = Counter()
+    panics = 0
     by_seed: dict[str, Counter[str]] = {name: Counter() for name in names}
     seconds: list[float] = []
     decode_seconds: list[float] = []
@@ -217,6 +218,7 @@ def run_fuzz(n: int, seed: int, progress: int) -> int:
         by_seed[name][row["outcome"]] += 1
         if row["outcome"] == "refused":
             keys[row["key"]] += 1
+            panics += row.get("reason") == "PanicException"
         seconds.append(row["seconds"])
         if row.get("decode_seconds") is not None:
             decode_seconds.append(row["decode_seconds"])
@@ -233,6 +235,7 @@ def run_fuzz(n: int, seed: int, progress: int) -> int:
     print(f"\nfuzz results ({n} uploads, {time.perf_counter() - start:.0f} s):")
     print(f"  ok {outcomes['ok']} / refused {outcomes['refused']} / crashed {outcomes['crashed']} / "
           f"uncaught BaseException {outcomes['escaped']} / timed out {outcomes['timeout']}")
+    print(f"  decoder panics (pyo3 PanicException) turned into the translated corrupt error: {panics}")
     print(f"  page-path seconds (send, decode, return the session copy): max {arr.max():.3f}, p99 {np.percentile(arr, 99):.3f}, "
           f"median {np.median(arr):.3f}")
     print(f"  decode seconds inside the worker: max {dec.max():.3f}, p99 {np.percentile(dec, 99):.3f}")
