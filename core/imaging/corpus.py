@@ -366,7 +366,7 @@ def worst_cases() -> dict[str, Callable[[], bytes]]:
         "PNG 50 MP gray 16-bit": lambda: pil_bytes(Image.fromarray(gradient(gh, gw, dtype=np.uint16, scale=60000.0)), "PNG", compress_level=1),
         "PNG 37.5 MP RGBA": lambda: pil_bytes(Image.fromarray(gradient(6120, 6120, channels=4), "RGBA"), "PNG"),
         "JPEG 50 MP colour baseline": lambda: pil_bytes(gradient(h, w, channels=3), "JPEG", quality=85),
-        "JPEG 50 MP colour progressive, 64 scans": lambda: many_scans_jpeg_image(gradient(h, w, channels=3), limits.max_jpeg_scans),
+        f"JPEG 50 MP colour progressive, {limits.max_jpeg_scans} scans": lambda: many_scans_jpeg_image(gradient(h, w, channels=3), limits.max_jpeg_scans),
         "BMP 50 MP gray 8-bit": lambda: pil_bytes(Image.fromarray(gradient(gh, gw)).convert("P"), "BMP"),
         "TIFF 50 MP gray 16-bit deflate": lambda: pil_bytes(Image.fromarray(gradient(gh, gw, dtype=np.uint16, scale=60000.0) & 0xFF00), "TIFF", compression="tiff_adobe_deflate"),
         "WebP 50 MP colour": lambda: pil_bytes(gradient(h, w, channels=3), "WEBP", quality=80, method=0),

@@ -49,7 +49,7 @@ class Limits:
             (a progressive JPEG has about 10; each scan is one more pass over the whole image).
         max_seconds: wall-clock limit of one decode in the isolated worker
             (:func:`core.imaging.load_upload`); :func:`load_image` itself does not time out.
-        max_memory_bytes: address space one decode may add in the isolated worker.
+        max_memory_bytes: memory one decode may add in the isolated worker (``RLIMIT_DATA``).
 
     Raises:
         ValueError: a limit is not a positive number.
@@ -61,7 +61,7 @@ class Limits:
     max_elements: int = 150_000_000
     max_dicom_elements: int = 50_000
     max_inflated_bytes: int = 64 * MIB
-    max_jpeg_scans: int = 64
+    max_jpeg_scans: int = 32
     max_seconds: float = 10.0
     max_memory_bytes: int = 1024 * MIB
 

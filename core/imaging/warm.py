@@ -11,6 +11,12 @@ from pydicom.uid import AllTransferSyntaxes
 import core.imaging  # noqa: F401 - the loader itself
 
 Image.init()
+try:  # one thread per worker: no OpenCV thread pool (or its memory) inside a decode worker
+    import cv2
+
+    cv2.setNumThreads(1)
+except ImportError:  # pragma: no cover - OpenCV is a runtime requirement
+    pass
 for _syntax in AllTransferSyntaxes:
     try:
         _decoder = get_decoder(_syntax)

@@ -8,9 +8,9 @@ a fork costs milliseconds. The caller sends the bytes over a socket and waits:
 * **time**: the worker arms a timer at ``limits.max_seconds`` whose signal ends it, and the
   caller stops waiting then: the user gets ``imaging.error.timeout`` and the work really stops
   (a thread could not stop a decoder running in C).
-* **memory**: the worker's address space may grow by ``limits.max_memory_bytes`` at most
-  (``RLIMIT_AS``); past it an allocation fails and the user gets ``imaging.error.out_of_memory``
-  instead of the OOM killer ending the server.
+* **memory**: the worker's private memory may grow by ``limits.max_memory_bytes`` at most
+  (``RLIMIT_DATA`` on Linux, else ``RLIMIT_AS``); past it an allocation fails and the user gets
+  ``imaging.error.out_of_memory`` instead of the OOM killer ending the server.
 * **crashes**: a decoder that segfaults or aborts ends only the worker
   (``imaging.error.decoder_failed``).
 * **load**: at most :data:`MAX_WORKERS` decodes run at once per app process; a further upload
@@ -355,20 +355,23 @@ def _worker(conn: Connection) -> None:
 
 
 def _limit_memory(extra: int) -> None:
-    """Let the address space grow by ``extra`` bytes from now on (Linux/macOS ``RLIMIT_AS``)."""
+    """Let the worker's private writable memory grow by ``extra`` bytes from now on
+    (``RLIMIT_DATA``, which on Linux counts heap and anonymous mappings; thread arenas that are
+    only reserved do not count, so the limit tracks what is really used). Elsewhere
+    ``RLIMIT_AS`` (the whole address space)."""
     if resource is None:  # pragma: no cover
         return
-    try:
-        current = _vm_size()
-        if current is None:
+    for kind, field in ((getattr(resource, "RLIMIT_DATA", None), "VmData"), (resource.RLIMIT_AS, "VmSize")):
+        current = _status(field)
+        if kind is None or current is None:
+            continue
+        try:
+            _soft, hard = resource.getrlimit(kind)
+            limit = current + extra if hard == resource.RLIM_INFINITY else min(current + extra, hard)
+            resource.setrlimit(kind, (limit, hard))
             return
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = current + extra
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ValueError, OSError):  # pragma: no cover - platforms without RLIMIT_AS
-        pass
+        except (ValueError, OSError):  # pragma: no cover - try the next kind
+            continue
 
 
 def _status(field: str) -> int | None:
@@ -380,10 +383,6 @@ def _status(field: str) -> int | None:
     except (OSError, ValueError):
         return None
     return None
-
-
-def _vm_size() -> int | None:
-    return _status("VmSize")
 
 
 def _reset_peak() -> int | None:

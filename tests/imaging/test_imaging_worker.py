@@ -53,7 +53,7 @@ def test_a_decode_over_the_time_limit_is_stopped_and_the_worker_ends() -> None:
     data = _big_png()
     start = time.perf_counter()
     result, stats = decode_isolated(data, limits=Limits(max_seconds=0.02))
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 10.0  # loose: includes starting the decode server
     assert isinstance(result, ImageError) and result.key == "imaging.error.timeout"
     assert stats.outcome == "timeout" and "0.02" in result.message("en")
     server = psutil.Process(worker_module._server.proc.pid)
