@@ -308,7 +308,10 @@ def serve(control_fd: int) -> None:
                 except BaseException as exc:  # noqa: BLE001 - a worker never returns into the loop
                     code = 1
                     try:  # tell the caller (the loader itself lets no decoder failure out)
-                        worker.send(("escaped", type(exc).__name__, None, None))
+                        if isinstance(exc, MemoryError):  # the memory limit, outside the loader
+                            worker.send(("error", "imaging.error.out_of_memory", {"reason": "MemoryError"}, None, None))
+                        else:
+                            worker.send(("escaped", type(exc).__name__, None, None))
                     except BaseException:  # noqa: BLE001, S110 - the caller then sees the connection end
                         pass
                 finally:
@@ -325,8 +328,8 @@ def _worker(conn: Connection) -> None:
     signal.setitimer(signal.ITIMER_REAL, 60.0)  # a caller that never sends cannot keep us
     name, limits, compact = conn.recv()
     signal.setitimer(signal.ITIMER_REAL, limits.max_seconds + _GRACE_S)  # SIGALRM ends the worker
+    data = conn.recv_bytes()  # before the memory limit: the upload itself is bounded by max_bytes
     _limit_memory(limits.max_memory_bytes)
-    data = conn.recv_bytes()
     base = _reset_peak()
     started = time.perf_counter()
     try:
