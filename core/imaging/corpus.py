@@ -70,7 +70,7 @@ def gradient(height: int, width: int, channels: int = 1, dtype: Any = np.uint8, 
         block = 0.5 + 0.3 * np.sin(yy / 97.0) * np.cos(xx / 131.0)
         block = np.rint(block * scale).astype(dtype)
         if channels > 1:
-            planes = [block, block[::-1], block[:, ::-1], np.full_like(block, int(scale))]
+            planes = [block, block[::-1], block[:, ::-1], (block // 2 + int(scale) // 2).astype(dtype)]  # alpha < 1
             out[r0 : r0 + len(yy)] = np.stack(planes[:channels], axis=2)
         else:
             out[r0 : r0 + len(yy)] = block
@@ -364,7 +364,7 @@ def worst_cases() -> dict[str, Callable[[], bytes]]:
 
     cases: dict[str, Callable[[], bytes]] = {
         "PNG 50 MP gray 16-bit": lambda: pil_bytes(Image.fromarray(gradient(gh, gw, dtype=np.uint16, scale=60000.0)), "PNG", compress_level=1),
-        "PNG 37.5 MP RGBA": lambda: pil_bytes(Image.fromarray(gradient(6120, 6120, channels=4), "RGBA"), "PNG"),
+        "PNG 37.5 MP RGBA, translucent": lambda: pil_bytes(Image.fromarray(gradient(6120, 6120, channels=4), "RGBA"), "PNG"),
         "JPEG 50 MP colour baseline": lambda: pil_bytes(gradient(h, w, channels=3), "JPEG", quality=85),
         f"JPEG 50 MP colour progressive, {limits.max_jpeg_scans} scans": lambda: many_scans_jpeg_image(gradient(h, w, channels=3), limits.max_jpeg_scans),
         "BMP 50 MP gray 8-bit": lambda: pil_bytes(Image.fromarray(gradient(gh, gw)).convert("P"), "BMP"),

@@ -222,6 +222,10 @@ def _to_pixels(im: Image.Image) -> tuple[np.ndarray, bool, dict[str, Any]]:
     if mode == "RGBA":
         arr = _take(im)
         extra.update(_alpha_note(arr[:, :, 3]))
+        if extra["alpha"] == "opaque":  # the usual case: no compositing, one pass
+            if is_color(arr[:, :, :3], 255.0):
+                return _unit8(arr[:, :, :3]), True, extra
+            return _luma8(arr[:, :, :3]), False, extra
         rgb = _premultiplied(arr[:, :, :3], arr[:, :, 3:4])
         del arr
         if is_color(rgb, 1.0):
@@ -264,6 +268,14 @@ def _premultiplied(values: np.ndarray, alpha: np.ndarray, rows: int = 512) -> np
         block = out[r0 : r0 + rows]
         np.multiply(values[r0 : r0 + rows], alpha[r0 : r0 + rows], out=block, dtype=np.float32)
         block *= scale
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _luma8(rgb: np.ndarray, rows: int = 512) -> np.ndarray:
+    """BT.601 luma of uint8 RGB as float32 [0, 1], in row blocks."""
+    out = np.empty(rgb.shape[:2], dtype=np.float32)
+    for r0 in range(0, rgb.shape[0], rows):
+        out[r0 : r0 + rows] = luma(rgb[r0 : r0 + rows]) / np.float32(255.0)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
