@@ -5,10 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.i18n import LANGUAGE_NAMES, SUPPORTED
-from ui.common import LANG_KEY, lang, tr
+from ui.common import LANG_KEY, lang, streamlit_texts, tr
 
 st.set_page_config(page_title="Dr.DeepChest", page_icon=":material/radiology:", layout="wide")
-
 
 
 def _on_language_change() -> None:
@@ -29,8 +28,18 @@ with st.sidebar:
         required=True,
     )
 
+streamlit_texts()  # Streamlit's own uploader texts in the session's language
+
+
+def _home_alias() -> None:
+    """``/home`` opens the home page. Streamlit serves the default page at ``/`` only: the pathname
+    it reserves for it (here ``start``) is not served, so ``/home`` is this hidden page instead."""
+    st.switch_page(home)
+
+
+home = st.Page("views/home.py", title=tr("app.page.home"), icon=":material/home:", url_path="start", default=True)
 pages = {
-    "": [st.Page("views/home.py", title=tr("app.page.home"), icon=":material/home:", url_path="home", default=True)],
+    "": [home, st.Page(_home_alias, title=tr("app.page.home"), url_path="home", visibility="hidden")],
     tr("app.section.tools"): [
         st.Page("views/chest.py", title=tr("app.page.chest"), icon=":material/pulmonology:", url_path="chest"),
         st.Page("views/shoulder.py", title=tr("app.page.shoulder"), icon=":material/skeleton:", url_path="shoulder"),

@@ -4,7 +4,9 @@
     python bench/bench_chest.py gate
     python bench/bench_chest.py zones
     python bench/bench_chest.py localisation [--images 200]
+    python bench/bench_chest.py findings [--images 1000]
     python bench/bench_chest.py all
+    python bench/bench_chest.py              # (as `python -m bench` runs it) a quick speed run
 
 * ``speed``: per-image time of load -> gate -> classify (+ all CAMs) -> all 18 heatmaps -> report
   text, and resident memory, side by side in one process with the plain way: torchxrayvision's README
@@ -17,7 +19,10 @@
   knee-like projections, pydicom's CT/MR/NM files), inverted catch rate, low-quality catch rate; then
   the same with the page's default model's pooled-feature check added (the committed starter here).
 * ``zones``: lung-box IoU and containment of ``core.chest.zones`` against ``lung_boxes_xywh``.
-* ``localisation``: share of positive-finding heatmap peaks inside the annotated lungs (ieee images).
+* ``localisation``: share of positive-finding heatmap peaks inside the annotated lungs (ieee images),
+  and how many of the others the text marks as "outside the lung fields".
+* ``findings``: positives and uncertain findings per film on held-out No_Finding films and on films with
+  findings (the multitask split's test patients), at the balanced operating point.
 
 Needs ``../shared/data`` (or ``DRDC_SAMPLES_DIR``).
 """
@@ -532,7 +537,7 @@ def cmd_localisation(args: argparse.Namespace) -> None:
     op = OperatingPoint.of("balanced")
     rows = _boxed_rows(root)[: args.images]
     peaks_in = peaks = 0
-    est_in = 0
+    est_in = flagged = 0
     chance = []
     per_label: dict[str, list[int]] = {}
     for r in rows:
@@ -544,26 +549,59 @@ def cmd_localisation(args: argparse.Namespace) -> None:
         crop = result.prediction.crop
         square = Box(crop.left, crop.top, crop.size, crop.size)
         chance.append(sum(b.intersection(square) for b in truth) / (crop.size * crop.size))
-        for f in result.findings:
-            if op.status(f.probability) != "positive" or f.location is None or f.region in ("heart", "mediastinum", "diaphragm"):
+        outside = {fact.label: fact.outside for fact in result.facts(op).findings}
+        for f in result.reported_findings:
+            if result.status(f, op) != "positive" or f.location is None or f.region in ("heart", "mediastinum", "diaphragm"):
                 continue
             px, py = f.location.peak
             hit = any(b.contains(px, py) for b in truth)
             peaks += 1
             peaks_in += hit
             est_in += f.location.peak_in_lung
+            flagged += (not hit) and outside.get(f.label, False)
             per_label.setdefault(f.label, []).append(int(hit))
     print(f"{len(rows)} ieee images with lung boxes; positive lung/pleura/bone findings at the balanced point: {peaks}")
     if peaks:
         print(f"  heatmap peaks inside the annotated lungs: {peaks_in}/{peaks} = {peaks_in / peaks:.1%} "
               f"(inside the estimated lung boxes: {est_in / peaks:.1%}); chance level (lung share of the crop): {np.mean(chance):.1%}")
+        print(f"  peaks outside the annotated lungs whose text says 'outside the lung fields': {flagged}/{peaks - peaks_in}; "
+              f"inside or said so: {(peaks_in + flagged) / peaks:.1%}")
         for label, hits in sorted(per_label.items(), key=lambda kv: -len(kv[1])):
             print(f"    {label:28s} {sum(hits)}/{len(hits)}")
 
 
+def cmd_findings(args: argparse.Namespace) -> None:
+    """Positives and uncertain findings per film on held-out patients (the multitask split's test
+    patients: never used for training or choosing), through the page's analysis path."""
+    from core.chest.analysis import analyse
+    from core.chest.reading import OperatingPoint
+    from core.imaging import load_image
+    from core.training.multitask import split_sets
+
+    root = data_dir()
+    model, desc = get_model()
+    print(f"model: {desc}")
+    test = split_sets(root)["nih-test"].samples[: args.images]
+    for preset in ("balanced",):
+        op = OperatingPoint.of(preset)
+        rows = {"no_finding": [], "with_findings": []}
+        for s in test:
+            result = analyse(load_image(Path(s.path).read_bytes(), Path(s.path).name), model, override=True)
+            if not result.analysed:
+                continue
+            c = result.counts(op)
+            rows["no_finding" if s.finding == "No Finding" else "with_findings"].append((c["positive"], c["uncertain"]))
+        for kind, vals in rows.items():
+            if not vals:
+                continue
+            arr = np.array(vals)
+            print(f"{preset}: held-out {kind} films {len(arr)}: positives median {np.median(arr[:, 0]):.0f} "
+                  f"(mean {arr[:, 0].mean():.2f}), uncertain median {np.median(arr[:, 1]):.0f} (mean {arr[:, 1].mean():.2f})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub = parser.add_subparsers(dest="cmd")
     sp = sub.add_parser("speed")
     sp.add_argument("--images", type=int, default=30)
     sp.add_argument("--baseline-images", type=int, default=6)
@@ -571,12 +609,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("zones")
     lo = sub.add_parser("localisation")
     lo.add_argument("--images", type=int, default=200)
+    fi = sub.add_parser("findings")
+    fi.add_argument("--images", type=int, default=1000)
     al = sub.add_parser("all")
     al.add_argument("--images", type=int, default=30)
     al.add_argument("--baseline-images", type=int, default=6)
     args = parser.parse_args(argv)
+    if args.cmd is None:  # `python -m bench` runs every bench without arguments: the quick, product figures
+        args = parser.parse_args(["speed", "--images", "10", "--baseline-images", "2"])
     commands = {"speed": [cmd_speed], "gate": [cmd_gate], "zones": [cmd_zones], "localisation": [cmd_localisation],
-                "all": [cmd_zones, cmd_gate, cmd_speed, cmd_localisation]}[args.cmd]
+                "findings": [cmd_findings], "all": [cmd_zones, cmd_gate, cmd_speed, cmd_localisation, cmd_findings]}[args.cmd]
     for command in commands:
         print(f"\n=== {command.__name__[4:]} ===")
         command(args)

@@ -7,16 +7,35 @@ values, so a caller cannot log something else by mistake.
 
 A site exports the trail with ``python -m core.audit export [--format csv|jsonl] [--out FILE]`` or
 from the chest page.
+
+Storage: the current file ``analyses.jsonl`` rotates by size: once appending a line would take it
+past :data:`MAX_BYTES` (10 MB, about 25,000 records), it becomes ``analyses.jsonl.1`` (older ones
+move up to ``.2`` ... ``.{KEEP}``; the oldest beyond :data:`KEEP` is removed) and a new current file
+starts. Readers and exports read every kept file, oldest first.
+
+Every line parses: a record is appended with one ``O_APPEND`` write under an exclusive ``flock``
+(which also serialises rotation), and a writer first ends any unterminated fragment a crashed
+writer left (a newline), so a new record is never glued to a broken one; readers skip a line that
+does not parse (such a fragment, or a truncated last line).
+
+:func:`count` does not scan the trail. A small state file (``analyses.count.json``, rewritten
+atomically under the lock) holds the records per kept file and how many bytes of the current file
+are counted; :func:`count` adds only lines appended past that offset (none, unless a writer died
+between its append and the state update), so it costs a stat and a tiny read: about 0.05 ms at
+500,000 records, where the full scan took 1.8 s (``python -m bench audit``). A missing or damaged
+state file is rebuilt by one full scan.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import os
 import re
+import secrets
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -33,6 +52,16 @@ FIELDS: tuple[str, ...] = (
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9 ._:+,/()-]{0,200}$")
 APP_VERSION = "0.1.0"
+#: the current file rotates once appending would take it past this size
+MAX_BYTES = 10 * 1024 * 1024
+#: rotated files kept (``analyses.jsonl.1`` newest ... ``analyses.jsonl.{KEEP}`` oldest)
+KEEP = 20
+_SCAN_CHUNK = 1 << 20
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: O_APPEND still appends whole lines
+    fcntl = None  # type: ignore[assignment]
 
 
 class AuditError(ValueError):
@@ -83,33 +112,166 @@ def record(fields: dict[str, Any], settings: Settings | None = None) -> dict[str
     path = audit_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    try:
+    with _locked(path):
+        state = _synced_state(path)
+        size = _size(path)
+        if size and size + len(line) > MAX_BYTES:
+            _rotate(path, state)
+            size = 0
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
         try:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except (ImportError, OSError):  # no flock (Windows): O_APPEND still appends whole lines
-            pass
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+            if size and not _ends_with_newline(fd, size):
+                _write_all(fd, b"\n")  # end a fragment a crashed writer left; it stays unparseable alone
+            _write_all(fd, line)
+            end = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        state["size"], state["count"] = end, state["count"] + 1
+        _save_state(path, state)
     return row
 
 
-def read(settings: Settings | None = None) -> Iterator[dict[str, Any]]:
-    """Every stored record, oldest first (unreadable lines are skipped)."""
-    path = audit_path(settings)
-    if not path.is_file():
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _ends_with_newline(fd: int, size: int) -> bool:
+    return os.pread(fd, 1, size - 1) == b"\n"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on the trail (``analyses.jsonl.lock``) for appends, rotation and the state."""
+    if fcntl is None:  # pragma: no cover
+        yield
         return
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict):
-                yield row
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _rotated(path: Path, n: int) -> Path:
+    return path.with_name(f"{path.name}.{n}")
+
+
+def _state_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".count.json")
+
+
+def _rotate(path: Path, state: dict[str, Any]) -> None:
+    """current -> .1, .1 -> .2, ...; the file beyond KEEP is removed (caller holds the lock)."""
+    _rotated(path, KEEP).unlink(missing_ok=True)
+    for n in range(KEEP - 1, 0, -1):
+        if _rotated(path, n).exists():
+            os.replace(_rotated(path, n), _rotated(path, n + 1))
+    os.replace(path, _rotated(path, 1))
+    state["rotated"] = [state["count"], *state["rotated"]][:KEEP]
+    state["size"], state["count"] = 0, 0
+    _save_state(path, state)
+
+
+def _count_lines(path: Path, start: int = 0) -> tuple[int, int]:
+    """(records, end): records parsed in complete lines from byte ``start``, and the offset just
+    after the last complete line (a trailing fragment without its newline is left out)."""
+    records, offset, carry = 0, start, b""
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        return 0, 0
+    with fh:
+        fh.seek(start)
+        while chunk := fh.read(_SCAN_CHUNK):
+            lines = (carry + chunk).split(b"\n")
+            carry = lines.pop()
+            for raw in lines:
+                offset += len(raw) + 1
+                records += _parses(raw)
+    return records, offset
+
+
+def _parses(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
+
+
+def _load_state(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(_state_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = (
+        isinstance(data, dict)
+        and all(isinstance(data.get(k), int) and not isinstance(data.get(k), bool) and data[k] >= 0
+                for k in ("size", "count"))
+        and isinstance(data.get("rotated"), list)
+        and all(isinstance(n, int) and n >= 0 for n in data["rotated"])
+    )
+    return data if ok else None
+
+
+def _save_state(path: Path, state: dict[str, Any]) -> None:
+    target = _state_path(path)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _rebuild_state(path: Path) -> dict[str, Any]:
+    """Count every kept file once (a missing or damaged state file)."""
+    rotated = [_count_lines(_rotated(path, n))[0] for n in range(1, KEEP + 1)]  # 0 for a missing file
+    count, size = _count_lines(path)
+    return {"size": size, "count": count, "rotated": rotated}
+
+
+def _synced_state(path: Path) -> dict[str, Any]:
+    """The state brought up to date with the current file: lines appended past the counted
+    offset are counted; a shorter file (replaced by hand) or no state means a full recount."""
+    state = _load_state(path)
+    size = _size(path)
+    if state is None or size < state["size"]:
+        state = _rebuild_state(path)
+    elif size > state["size"]:
+        extra, end = _count_lines(path, state["size"])
+        state["count"] += extra
+        state["size"] = end
+    return state
+
+
+def read(settings: Settings | None = None) -> Iterator[dict[str, Any]]:
+    """Every stored record, oldest first, rotated files included (lines that do not parse,
+    such as a truncated last line, are skipped)."""
+    path = audit_path(settings)
+    files = [_rotated(path, n) for n in range(KEEP, 0, -1)] + [path]
+    for file in files:
+        try:
+            fh = file.open("rb")
+        except FileNotFoundError:
+            continue
+        with fh:
+            for line in fh:
+                try:
+                    row = json.loads(line)
+                except ValueError:  # UnicodeDecodeError included
+                    continue
+                if isinstance(row, dict):
+                    yield row
 
 
 def export_jsonl(settings: Settings | None = None) -> bytes:
@@ -131,7 +293,20 @@ def export_csv(settings: Settings | None = None) -> bytes:
 
 
 def count(settings: Settings | None = None) -> int:
-    return sum(1 for _ in read(settings))
+    """How many records the trail holds (every kept file), without scanning it: see the module
+    notes. Equal to ``len(list(read()))``."""
+    path = audit_path(settings)
+    state = _load_state(path)
+    size = _size(path)
+    if state is None or size < state["size"]:
+        if not path.parent.is_dir():
+            return 0
+        with _locked(path):  # rebuild once and keep it
+            state = _synced_state(path)
+            _save_state(path, state)
+    elif size > state["size"]:  # a writer died between its append and the state update
+        state = _synced_state(path)
+    return int(state["count"]) + sum(state["rotated"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

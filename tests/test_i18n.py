@@ -45,7 +45,11 @@ def test_korean_catalogue_is_actually_korean() -> None:
     """A Korean entry that is a copy of the English one is an untranslated string."""
     en, ko = i18n.catalog("en"), i18n.catalog("ko")
     hangul = re.compile(r"[\uac00-\ud7a3]")
-    copied = [k for k in en if ko[k] == en[k] and re.search(r"[A-Za-z]{4,}", en[k]) and not hangul.search(ko[k])]
+    placeholder = re.compile(r"\{[^{}]*\}")
+    copied = [
+        k for k in en
+        if ko[k] == en[k] and re.search(r"[A-Za-z]{4,}", placeholder.sub("", en[k])) and not hangul.search(ko[k])
+    ]
     # Proper names and units may legitimately stay the same; keep this list short and explicit.
     allowed = {"app.name"}
     assert not [k for k in copied if k not in allowed], f"copied, not translated: {copied}"
@@ -187,3 +191,88 @@ def test_every_translation_key_used_in_code_exists() -> None:
             if key not in en:
                 missing.append(f"{path.relative_to(ROOT)}: {key}")
     assert not missing, "keys used in code but missing from locales:\n" + "\n".join(missing)
+
+
+# --- Korean particles ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("word", "which", "expected"),
+    [
+        ("제목", "을", "제목을"), ("비밀번호", "을/를", "비밀번호를"), ("닉네임", "는", "닉네임은"),
+        ("댓글", "이", "댓글이"), ("모델", "와", "모델과"), ("사과", "과", "사과와"),
+        ("서울", "으로", "서울로"), ("집", "로", "집으로"), ("바다", "으로", "바다로"),
+        ("학생", "이라고", "학생이라고"), ("의사", "라고", "의사라고"), ("가방", "이나", "가방이나"),
+        # numbers are read as Korean numerals
+        ("0.60", "는", "0.60은"), ("0.40~0.60", "는", "0.40~0.60은"), ("0.65", "을", "0.65를"),
+        ("0.5", "은", "0.5는"), ("3", "을", "3을"), ("2", "이", "2가"), ("#12", "로", "#12로"),
+        ("#13", "로", "#13으로"), ("#7", "로", "#7로"), ("20", "은", "20은"), ("100", "이", "100이"),
+        ("1000", "은", "1000은"), ("10000", "을", "10000을"), ("1000000000000", "은", "1000000000000는"),
+        ("50%", "를", "50%를"),
+        # Latin words and acronyms as Koreans read them
+        ("CNN", "이", "CNN이"), ("GPU", "을", "GPU를"), ("Qwen2.5-0.5B", "이", "Qwen2.5-0.5B가"),
+        ("DenseNet", "은", "DenseNet은"), ("Dr.DeepChest", "은", "Dr.DeepChest는"), ("model", "이", "model이"),
+        ("Transformer", "을", "Transformer를"), ("LoRA", "이", "LoRA가"), ("URL", "로", "URL로"),
+        # punctuation and brackets at the end
+        ("'두피'", "은", "'두피'는"), ("판독 모델(규칙 기반)", "이", "판독 모델(규칙 기반)이"), ("(고정)", "을", "(고정)을"),
+    ],
+)
+def test_particle_follows_the_final_sound(word: str, which: str, expected: str) -> None:
+    assert i18n.with_particle(word, which) == expected
+
+
+def test_particle_in_a_template_and_after_a_number_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ko").mkdir()
+    (tmp_path / "ko" / "demo.json").write_text(
+        json.dumps({"demo.req": "{field:을} 입력해 주세요.", "demo.num": "{x:.2f:는} 불확실", "demo.spec": "{x:>4}"}),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    i18n.reload()
+    try:
+        assert i18n.t("demo.req", "ko", field="제목") == "제목을 입력해 주세요."
+        assert i18n.t("demo.req", "ko", field="비밀번호") == "비밀번호를 입력해 주세요."
+        assert i18n.t("demo.num", "ko", x=0.6) == "0.60은 불확실"
+        assert i18n.t("demo.num", "ko", x=0.55) == "0.55는 불확실"
+        assert i18n.t("demo.spec", "ko", x="ab") == "  ab"  # an ordinary format spec still works
+    finally:
+        monkeypatch.undo()
+        i18n.reload()
+
+
+def test_unknown_final_sound_and_unknown_particle() -> None:
+    assert i18n.particle("", "을") == "을(를)"  # nothing to go by: both forms, as a last resort
+    with pytest.raises(KeyError):
+        i18n.particle("제목", "에게")
+
+
+#: "을(를)"-style pairs, a pair in either order, and "(으)로"-style optional parts.
+_PARTICLE_PAIR = re.compile(
+    r"(?:을\(를\)|를\(을\)|이\(가\)|가\(이\)|은\(는\)|는\(은\)|와\(과\)|과\(와\)|\(으\)로|\(이\)[라나며고야여랑든면]|"
+    r"을/를|이/가|은/는|와/과|과/와)"
+)
+#: A placeholder followed by a fixed particle whose form depends on the value ("{hi}는").
+_FIXED_PARTICLE = re.compile(r"\{[a-z_0-9]+\}(?:을|를|이|가|은|는|과|와|으로|로)(?![\uac00-\ud7a3])")
+
+
+def test_no_korean_string_has_particle_pairs_or_fixed_particles_after_placeholders() -> None:
+    """Korean particles are fitted to the word ("제목을", "{field:을}"), never "을(를)", and a
+    placeholder is never followed by a fixed particle that may not fit its value ("{hi}는")."""
+    ko = i18n.catalog("ko")
+    pairs = sorted(f"{k}: {v}" for k, v in ko.items() if _PARTICLE_PAIR.search(v))
+    fixed = sorted(f"{k}: {v}" for k, v in ko.items() if _FIXED_PARTICLE.search(v))
+    assert not pairs, "particle pairs in Korean strings:\n" + "\n".join(pairs)
+    assert not fixed, "fixed particles after a placeholder:\n" + "\n".join(fixed)
+    assert _PARTICLE_PAIR.search("제목을(를) 입력") and _FIXED_PARTICLE.search("{lo}~{hi}는 불확실")
+    assert not _FIXED_PARTICLE.search("{field:을} 입력") and not _FIXED_PARTICLE.search("{n}개")
+
+
+def test_every_particle_spec_in_the_catalogue_is_known() -> None:
+    bad = []
+    for key, text in i18n.catalog("ko").items():
+        for _, name, spec, _ in string.Formatter().parse(text):
+            if name and spec:
+                tail = spec.rpartition(":")[2]
+                try:
+                    i18n.particle("제목", tail)
+                except KeyError:
+                    bad.append(f"{key}: {{{name}:{spec}}}")
+    assert not bad, "unknown particle specs:\n" + "\n".join(bad)

@@ -36,6 +36,39 @@ def tr(key: str, /, **params: object) -> str:
     return t(key, lang(), **params)
 
 
+#: Streamlit's file uploader writes "Upload" and "200MB per file" in English and has no option to
+#: change them; this style shows translated texts in their place (the English text is set to size 0,
+#: the translation drawn after it). It relies on Streamlit's test ids for the drop zone, its button
+#: and its instructions, which a browser test checks (``tests/browser/test_shell_i18n_browser.py``).
+_STREAMLIT_TEXTS_CSS = """<style>
+[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p {
+  font-size: 0;
+}
+[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p::after {
+  content: %(upload)s; font-size: 0.875rem;
+}
+[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after { content: %(limit)s; font-size: 0.875rem; }
+</style>"""
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal (quotes and backslashes escaped, no line breaks)."""
+    clean = " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{clean}"'
+
+
+def streamlit_texts() -> None:
+    """Show Streamlit's own uploader texts in the session's language (call once per run, from the
+    app shell). The size limit is the server's ``server.maxUploadSize``."""
+    try:
+        limit_mb = int(st.get_option("server.maxUploadSize"))
+    except Exception:  # no such option (another Streamlit): Streamlit's default
+        limit_mb = 200
+    st.html(_STREAMLIT_TEXTS_CSS % {"upload": _css_string(tr("app.st.upload")),
+                                    "limit": _css_string(tr("app.st.per_file", limit=limit_mb))})
+
+
 def show_user_error(err: UserError) -> None:
     """Show a translated error box for a problem the user can fix."""
     st.error(err.message(lang()), icon=":material/warning:")

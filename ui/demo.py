@@ -5,7 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from core.samples import Sample, list_samples
-from ui.common import tr
+from ui.common import lang, tr
+
+
+def sample_label(sample: Sample, code: str | None = None) -> str:
+    """What the picker shows: the known labels in ``code`` (default: the page's language), the file,
+    and what to expect."""
+    from core.i18n import t
+
+    code = code or lang()
+    described = sample.describe(code)
+    parts = [described or sample.name]
+    if described:
+        parts.append(sample.path.name)
+    if sample.expect:
+        parts.append(t(f"app.demo.expect.{sample.expect}", code))
+    return " · ".join(parts)
 
 
 def sample_picker(page: str, key: str) -> tuple[str, bytes] | None:
@@ -20,10 +35,11 @@ def sample_picker(page: str, key: str) -> tuple[str, bytes] | None:
         if not samples:
             st.caption(tr("app.demo.none"))
             return st.session_state.get(key)
-        names = [s.name for s in samples]
-        choice = st.selectbox(tr("app.demo.pick"), names, key=f"{key}_choice")
+        code = lang()
+        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i, _c=code: sample_label(samples[i], _c),
+                            key=f"{key}_choice")
         if st.button(tr("app.demo.load"), key=f"{key}_button"):
-            sample = samples[names.index(choice)]
+            sample = samples[int(pick)]
             try:
                 st.session_state[key] = (sample.path.name, sample.read_bytes())
             except (OSError, ValueError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -22,10 +23,10 @@ import streamlit as st
 
 from core.board import (
     CATEGORIES,
+    COOKIE_NAME,
     Board,
     SummaryError,
-    escape_markdown,
-    new_visitor_id,
+    Visitor,
     summary_lines,
     task_label,
     validate_summary,
@@ -36,7 +37,9 @@ from ui.common import lang, show_user_error, tr
 
 _LOG = logging.getLogger(__name__)
 
-VISITOR_KEY = "board_visitor_id"
+VISITOR_KEY = "board_visitor_token"  # the visitor cookie value issued to this session ("" when refused)
+#: the one fallback visitor of every session with no client address and no usable cookie
+ANONYMOUS = "anonymous"
 NICKNAME_KEY = "board_nickname"
 OPEN_POST_KEY = "board_open_post"
 ADMIN_SECRET_NAME = "DRDC_ADMIN_SECRET"
@@ -63,25 +66,109 @@ def client_address() -> str | None:
     return address if isinstance(address, str) and address else None
 
 
-def visitor_id() -> str:
-    """Who this visitor is for likes, reports and rate limits (failed passwords and admin
-    secrets included): derived from the client address when the server sees one, so a
-    reload or a new tab does not make a new visitor (see
-    :meth:`core.board.Board.client_visitor_id`: a salted scrypt, the address is never
-    stored); otherwise a random id kept for this browser session. The board stores only
-    the hash of either."""
-    if VISITOR_KEY not in st.session_state:
-        st.session_state[VISITOR_KEY] = new_visitor_id()
+def browser_cookie() -> str | None:
+    """The visitor cookie the browser sent when this session connected (``st.context.cookies``:
+    Streamlit reads cookies from the session's opening request only, so a cookie set during a
+    session is seen from the next session of that browser on)."""
+    try:
+        value = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no script-run context, or a Streamlit without it
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _network_id(board: Board) -> str | None:
     address = client_address()
-    if address:
+    if not address:
+        return None
+    try:
+        return board.client_visitor_id(address)
+    except (UserError, sqlite3.Error, OSError) as exc:  # an unusable database: no network id
+        _LOG.log(logging.WARNING, "per-client visitor id unavailable (%s)", type(exc).__name__)
+        return None
+
+
+def _session_token(board: Board, fallback: str) -> str | None:
+    """The visitor cookie value issued to this session (once; None when the fallback visitor
+    has had too many issued, see :meth:`core.board.Board.issue_browser_token`)."""
+    if VISITOR_KEY not in st.session_state:
         try:
-            client = get_board().client_visitor_id(address)
-        except (UserError, sqlite3.Error, OSError) as exc:  # an unusable database: the session id still reads
-            _LOG.log(logging.WARNING, "per-client visitor id unavailable (%s); using the session id", type(exc).__name__)
-            client = None
-        if client:
-            return client
-    return str(st.session_state[VISITOR_KEY])
+            token = board.issue_browser_token(fallback)
+        except (UserError, sqlite3.Error, OSError) as exc:
+            _LOG.log(logging.WARNING, "no visitor cookie issued (%s)", type(exc).__name__)
+            token = None
+        st.session_state[VISITOR_KEY] = token or ""
+    return st.session_state[VISITOR_KEY] or None
+
+
+def visitor_id() -> Visitor:
+    """Who this visitor is for likes, reports and rate limits (failed passwords and admin
+    secrets included): a **browser**, not a session or a shared address.
+
+    * The browser's signed visitor cookie, when it sent a valid one: every session of that
+      browser (reloads, new tabs, days later) is the same visitor (``confirmed``).
+    * Otherwise (a browser's first session, or a client that drops cookies) the id in a
+      new signed cookie issued to this session, which :func:`keep_visitor_cookie` has the
+      page store; not yet ``confirmed``. New ids per client network are limited, so a client
+      that drops cookies cannot become a new visitor on every session: past the limit, and if
+      the database is unusable, the visitor is the client network (a salted scrypt of the
+      address), or one shared :data:`ANONYMOUS` visitor when the server sees no address.
+
+    The client network also comes along (``network``): its own limits hold on top of the
+    browser's, so clearing cookies resets nothing. The board stores only hashes of these ids.
+    """
+    board = get_board()
+    network = _network_id(board)
+    try:
+        browser = board.browser_visitor_id(browser_cookie())
+    except (UserError, sqlite3.Error, OSError):
+        browser = None
+    if browser:
+        return Visitor(browser, network, confirmed=True)
+    fallback = network or ANONYMOUS
+    token = _session_token(board, fallback)
+    if token:
+        try:
+            browser = board.browser_visitor_id(token)
+        except (UserError, sqlite3.Error, OSError):
+            browser = None
+    return Visitor(browser or fallback, network, confirmed=False)
+
+
+_TOKEN_SHAPE = re.compile(r"v1\.[0-9a-f]{32}\.[0-9a-f]{32}")
+#: Stores the visitor cookie for a year: first-party, SameSite=Strict, Secure over https, path /
+#: (Streamlit reads it from the websocket's opening request). JavaScript sets it because
+#: Streamlit cannot send a Set-Cookie header from a script run (only an st.App middleware
+#: could, which would change how the app is started). Its value is a signed random id, so a
+#: script reading it learns nothing; the board renders no user HTML.
+_COOKIE_JS = """<script>
+(function () {
+  var secure = window.location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = "%(name)s=%(value)s; Path=/; Max-Age=31536000; SameSite=Strict" + secure;
+})();
+</script>"""
+
+
+def _set_cookie(token: str) -> None:
+    """Run the cookie script in the page (``st.html`` with JavaScript: the body is a constant
+    template and a value that matched :data:`_TOKEN_SHAPE`)."""
+    if _TOKEN_SHAPE.fullmatch(token):
+        st.html(_COOKIE_JS % {"name": COOKIE_NAME, "value": token}, unsafe_allow_javascript=True)
+
+
+def keep_visitor_cookie() -> None:
+    """Have the browser store this session's visitor cookie when it did not send a valid one
+    (the page calls this on every run, before anything that acts on the board): from the next
+    session on, the browser is recognised. Does nothing when the browser's cookie is valid."""
+    try:
+        board = get_board()
+        if board.browser_visitor_id(browser_cookie()):
+            return
+    except (UserError, sqlite3.Error, OSError):
+        return
+    token = _session_token(board, _network_id(board) or ANONYMOUS)
+    if token:
+        _set_cookie(token)
 
 
 def admin_secret() -> str | None:
@@ -96,20 +183,39 @@ def admin_secret() -> str | None:
     return get_settings().admin_secret
 
 
-def format_time(timestamp: float) -> str:
-    """A post/comment time in the server's local time zone."""
-    return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M")
+def format_time(timestamp: object) -> str:
+    """A post/comment time in the server's local time zone; ``board.time.unknown`` for a time
+    that is missing or that no calendar can show (the page must render whatever is stored)."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or not timestamp > 0:
+        return tr("board.time.unknown")
+    try:
+        return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return tr("board.time.unknown")
 
 
-def user_line(value: str, *, bold: bool = False, heading: bool = False) -> None:
-    """Show one line of user text (a title) verbatim: Markdown-escaped, never HTML;
-    optionally bold or as a level-3 heading."""
-    escaped = escape_markdown(value)
-    if heading:
-        escaped = f"### {escaped}"
-    elif bold:
-        escaped = f"**{escaped}**"
-    st.markdown(escaped)
+#: How titles look: ``st.text`` in a keyed container, styled bold / as a heading. A style-only
+#: ``st.html`` goes to Streamlit's event container and takes no room on the page.
+TITLE_CSS = """<style>
+[class*="st-key-board_title_"] [data-testid="stText"] {
+  font-family: inherit; font-weight: 600; white-space: pre-wrap; overflow-wrap: anywhere;
+}
+[class*="st-key-board_title_h_"] [data-testid="stText"] { font-size: 1.5rem; line-height: 1.35; }
+</style>"""
+
+
+def title_style() -> None:
+    """Add :data:`TITLE_CSS` to the page (once per run, before :func:`user_title`)."""
+    st.html(TITLE_CSS)
+
+
+def user_title(value: str, *, key: str, heading: bool = False) -> None:
+    """Show a post title as plain text with ``st.text`` (never Markdown: a title that is a URL
+    or an e-mail address is not a link, nothing in it is formatting), bold, or as the page's
+    heading. ``key`` must be unique in the run (the post id and where it is shown)."""
+    line = " ".join(value.split())
+    with st.container(key=f"board_title_{'h_' if heading else ''}{key}"):
+        st.text(line, width="stretch")
 
 
 def user_text(value: str) -> None:
@@ -141,6 +247,7 @@ def share_to_board(category: str, summary: Mapping[str, Any], key: str) -> int |
     except SummaryError as err:
         show_user_error(err)
         return None
+    keep_visitor_cookie()
     with st.container(border=True):
         st.markdown(tr("board.share.heading"))
         st.caption(tr("board.share.privacy"))

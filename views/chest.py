@@ -19,6 +19,7 @@ from core.chest.export import audit_fields, share_summary, to_json, to_pdf
 from core.chest.gate import GateResult, check_input
 from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
+from core.chest.screening import SCREENING_NAME, load_screening_model, screen
 from core.errors import MissingModelError, UserError
 from core.export.pdf import FONT_PATH
 from core.i18n import t
@@ -28,9 +29,12 @@ from core.llm import get_writer, writer_names
 from core.llm.guarded import GuardedOutcome
 from core.llm.structured import location_phrase
 from core.llm.writer import WriterStatus, writer_status
+from core.models.registry import get_card
 from core.samples import list_samples
 from core.session_memory import MIB, UploadStore
 from ui.common import lang, show_user_error, tr
+from ui.demo import sample_label
+from ui.install import install_panel
 from ui.llm import run_guarded
 
 STATE = "chest_state"
@@ -63,6 +67,20 @@ class Case:
 def _cached_model(which: str) -> Any:
     """The loaded model for registry entry ``which`` (a failure is not cached, so a later install shows up)."""
     return chest_loader.load_best_model()
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_screening(sha: str) -> Any:
+    """The pneumonia screening model (keyed by its card checksum, so a new bundle is picked up)."""
+    return load_screening_model()
+
+
+def get_screening_model() -> Any:
+    """The pneumonia screening model, or None when it is missing, damaged or of an old bundle."""
+    try:
+        return _cached_screening(get_card(SCREENING_NAME).sha256 or "")
+    except (MissingModelError, ValueError, KeyError):
+        return None
 
 
 def get_model() -> tuple[Any, MissingModelError | None]:
@@ -204,9 +222,7 @@ if model is None:
     if isinstance(model_error, chest_loader.ModelLoadError):
         show_user_error(model_error)
     st.warning(tr("chest.model.missing_page", name=name), icon=":material/deployed_code:")
-    st.code(chest_loader.fetch_command(name), language="bash")
-    st.caption(tr("chest.model.offline"))
-    st.code(chest_loader.fetch_command(name, offline=True), language="bash")
+    install_panel(get_card(name), key="chest_install")
     st.caption(tr("chest.model.gate_only"))
 elif model.is_test_model:
     st.error(tr("chest.test_model"), icon=":material/science:")
@@ -216,9 +232,7 @@ else:
         starter = chest_loader.starter_summary(model.name)
         st.info(tr("chest.model.starter_notice", auc=starter["auc"], lo=starter["lo"], hi=starter["hi"], n=starter["n"]), icon=":material/explore:")
         with st.expander(tr("chest.model.starter_upgrade")):
-            st.code(chest_loader.fetch_command(chest_loader.XRV_NAME), language="bash")
-            st.caption(tr("chest.model.offline"))
-            st.code(chest_loader.fetch_command(chest_loader.XRV_NAME, offline=True), language="bash")
+            install_panel(get_card(chest_loader.XRV_NAME), key="chest_upgrade")
 
 with st.expander(tr("chest.settings"), expanded=True):
     left, right = st.columns(2)
@@ -244,14 +258,10 @@ uploads = st.file_uploader(tr("chest.upload"), accept_multiple_files=True, help=
 samples = list_samples("chest")
 
 
-def _sample_label(sample: Any) -> str:
-    return f"{sample.name} · {tr(f'app.demo.expect.{sample.expect}')}" if sample.expect else sample.name
-
-
 if samples:
     with st.expander(tr("app.demo.title")):
         st.caption(tr("app.demo.help"))
-        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i: _sample_label(samples[i]), key="chest_sample")
+        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i, _l=LANG: sample_label(samples[i], _l), key="chest_sample")
         if st.button(tr("app.demo.load"), key="chest_sample_load"):
             sample = samples[int(pick)]
             try:
@@ -288,7 +298,7 @@ def _summary_row(index: int, case: Case, result: Any) -> dict[str, Any]:
     gate = result.gate if isinstance(result, ChestAnalysis) else result
     row[tr("chest.col.gate")] = tr(f"chest.gate.decision.{gate.decision}")
     if isinstance(result, ChestAnalysis) and result.analysed:
-        top = result.findings[0]
+        top = (result.reported_findings or result.findings)[0]
         counts = result.counts(op)
         row[tr("chest.col.top")] = f"{localized_name(top.label, lang())} ({top.probability:.2f})"
         row[tr("chest.col.positive")] = str(counts["positive"])
@@ -388,12 +398,14 @@ with col_b:
     st.image(overlay(base, heat, opacity), caption=tr("chest.heatmap.caption", name=localized_name(finding.label, lang()), score=f"{finding.probability:.2f}"), width="stretch")
 if pred.cam_peak[finding.index] <= 0:
     st.caption(tr("chest.heatmap.empty", name=localized_name(finding.label, lang())))
+if not finding.reported:
+    st.caption(tr("chest.status.unreliable_heatmap", name=localized_name(finding.label, lang())))
 
 # findings, sorted by probability, with bars and the uncertain band
 st.subheader(tr("chest.findings.title"))
 st.caption(tr("chest.band_help", op=f"{op.threshold:.2f}", lo=f"{op.threshold - op.band:.2f}", hi=f"{op.threshold + op.band:.2f}"))
 rows = []
-for f in result.findings:
+for f in result.reported_findings:
     fact = by_label[f.label]
     rows.append({
         tr("chest.col.finding"): localized_name(f.label, lang()),
@@ -406,6 +418,25 @@ st.dataframe(
     pd.DataFrame(rows), hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 4,
     column_config={tr("chest.col.probability"): st.column_config.ProgressColumn(tr("chest.col.probability"), min_value=0.0, max_value=1.0, format="%.2f")},
 )
+unreliable = [localized_name(f.label, lang()) for f in result.findings if not f.reported]
+if unreliable:
+    st.caption(tr("chest.status.unreliable_list", names=", ".join(unreliable)), help=tr("chest.status.unreliable_reason"))
+
+# pneumonia screening (a second head of the same fine-tuned network), and what is not assessed
+st.subheader(tr("chest.screening.title"))
+screening_model = get_screening_model()
+screening_key = (case.digest, "screening", result.gate.overridden, result.inverted_applied, op.preset)
+screening = (state["store"].result(screening_key, lambda: screen(result, screening_model, op))
+             if screening_model is not None else None)
+if screening is None:
+    st.caption(tr("chest.screening.missing"))
+else:
+    figs = "; ".join(f"{name} {a:.2f} [{lo:.2f}, {hi:.2f}]" for name, a, lo, hi in screening.figures
+                     if a is not None and lo is not None and hi is not None)
+    st.metric(tr("chest.screening.title"), tr("chest.screening.value", p=f"{screening.probability:.2f}",
+                                               status=tr(f"chest.status.{screening.status}")),
+              help=tr("chest.screening.help", figures=figs or "–"), label_visibility="collapsed")
+st.caption(tr("chest.screening.not_assessed"))
 
 # written report (streamed once per image / operating point / language / writer)
 st.subheader(tr("chest.report.title"))
@@ -449,7 +480,8 @@ with col_pdf:
         if _key not in _cache:
             while len(_cache) >= 4:  # keep a few PDFs per session
                 _cache.pop(next(iter(_cache)))
-            _cache[_key] = to_pdf(_result, _op, _lang, _text, opacity=_opacity, writer=_writer, include_images=_images)
+            _cache[_key] = to_pdf(_result, _op, _lang, _text, opacity=_opacity, writer=_writer, screening=screening,
+                                  include_images=_images)
         return _cache[_key]
 
     if PDF_READY:
@@ -458,7 +490,7 @@ with col_pdf:
         st.error(tr("export.failed", detail="font"))
 with col_json:
     st.download_button(
-        tr("export.download_json"), to_json(result, op, lang(), report_text, report_writer),
+        tr("export.download_json"), to_json(result, op, lang(), report_text, report_writer, screening),
         file_name=f"{stem}.json", mime="application/json", key="chest_json",
     )
 

@@ -1,8 +1,11 @@
 """Community board page: questions and experiences about chest, bone and scalp health.
 
 Thin page: widgets -> one ``core.board`` call -> display. User text is shown with ``st.text``
-or Markdown-escaped (``ui.share.user_line``), never as HTML. The app shell renders the
-language switch and the intended-use notice.
+(bodies, comments, and titles: ``ui.share.user_title``, so a URL title is never a link) or,
+for nicknames inside captions, Markdown-escaped with autolinks cut; never as HTML. The page
+keeps the browser's signed visitor cookie (``ui.share.keep_visitor_cookie``): likes, reports
+and limits follow the browser. The app shell renders the language switch and the
+intended-use notice.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from ui.share import (
     admin_secret,
     format_time,
     get_board,
+    keep_visitor_cookie,
     summary_block,
-    user_line,
+    title_style,
     user_text,
+    user_title,
     visitor_id,
 )
 
@@ -138,7 +143,7 @@ def _post_card(post: Post, key: str) -> None:
     with st.container(border=True):
         left, right = st.columns([6, 1], vertical_alignment="center")
         with left:
-            user_line(post.title, bold=True)
+            user_title(post.title, key=f"card_{post.id}")
             st.caption(_meta(post))
         right.button(tr("board.post.open"), key=key, on_click=_open, args=(post.id,))
 
@@ -220,7 +225,7 @@ def _admin_panel(board: Board, mod: Moderator | None) -> None:
         st.caption(tr("board.admin.queue", total=queue.total))
         for post in queue.items:
             with st.container(border=True):
-                user_line(post.title, bold=True)
+                user_title(post.title, key=f"queue_{post.id}")
                 st.caption(_meta(post))
                 st.caption(tr(f"board.admin.status.{post.status}", reports=post.report_count))
                 reasons = [r.reason for r in mod.reports(post.id) if r.reason]
@@ -359,6 +364,7 @@ def _comments(board: Board, mod: Moderator | None, post: Post) -> None:
             help=tr("board.field.password_help"),
             key=_k("board_comment_password"),
         )
+        st.caption(tr("board.comment.rules"))
         submitted = st.form_submit_button(tr("board.comment.submit"))
     if submitted:
         try:
@@ -445,7 +451,7 @@ def _post_view(board: Board, mod: Moderator | None, post_id: int) -> None:
         return
     if post.status != "visible":
         st.warning(tr("board.admin.hidden_notice", reports=post.report_count))
-    user_line(post.title, heading=True)
+    user_title(post.title, key=f"view_{post.id}", heading=True)
     st.caption(_meta(post))
     if post.updated_at:
         st.caption(tr("board.post.edited", time=format_time(post.updated_at)))
@@ -473,6 +479,8 @@ try:
 except Exception:  # unreadable or too-new database file: say so instead of crashing
     st.error(tr("board.error.unavailable"), icon=":material/error:")
     st.stop()
+title_style()
+keep_visitor_cookie()
 _mod = _moderator(_board)
 _flash = st.session_state.pop(FLASH_KEY, None)
 if _flash:

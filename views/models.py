@@ -10,9 +10,11 @@ from core.llm import writer_names
 from core.llm.hf import gemma_status
 from core.llm.writer import writer_status
 from core.models import list_cards, status
-from core.models.registry import install_command
+from core.models.registry import get_card
+from core.models.summary import in_use, mean_line, pair_lines, per_finding_rows, training_data
 from core.settings import get_settings
 from ui.common import lang, tr
+from ui.install import install_panel
 
 st.title(tr("models.title"))
 st.write(tr("models.intro"))
@@ -24,6 +26,11 @@ cards = sorted(list_cards(), key=lambda c: (TASK_ORDER.index(c.task) if c.task i
 states = {card.name: status(card.name) for card in cards}
 installed = sum(s.installed for s in states.values())
 st.metric(tr("models.installed_metric"), tr("models.summary", installed=installed, total=len(cards)))
+
+st.subheader(tr("models.in_use.title"))
+for page, name in in_use().items():
+    title = get_card(name).localized("title", lang()) if name else tr("models.in_use.none")
+    st.markdown(f"**{tr(f'models.in_use.{page}')}**: {title}")
 
 ICONS = {"installed": ":material/check_circle:", "missing": ":material/radio_button_unchecked:", "corrupt": ":material/error:", "unpinned": ":material/help:"}
 for card in cards:
@@ -65,6 +72,11 @@ for card in cards:
             if card.input:
                 st.markdown(f"**{tr('models.field.input')}**")
                 st.json(card.input, expanded=False)
+            if training_data(card):
+                st.markdown(f"**{tr('models.training.data')}**")
+                st.write(training_data(card))
+            for line in pair_lines(card):
+                st.markdown(f"- {tr('models.per_finding.pairs')} · {line}")
             if card.metrics:
                 st.markdown(f"**{tr('models.field.metrics')}**")
                 st.json(card.metrics, expanded=False)
@@ -72,15 +84,18 @@ for card in cards:
                 st.markdown(f"**{tr('models.field.references')}**")
                 for ref in card.references:
                     st.markdown(f"- {ref}")
-        if not st_.installed:
-            if card.urls or card.train_command:
-                st.markdown(f"**{tr('models.install_cmd')}**")
-                st.code(install_command(card), language="bash")
-            if not card.urls:
-                st.caption(tr("models.no_source"))
-            else:
+        rows = per_finding_rows(card, lang())
+        if rows:
+            st.markdown(f"**{tr('models.per_finding.title')}**")
+            st.caption(mean_line(card, lang()))
+            st.dataframe(rows, hide_index=True, width="stretch")
+        if not st_.installed and not card.bundled:
+            if card.urls:
                 st.markdown(f"**{tr('models.field.source')}**")
                 st.code("\n".join(card.urls), language=None)
+            elif not card.sha256:
+                st.caption(tr("models.no_source"))
+            install_panel(card, key=f"install_{card.name}")
         st.download_button(
             tr("models.download_card"), json.dumps(card.to_dict(), indent=2, ensure_ascii=False), file_name=f"{card.name}.json",
             key=f"card_{card.name}", mime="application/json",

@@ -131,13 +131,16 @@ def _questionnaire() -> Questionnaire | None:
         st.subheader(tr("scalp.q.title"))
         st.caption(tr("scalp.q.help"))
         values: dict[str, Any] = {}
-        cols = st.columns(2)
-        for i, (name, options) in enumerate(SINGLE.items()):
-            required = name in REQUIRED_SINGLE
-            values[name] = cols[i % 2].selectbox(
-                tr(f"scalp.q.{name}"), options=list(options), index=None if required else _default_index(name),
-                format_func=_fmt(f"scalp.q.{name}."), placeholder=tr("scalp.q.choose"), key=f"scalp_q_{name}",
-            )
+        names = list(SINGLE)
+        # rows of two questions: on a phone the columns stack row by row, so the reading order stays
+        # the form's order (two whole columns would stack as one column after the other)
+        for start in range(0, len(names), 2):
+            for col, name in zip(st.columns(2), names[start:start + 2], strict=False):
+                required = name in REQUIRED_SINGLE
+                values[name] = col.selectbox(
+                    tr(f"scalp.q.{name}"), options=list(SINGLE[name]), index=None if required else _default_index(name),
+                    format_func=_fmt(f"scalp.q.{name}."), placeholder=tr("scalp.q.choose"), key=f"scalp_q_{name}",
+                )
         for name, options in MULTI.items():
             values[name] = st.multiselect(tr(f"scalp.q.{name}"), options=list(options),
                                           format_func=_fmt(f"scalp.q.{name}."), key=f"scalp_q_{name}",

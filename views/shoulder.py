@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,7 @@ from core.shoulder.display import (
     profile_png,
     zoom_view,
 )
+from core.shoulder.gate import FileFacts, check_input, inspect_file
 from core.shoulder.model import model_info
 from core.shoulder.report import share_summary
 from core.shoulder.screening import TINGART_LEVEL2_MM
@@ -179,8 +181,34 @@ def _input() -> dict[str, Any] | None:
     except UserError as err:
         show_user_error(err)
         return None
+    if not _gate_passes(data, content):
+        return None
     _reset_for(data["id"], {})
     return data
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _file_facts(content: bytes) -> FileFacts:
+    return inspect_file(content)
+
+
+def _gate_passes(data: dict[str, Any], content: bytes) -> bool:
+    """The input gate (:mod:`core.shoulder.gate`): refusals as errors, with "this is a radiograph"
+    to go on where every refusal allows it; warnings as warnings. True when measuring may go on."""
+    result = check_input(np.asarray(data["gray"], dtype=np.float32), _file_facts(content))
+    override_key = f"sh_gate_override_{str(data['id'])[:12]}"
+    decision = result.decision(overridden=bool(S.get(override_key)))
+    for issue in result.refusals:
+        box = st.error if decision == "refuse" else st.warning
+        box(issue.message(lang()), icon=":material/block:" if decision == "refuse" else ":material/warning:")
+    for issue in result.warnings:
+        st.warning(issue.message(lang()), icon=":material/warning:")
+    if result.can_override:
+        st.checkbox(tr("shoulder.gate.override"), key=override_key)
+    if decision == "refuse":
+        st.info(tr("shoulder.gate.needs_radiograph"))
+        return False
+    return True
 
 
 # --- drawing -------------------------------------------------------------------------------------
@@ -202,6 +230,7 @@ def _drawing(data: dict[str, Any], display: np.ndarray, target: str, levels: dic
             result = st_canvas(background_image=picture, drawing_mode="line", stroke_width=2,
                                stroke_color="#{:02x}{:02x}{:02x}".format(*LINE_COLOURS[target]), width=picture.width,
                                height=picture.height, update_streamlit=True,
+                               initial_drawing={"objects": [], "drdc_picture": _picture_tag(picture)},
                                key=f"sh_canvas_{data['id'][:12]}_{target}")
             objs = [o for o in ((result.json_data or {}).get("objects") or []) if str(o.get("type", "")).lower() == "line"]
             if objs:
@@ -227,6 +256,16 @@ def _drawing(data: dict[str, Any], display: np.ndarray, target: str, levels: dic
         if seen.get(target) != marker and math.hypot(new[2] - new[0], new[3] - new[1]) > 3:
             seen[target] = marker
             _set_line(target, Line(*(float(v) / scale for v in new)).clipped_to((h, w)))
+            # the drawing surface still shows the old line and the strokes drawn so far: draw it again
+            # with only the current lines (a new picture empties the canvas, see _picture_tag)
+            st.rerun()
+
+
+def _picture_tag(picture: Any) -> str:
+    """A short digest of the canvas background. It goes into the canvas's initial drawing, so a
+    new picture (a line placed or moved, the window changed) clears the strokes drawn on the old one:
+    the canvas then shows the current lines only, never a stroke of a line already replaced."""
+    return f"{zlib.crc32(picture.tobytes()):08x}"
 
 
 def _numbers(target: str, shape: tuple[int, int]) -> None:
@@ -239,9 +278,16 @@ def _numbers(target: str, shape: tuple[int, int]) -> None:
 
 # --- measurement ---------------------------------------------------------------------------------
 def _spacing(data: dict[str, Any]) -> tuple[tuple[float, float] | None, str]:
-    options = (["dicom"] if data.get("spacing") else []) + ["none", "object"]
+    known = "phantom" if data.get("format") == "PHANTOM" else "dicom"  # where a known spacing comes from
+    options = ([known] if data.get("spacing") else []) + ["none", "object"]
+    if S.get("sh_cal_mode") in ("dicom", "phantom") and S["sh_cal_mode"] not in options:
+        S["sh_cal_mode"] = options[0]  # switched between the phantom and a file: keep "spacing from the image"
     mode = st.radio(tr("shoulder.cal.mode"), options, horizontal=True, key="sh_cal_mode",
                     format_func=_fmt("shoulder.cal.mode_"))
+    if mode == "phantom":
+        row, col = data["spacing"]
+        st.caption(tr("shoulder.cal.phantom", row=f"{row:.4f}", col=f"{col:.4f}"))
+        return tuple(data["spacing"]), "phantom"  # type: ignore[return-value]
     if mode == "dicom":
         row, col = data["spacing"]
         st.caption(tr("shoulder.cal.dicom", row=f"{row:.4f}", col=f"{col:.4f}"))

@@ -28,8 +28,9 @@ from core.board.errors import (
     SpamError,
     SummaryError,
 )
+from core.board.privacy import PersonalDataError, find_personal_data
 from core.board.schema import LATEST_VERSION, SchemaTooNewError
-from core.board.security import admin_secret_matches, new_visitor_id
+from core.board.security import COOKIE_NAME, Visitor, admin_secret_matches, new_visitor_id
 from core.board.store import Board, Comment, Moderator, Page, Post, Report, ReportResult
 from core.board.summary import summary_lines, task_label, validate_summary
 from core.board.text import escape_markdown
@@ -37,6 +38,7 @@ from core.settings import Settings, get_settings
 
 __all__ = [
     "CATEGORIES",
+    "COOKIE_NAME",
     "LATEST_VERSION",
     "SORTS",
     "Board",
@@ -50,6 +52,7 @@ __all__ = [
     "NotFoundError",
     "Page",
     "PermissionDeniedError",
+    "PersonalDataError",
     "Post",
     "RateLimitedError",
     "Report",
@@ -57,9 +60,11 @@ __all__ = [
     "SchemaTooNewError",
     "SpamError",
     "SummaryError",
+    "Visitor",
     "admin_secret_matches",
     "cheap_password_hasher",
     "escape_markdown",
+    "find_personal_data",
     "new_visitor_id",
     "open_board",
     "summary_lines",

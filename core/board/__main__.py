@@ -5,7 +5,8 @@
     python -m core.board stats
     python -m core.board backup DEST.sqlite3 [--overwrite]
     python -m core.board export DEST.jsonl  # '-' for stdout; no password hashes
-    python -m core.board import SRC.jsonl   # load an export (posts get new ids)
+    python -m core.board import SRC.jsonl   # load an export (posts get new ids), all or nothing
+    python -m core.board unlock-admin       # forget failed admin secrets (after a lock-out)
 
 The database is the one the app uses (``DRDC_DB_PATH`` / ``DRDC_DATA_DIR``) unless
 ``--db PATH`` is given.
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("dest", help="file, or - for stdout")
     load = sub.add_parser("import", help="load a JSON-lines export")
     load.add_argument("src", type=Path)
+    sub.add_parser("unlock-admin", help="forget every failed admin secret (lifts a lock-out)")
     return parser
 
 
@@ -74,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"import refused: {err}", file=sys.stderr)
             return 1
         print(json.dumps(counts))
+    elif args.command == "unlock-admin":
+        print(f"forgot {board.unlock_admin()} failed admin secrets")
     return 0
 
 

@@ -54,3 +54,16 @@ class SummaryError(BoardError):
 
 class BusyError(BoardError):
     """The database stayed locked longer than the busy timeout."""
+
+
+class ImportRecordError(InvalidInputError):
+    """One record of an import is not acceptable (the whole import is refused): says which line
+    and why (``cause``, another board error)."""
+
+    def __init__(self, line: int, cause: BoardError) -> None:
+        self.line = line
+        self.cause = cause
+        super().__init__("board.error.import_record", line=line)
+
+    def message(self, lang: str | None = None) -> str:
+        return t(self.key, lang, line=self.line, problem=self.cause.message(lang))

@@ -14,6 +14,7 @@ migration: append a new one.
 | 4 | comment_edits | comments.updated_at (comments can be edited by their author) |
 | 5 | visitor_salt | meta table holding a random salt for hashing client addresses |
 | 6 | fts_bigram | FTS5 index over the character bigrams of each post (1-2 character search terms) |
+| 7 | visitor_cookie | meta ``cookie_key`` (signs visitor cookies); reports.network_hash / reports.counted |
 """
 
 from __future__ import annotations
@@ -212,6 +213,21 @@ def _m6_fts_bigram(db: Database) -> None:
     )
 
 
+def _m7_visitor_cookie(db: Database) -> None:
+    # The key that signs visitor cookies (core.board.security.new_browser_token): like the salt,
+    # it stays in the database (backups keep cookies valid, exports leave it out). A report
+    # keeps its reporter's network hash (NULL when unknown) and whether it counts towards
+    # hiding the post (0 for sessions whose browser had not returned its cookie).
+    db.execute("INSERT INTO meta (key, value) VALUES ('cookie_key', ?)", (secrets.token_hex(32),))
+    _run(
+        db,
+        (
+            "ALTER TABLE reports ADD COLUMN network_hash TEXT",
+            "ALTER TABLE reports ADD COLUMN counted INTEGER NOT NULL DEFAULT 1",
+        ),
+    )
+
+
 #: (version, name, function), in order. Append only.
 MIGRATIONS: tuple[tuple[int, str, MigrationFn], ...] = (
     (1, "initial", _m1_initial),
@@ -220,6 +236,7 @@ MIGRATIONS: tuple[tuple[int, str, MigrationFn], ...] = (
     (4, "comment_edits", _m4_comment_edits),
     (5, "visitor_salt", _m5_visitor_salt),
     (6, "fts_bigram", _m6_fts_bigram),
+    (7, "visitor_cookie", _m7_visitor_cookie),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

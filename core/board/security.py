@@ -1,12 +1,15 @@
-"""Secrets handling: Argon2id password hashes, hashed visitor ids, client-address visitor
-ids (salted scrypt, never the address itself), the admin secret check."""
+"""Secrets handling: Argon2id password hashes, hashed visitor ids, signed browser ids (the
+visitor cookie), client-address visitor ids (salted scrypt, never the address itself), the
+admin secret check."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -16,10 +19,69 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _DUMMY_PASSWORD = secrets.token_hex(16)
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """Who acts on the board, as the page knows it.
+
+    ``id``: the visitor likes, reports and rate limits count for: normally a browser
+    (``browser-`` + the random id in its signed cookie, :func:`browser_id_from_token`);
+    ``network``: the client-address id (:func:`client_visitor_id`) when the server sees one,
+    whose own limits hold on top (clearing cookies does not reset them);
+    ``confirmed``: the browser sent its signed cookie back (False in a browser's first session,
+    before the cookie made a round trip, and for clients that drop cookies: their reports do
+    not count towards hiding a post).
+
+    Board methods also take a plain string, read as ``Visitor(id)`` (tests, tools).
+    """
+
+    id: str
+    network: str | None = None
+    confirmed: bool = True
+
+
+def as_visitor(visitor: Visitor | str) -> Visitor:
+    return visitor if isinstance(visitor, Visitor) else Visitor(visitor)
+
+
+#: the visitor cookie: ``v1.<32 hex: random id>.<32 hex: HMAC-SHA256 under the board's key>``
+COOKIE_NAME = "drdc_visitor"
+BROWSER_PREFIX = "browser-"
+_TOKEN = re.compile(r"v1\.([0-9a-f]{32})\.([0-9a-f]{32})")
+
+
+def _token_mac(key: bytes, browser: str) -> str:
+    return hmac.new(key, b"drdc-visitor-cookie-v1\x00" + browser.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+
+def new_browser_token(key: bytes) -> str:
+    """A fresh visitor cookie value: 128 random bits signed with ``key`` (the board's
+    ``cookie_key``, schema v7), so nobody can make up a valid one or pick its id."""
+    browser = secrets.token_hex(16)
+    return f"v1.{browser}.{_token_mac(key, browser)}"
+
+
+def browser_id_from_token(key: bytes, token: object) -> str | None:
+    """The visitor id a cookie value stands for (``browser-<id>``), or None when it is not a
+    well-formed token signed with ``key`` (tampered, made up, from another installation)."""
+    if not isinstance(token, str) or len(token) > 100:
+        return None
+    match = _TOKEN.fullmatch(token.strip().strip('"'))
+    if match is None:
+        return None
+    browser, mac = match.groups()
+    if not hmac.compare_digest(mac, _token_mac(key, browser)):
+        return None
+    return BROWSER_PREFIX + browser
+
+
 def new_visitor_id() -> str:
     """A random per-session visitor id (128 bits): pages keep it in session state and use it
     when the client address is unknown (see :func:`client_visitor_id`)."""
     return secrets.token_hex(16)
+
+
+#: the bucket of whole-board limits (failed admin secrets from everyone)
+GLOBAL_BUCKET = "global"
 
 
 def visitor_hash(visitor_id: str) -> str:

@@ -11,9 +11,12 @@ Design notes:
 * Every SQL statement is a constant string with ``?``/``:name`` parameters.
 * Passwords are hashed with Argon2id before the write transaction starts (hashing is slow
   on purpose; the database lock is not held meanwhile).
-* Visitors have no accounts: pages pass a ``visitor_id``, derived from the client address
-  (:meth:`Board.client_visitor_id`, a salted scrypt) or else random per session; only its
-  SHA-256 is stored (likes, reports, rate-limit events).
+* Visitors have no accounts: pages pass a :class:`~core.board.security.Visitor`: a browser
+  (a random id in a cookie signed with the board's key, :meth:`Board.browser_visitor_id`,
+  :meth:`Board.issue_browser_token`) plus the client network when the server sees one
+  (:meth:`Board.client_visitor_id`, a salted scrypt). Likes and reports follow the browser;
+  rate limits hold per browser and per network; failed admin secrets also board-wide. Only
+  SHA-256 hashes of ids are stored (likes, reports, rate-limit events).
 * ``clock`` (seconds since the epoch) is injectable so tests can move time.
 """
 
@@ -34,17 +37,20 @@ from typing import IO, Any, Generic, TypeVar
 
 from sqlite_utils import Database
 
-from core.board import security, text
+from core.board import privacy, security, text
 from core.board.config import CATEGORIES, SORTS, BoardConfig
 from core.board.errors import (
+    BoardError,
     BusyError,
     DuplicateError,
+    ImportRecordError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
 )
 from core.board.schema import current_version, enable_wal, migrate
+from core.board.security import Visitor, as_visitor
 from core.board.summary import summary_from_json, summary_to_json, validate_summary
 
 T = TypeVar("T")
@@ -205,22 +211,60 @@ _MOD_QUEUE_SQL = (
 _MOD_QUEUE_COUNT_SQL = "SELECT COUNT(*) FROM posts WHERE status = 'hidden' OR report_count > 0"
 
 
+#: stored times outside [0, this] (2100-01-01) read as 0.0, "unknown"
+_TIME_MAX = 4_102_444_800.0
+
+
+def _time(value: object) -> float:
+    """A stored time as seconds since the epoch, or 0.0 ("unknown") for anything a calendar
+    cannot show: text, NULL, NaN, negative, or past 2100 (1e20 took the page down before)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= _TIME_MAX:
+        return 0.0
+    return float(value)
+
+
+def _opt_time(value: object) -> float | None:
+    return None if value is None else _time(value)
+
+
+def _count(value: object) -> int:
+    """A stored counter as an int >= 0 (0 for text, NULL, NaN or negative values)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return max(0, int(value))
+
+
+def _str(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
 def _post(row: tuple[Any, ...]) -> Post:
+    """A post from a row, whatever the row holds: every value is coerced to what readers and
+    pages expect (rows written by hand or by an old import may hold 1e20, text or NULL)."""
     return Post(
-        id=row[0],
-        created_at=row[1],
-        updated_at=row[2],
-        category=row[3],
-        nickname=row[4],
-        title=row[5],
-        body=row[6],
-        summary=summary_from_json(row[7]),
-        view_count=row[8],
-        like_count=row[9],
-        comment_count=row[10],
-        report_count=row[11],
-        status=row[12],
+        id=int(row[0]),
+        created_at=_time(row[1]),
+        updated_at=_opt_time(row[2]),
+        category=row[3] if row[3] in CATEGORIES else "free",
+        nickname=_str(row[4]),
+        title=_str(row[5]),
+        body=_str(row[6]),
+        summary=summary_from_json(row[7]) if isinstance(row[7], str) else None,
+        view_count=_count(row[8]),
+        like_count=_count(row[9]),
+        comment_count=_count(row[10]),
+        report_count=_count(row[11]),
+        status=_str(row[12]),
     )
+
+
+def _comment(row: tuple[Any, ...]) -> Comment:
+    """A comment from ``id, post_id, created_at, nickname, body, updated_at``, coerced like :func:`_post`."""
+    return Comment(int(row[0]), int(row[1]), _time(row[2]), _str(row[3]), _str(row[4]), _opt_time(row[5]))
 
 
 class _Handle:
@@ -279,6 +323,24 @@ def _park_inherited_connections() -> None:
 os.register_at_fork(before=_close_before_fork, after_in_child=_park_inherited_connections)
 
 
+@dataclass(frozen=True)
+class _Who:
+    """A visitor as stored: the hashes of its id and network, and whether it is confirmed."""
+
+    vhash: str
+    nhash: str | None
+    confirmed: bool
+
+
+def _who(visitor: Visitor | str) -> _Who:
+    v = as_visitor(visitor)
+    return _Who(
+        security.visitor_hash(v.id),
+        security.visitor_hash(v.network) if v.network else None,
+        bool(v.confirmed),
+    )
+
+
 #: client visitor ids kept in memory per Board (each costs one scrypt to compute)
 _CLIENT_CACHE_MAX = 4096
 
@@ -313,6 +375,7 @@ class Board:
         self.clock = clock
         self._local = threading.local()
         self._salt: str | None = None
+        self._key: bytes | None = None
         self._client_ids: dict[str, str] = {}
         self._client_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -432,10 +495,57 @@ class Board:
             self._salt = str(row[0])
         return self._salt
 
+    def _cookie_key(self) -> bytes:
+        if self._key is None:
+            with self._read() as db:
+                row = db.execute("SELECT value FROM meta WHERE key = 'cookie_key'").fetchone()
+            self._key = bytes.fromhex(str(row[0]))
+        return self._key
+
+    def browser_visitor_id(self, token: object) -> str | None:
+        """The visitor id (``browser-<id>``) of a visitor cookie value, or None when the value
+        is not a cookie this board signed (tampered, made up, malformed). No database write;
+        an HMAC check under the key in the ``meta`` table (schema v7)."""
+        return security.browser_id_from_token(self._cookie_key(), token)
+
+    def issue_browser_token(self, fallback_id: str) -> str | None:
+        """A new signed visitor cookie value for a session whose browser sent none, or None
+        when ``fallback_id`` (the client-address id, or one id standing for every session with
+        no address) has had too many issued (``network_rate_rules["visitor"]``): a client that
+        drops cookies cannot become a new visitor on every session; past the limit it is its
+        fallback visitor.
+
+        Raises:
+            BusyError: the database stayed locked.
+        """
+        token = security.new_browser_token(self._cookie_key())
+        bucket = (security.visitor_hash(fallback_id), self.config.network_rate_rules.get("visitor", ()))
+        with self._write() as db:
+            now = self.clock()
+            try:
+                self._check_bucket(db, bucket, "visitor", now)
+            except RateLimitedError:
+                return None
+            self._record_bucket(db, bucket, "visitor", now)
+        return token
+
     # ------------------------------------------------------------------ rate limits
 
-    def _rate_check(self, db: Database, vhash: str, action: str, now: float) -> None:
-        for limit, window in self.config.rate_rules.get(action, ()):
+    def _buckets(self, who: _Who, action: str) -> list[tuple[str, tuple[tuple[int, float], ...]]]:
+        """(hash, rules) of every limit an action counts against: the visitor's, its network's
+        (when known and not the visitor itself), and for failed admin secrets the whole board's."""
+        cfg = self.config
+        out = [(who.vhash, cfg.rate_rules.get(action, ()))]
+        if who.nhash is not None and who.nhash != who.vhash:
+            out.append((who.nhash, cfg.network_rate_rules.get(action, ())))
+        if action == "admin":
+            out.append((security.GLOBAL_BUCKET, cfg.global_rate_rules.get("admin", ())))
+        return [(h, rules) for h, rules in out if rules]
+
+    @staticmethod
+    def _check_bucket(db: Database, bucket: tuple[str, tuple[tuple[int, float], ...]], action: str, now: float) -> None:
+        vhash, rules = bucket
+        for limit, window in rules:
             count, oldest = db.execute(
                 "SELECT COUNT(*), MIN(at) FROM rate_events WHERE visitor_hash = ? AND action = ? AND at > ?",
                 (vhash, action, now - window),
@@ -444,43 +554,50 @@ class Board:
                 wait = max(1, math.ceil(oldest + window - now))
                 raise RateLimitedError("board.error.rate_limited", seconds=wait)
 
-    def _rate_record(self, db: Database, vhash: str, action: str, now: float) -> None:
-        rules = self.config.rate_rules.get(action, ())
+    @staticmethod
+    def _record_bucket(db: Database, bucket: tuple[str, tuple[tuple[int, float], ...]], action: str, now: float) -> None:
+        vhash, rules = bucket
         if not rules:
             return
-        db.execute(
-            "INSERT INTO rate_events (visitor_hash, action, at) VALUES (?, ?, ?)", (vhash, action, now)
-        )
+        db.execute("INSERT INTO rate_events (visitor_hash, action, at) VALUES (?, ?, ?)", (vhash, action, now))
         longest = max(window for _, window in rules)
         db.execute(
             "DELETE FROM rate_events WHERE visitor_hash = ? AND action = ? AND at <= ?",
             (vhash, action, now - longest),
         )
 
-    def _rate_precheck(self, vhash: str, action: str) -> None:
-        """Fail fast (before slow password hashing); the write transaction checks again."""
-        if self.config.rate_rules.get(action):
-            with self._read() as db:
-                self._rate_check(db, vhash, action, self.clock())
+    def _rate_check(self, db: Database, who: _Who, action: str, now: float) -> None:
+        for bucket in self._buckets(who, action):
+            self._check_bucket(db, bucket, action, now)
 
-    def _record_auth_failure(self, vhash: str) -> None:
+    def _rate_record(self, db: Database, who: _Who, action: str, now: float) -> None:
+        for bucket in self._buckets(who, action):
+            self._record_bucket(db, bucket, action, now)
+
+    def _rate_precheck(self, who: _Who, action: str) -> None:
+        """Fail fast (before slow password hashing); the write transaction checks again."""
+        if self._buckets(who, action):
+            with self._read() as db:
+                self._rate_check(db, who, action, self.clock())
+
+    def _record_failure(self, who: _Who, action: str) -> None:
         with self._write() as db:
-            self._rate_record(db, vhash, "auth", self.clock())
+            self._rate_record(db, who, action, self.clock())
 
     def _verify_owner(
-        self, vhash: str, stored_nick: str, stored_hash: str | None, nickname: str, password: str
+        self, who: _Who, stored_nick: str, stored_hash: str | None, nickname: str, password: str
     ) -> None:
         """Raises PermissionDeniedError (and counts the failure) unless both match."""
-        self._rate_precheck(vhash, "auth")
+        self._rate_precheck(who, "auth")
         hasher = self.config.password_hasher
-        nick_ok = isinstance(nickname, str) and nickname.strip() == stored_nick
+        nick_ok = text.same_nickname(nickname, stored_nick)
         if nick_ok and isinstance(password, str):
             ok = security.verify_password(hasher, stored_hash, password)
         else:
             security.burn_password_check(hasher)
             ok = False
         if not ok:
-            self._record_auth_failure(vhash)
+            self._record_failure(who, "auth")
             raise PermissionDeniedError("board.error.wrong_password")
 
     # ------------------------------------------------------------------ posts
@@ -491,11 +608,16 @@ class Board:
         title = text.clean_line(title, "title", 1, cfg.title_max)
         body = text.clean_body(body, "body", cfg.body_max, cfg.body_max_lines)
         text.check_links(cfg.max_links_post, title, body)
+        in_title, in_body = privacy.find_personal_data(title), privacy.find_personal_data(body)
+        if in_title or in_body:
+            kinds = tuple(k for k in privacy.KINDS if k in in_title or k in in_body)
+            field = "post" if in_title and in_body else "title" if in_title else "body"
+            raise privacy.PersonalDataError(field, kinds)
         return category, title, body
 
     def create_post(
         self,
-        visitor_id: str,
+        visitor_id: Visitor | str,
         *,
         category: str,
         title: str,
@@ -509,6 +631,8 @@ class Board:
         Raises:
             InvalidInputError: a field is empty/too long/has control characters, unknown category.
             SpamError: too many links.
+            PersonalDataError: the title or text holds a resident registration number, a phone
+                number or an e-mail address (:mod:`core.board.privacy`).
             SummaryError: the shared summary is not allowed (see :mod:`core.board.summary`).
             RateLimitedError: this visitor posted too often.
             DuplicateError: the same title and body were posted within the duplicate window.
@@ -520,12 +644,12 @@ class Board:
         password = text.check_password(password, cfg)
         summary_json = summary_to_json(validate_summary(summary)) if summary is not None else None
         fingerprint = _post_fingerprint(title, body, summary_json)
-        vhash = security.visitor_hash(visitor_id)
-        self._rate_precheck(vhash, "post")
+        who = _who(visitor_id)
+        self._rate_precheck(who, "post")
         password_hash = security.hash_password(cfg.password_hasher, password)
         with self._write() as db:
             now = self.clock()
-            self._rate_check(db, vhash, "post", now)
+            self._rate_check(db, who, "post", now)
             duplicate = db.execute(
                 "SELECT 1 FROM posts WHERE fingerprint = ? AND created_at > ? LIMIT 1",
                 (fingerprint, now - cfg.duplicate_window_s),
@@ -537,7 +661,7 @@ class Board:
                 "password_hash, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (now, category, nickname, title, body, summary_json, password_hash, fingerprint),
             )
-            self._rate_record(db, vhash, "post", now)
+            self._rate_record(db, who, "post", now)
             return int(cursor.lastrowid or 0)
 
     def get_post(self, post_id: int) -> Post | None:
@@ -646,20 +770,20 @@ class Board:
             raise NotFoundError("board.error.not_found")
         return row[0], row[1]
 
-    def check_owner(self, visitor_id: str, post_id: int, *, nickname: str, password: str) -> None:
+    def check_owner(self, visitor_id: Visitor | str, post_id: int, *, nickname: str, password: str) -> None:
         """Check nickname+password for a post without changing it (the page uses it to
         unlock the edit form).
 
         Raises:
             NotFoundError, PermissionDeniedError, RateLimitedError (too many failures).
         """
-        vhash = security.visitor_hash(visitor_id)
+        who = _who(visitor_id)
         stored_nick, stored_hash = self._owner_row(post_id)
-        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+        self._verify_owner(who, stored_nick, stored_hash, nickname, password)
 
     def edit_post(
         self,
-        visitor_id: str,
+        visitor_id: Visitor | str,
         post_id: int,
         *,
         nickname: str,
@@ -677,16 +801,16 @@ class Board:
             RateLimitedError: too many edits or failed password attempts.
         """
         category, title, body = self._validate_post(category, title, body)
-        vhash = security.visitor_hash(visitor_id)
+        who = _who(visitor_id)
         stored_nick, stored_hash = self._owner_row(post_id)
-        self._rate_precheck(vhash, "edit")
-        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+        self._rate_precheck(who, "edit")
+        self._verify_owner(who, stored_nick, stored_hash, nickname, password)
         rehash = None
         if stored_hash and security.needs_rehash(self.config.password_hasher, stored_hash):
             rehash = security.hash_password(self.config.password_hasher, password)
         with self._write() as db:
             now = self.clock()
-            self._rate_check(db, vhash, "edit", now)
+            self._rate_check(db, who, "edit", now)
             summary = db.execute("SELECT summary_json FROM posts WHERE id = ?", (int(post_id),)).fetchone()
             fingerprint = _post_fingerprint(title, body, summary[0] if summary else None)
             cursor = db.execute(
@@ -697,17 +821,17 @@ class Board:
             )
             if cursor.rowcount != 1:
                 raise NotFoundError("board.error.not_found")
-            self._rate_record(db, vhash, "edit", now)
+            self._rate_record(db, who, "edit", now)
 
-    def delete_post(self, visitor_id: str, post_id: int, *, nickname: str, password: str) -> None:
+    def delete_post(self, visitor_id: Visitor | str, post_id: int, *, nickname: str, password: str) -> None:
         """Delete a post with its comments, likes and reports (author's nickname+password).
 
         Raises:
             NotFoundError, PermissionDeniedError, RateLimitedError.
         """
-        vhash = security.visitor_hash(visitor_id)
+        who = _who(visitor_id)
         stored_nick, stored_hash = self._owner_row(post_id)
-        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+        self._verify_owner(who, stored_nick, stored_hash, nickname, password)
         with self._write() as db:
             cursor = db.execute(
                 "DELETE FROM posts WHERE id = ? AND password_hash IS ?", (int(post_id), stored_hash)
@@ -718,12 +842,13 @@ class Board:
     # ------------------------------------------------------------------ comments
 
     def add_comment(
-        self, visitor_id: str, post_id: int, *, nickname: str, password: str, body: str
+        self, visitor_id: Visitor | str, post_id: int, *, nickname: str, password: str, body: str
     ) -> int:
         """Add a comment to a visible post and return its id.
 
         Raises:
             InvalidInputError, SpamError, RateLimitedError, NotFoundError,
+            PersonalDataError (personal data in the text, :mod:`core.board.privacy`),
             DuplicateError (same text on the same post within the comment duplicate window).
         """
         cfg = self.config
@@ -731,14 +856,15 @@ class Board:
         nickname = text.clean_nickname(nickname, cfg)
         password = text.check_password(password, cfg)
         text.check_links(cfg.max_links_comment, body)
+        privacy.check_personal_data("comment", body)
         fingerprint = text.fingerprint(body)
-        vhash = security.visitor_hash(visitor_id)
-        self._rate_precheck(vhash, "comment")
+        who = _who(visitor_id)
+        self._rate_precheck(who, "comment")
         self._owner_row(post_id)  # fail fast if the post is gone
         password_hash = security.hash_password(cfg.password_hasher, password)
         with self._write() as db:
             now = self.clock()
-            self._rate_check(db, vhash, "comment", now)
+            self._rate_check(db, who, "comment", now)
             status = db.execute("SELECT status FROM posts WHERE id = ?", (int(post_id),)).fetchone()
             if status is None or status[0] != "visible":
                 raise NotFoundError("board.error.not_found")
@@ -754,7 +880,7 @@ class Board:
                 (int(post_id), now, nickname, body, password_hash, fingerprint),
             )
             db.execute("UPDATE posts SET comment_count = comment_count + 1 WHERE id = ?", (int(post_id),))
-            self._rate_record(db, vhash, "comment", now)
+            self._rate_record(db, who, "comment", now)
             return int(cursor.lastrowid or 0)
 
     def list_comments(self, post_id: int) -> list[Comment]:
@@ -768,7 +894,7 @@ class Board:
                 "ORDER BY id LIMIT ?",
                 (int(post_id), self.config.comments_max_listed),
             ).fetchall()
-        return [Comment(*row) for row in rows]
+        return [_comment(row) for row in rows]
 
     def _comment_owner(self, comment_id: int) -> tuple[str, str | None]:
         """(nickname, password hash) of a comment on a visible post. Raises NotFoundError."""
@@ -782,20 +908,20 @@ class Board:
             raise NotFoundError("board.error.not_found")
         return row[0], row[1]
 
-    def delete_comment(self, visitor_id: str, comment_id: int, *, nickname: str, password: str) -> None:
+    def delete_comment(self, visitor_id: Visitor | str, comment_id: int, *, nickname: str, password: str) -> None:
         """Delete a comment (its author's nickname+password).
 
         Raises:
             NotFoundError, PermissionDeniedError, RateLimitedError.
         """
-        vhash = security.visitor_hash(visitor_id)
+        who = _who(visitor_id)
         stored_nick, stored_hash = self._comment_owner(comment_id)
-        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+        self._verify_owner(who, stored_nick, stored_hash, nickname, password)
         with self._write() as db:
             _delete_comment(db, int(comment_id))
 
     def edit_comment(
-        self, visitor_id: str, comment_id: int, *, nickname: str, password: str, body: str
+        self, visitor_id: Visitor | str, comment_id: int, *, nickname: str, password: str, body: str
     ) -> None:
         """Change a comment's text (its author's nickname+password). The new text goes
         through the same checks as a new comment (length, lines, control characters, links,
@@ -812,17 +938,18 @@ class Board:
         cfg = self.config
         body = text.clean_body(body, "comment", cfg.comment_max, cfg.body_max_lines)
         text.check_links(cfg.max_links_comment, body)
+        privacy.check_personal_data("comment", body)
         fingerprint = text.fingerprint(body)
-        vhash = security.visitor_hash(visitor_id)
+        who = _who(visitor_id)
         stored_nick, stored_hash = self._comment_owner(comment_id)
-        self._rate_precheck(vhash, "edit")
-        self._verify_owner(vhash, stored_nick, stored_hash, nickname, password)
+        self._rate_precheck(who, "edit")
+        self._verify_owner(who, stored_nick, stored_hash, nickname, password)
         rehash = None
         if stored_hash and security.needs_rehash(cfg.password_hasher, stored_hash):
             rehash = security.hash_password(cfg.password_hasher, password)
         with self._write() as db:
             now = self.clock()
-            self._rate_check(db, vhash, "edit", now)
+            self._rate_check(db, who, "edit", now)
             current = db.execute(
                 "SELECT c.post_id, p.status FROM comments AS c JOIN posts AS p ON p.id = c.post_id "
                 "WHERE c.id = ? AND c.password_hash IS ?",
@@ -841,64 +968,67 @@ class Board:
                 "password_hash = COALESCE(?, password_hash) WHERE id = ?",
                 (body, fingerprint, now, rehash, int(comment_id)),
             )
-            self._rate_record(db, vhash, "edit", now)
+            self._rate_record(db, who, "edit", now)
 
     # ------------------------------------------------------------------ likes and reports
 
-    def like(self, post_id: int, visitor_id: str) -> bool:
+    def like(self, post_id: int, visitor_id: Visitor | str) -> bool:
         """Like a visible post; returns False when this visitor already liked it
         (one like per visitor per post, enforced by a UNIQUE constraint).
 
         Raises:
             NotFoundError, RateLimitedError.
         """
-        vhash = security.visitor_hash(visitor_id)
+        who = _who(visitor_id)
         with self._write() as db:
             now = self.clock()
-            self._rate_check(db, vhash, "like", now)
+            self._rate_check(db, who, "like", now)
             _require_visible(db, post_id)
             cursor = db.execute(
                 "INSERT OR IGNORE INTO likes (post_id, visitor_hash, created_at) VALUES (?, ?, ?)",
-                (int(post_id), vhash, now),
+                (int(post_id), who.vhash, now),
             )
             if cursor.rowcount != 1:
                 return False
             db.execute("UPDATE posts SET like_count = like_count + 1 WHERE id = ?", (int(post_id),))
-            self._rate_record(db, vhash, "like", now)
+            self._rate_record(db, who, "like", now)
             return True
 
-    def unlike(self, post_id: int, visitor_id: str) -> bool:
+    def unlike(self, post_id: int, visitor_id: Visitor | str) -> bool:
         """Take back this visitor's like; returns False when there was none.
 
         Raises:
             RateLimitedError.
         """
-        vhash = security.visitor_hash(visitor_id)
+        who = _who(visitor_id)
         with self._write() as db:
             now = self.clock()
-            self._rate_check(db, vhash, "like", now)
+            self._rate_check(db, who, "like", now)
             cursor = db.execute(
-                "DELETE FROM likes WHERE post_id = ? AND visitor_hash = ?", (int(post_id), vhash)
+                "DELETE FROM likes WHERE post_id = ? AND visitor_hash = ?", (int(post_id), who.vhash)
             )
             if cursor.rowcount != 1:
                 return False
             db.execute(
                 "UPDATE posts SET like_count = MAX(0, like_count - 1) WHERE id = ?", (int(post_id),)
             )
-            self._rate_record(db, vhash, "like", now)
+            self._rate_record(db, who, "like", now)
             return True
 
-    def has_liked(self, post_id: int, visitor_id: str) -> bool:
-        vhash = security.visitor_hash(visitor_id)
+    def has_liked(self, post_id: int, visitor_id: Visitor | str) -> bool:
+        who = _who(visitor_id)
         with self._read() as db:
             row = db.execute(
-                "SELECT 1 FROM likes WHERE post_id = ? AND visitor_hash = ?", (int(post_id), vhash)
+                "SELECT 1 FROM likes WHERE post_id = ? AND visitor_hash = ?", (int(post_id), who.vhash)
             ).fetchone()
         return row is not None
 
-    def report_post(self, post_id: int, visitor_id: str, reason: str = "") -> ReportResult:
-        """Report a visible post (once per visitor). When its reports reach
-        ``config.report_threshold`` it is hidden until a moderator reviews it.
+    def report_post(self, post_id: int, visitor_id: Visitor | str, reason: str = "") -> ReportResult:
+        """Report a visible post (once per visitor). When ``config.report_threshold``
+        different reporters have reported it, it is hidden until a moderator reviews it.
+        Reporters on one known client network count once (a person cannot hide a post by
+        clearing cookies), and a visitor whose browser has not returned its cookie
+        (``Visitor.confirmed`` False) is recorded but does not count.
 
         Raises:
             NotFoundError, RateLimitedError, InvalidInputError (reason too long).
@@ -907,43 +1037,69 @@ class Board:
         reason = reason.strip() if isinstance(reason, str) else ""
         if reason:
             reason = text.clean_line(reason, "reason", 1, cfg.report_reason_max)
-        vhash = security.visitor_hash(visitor_id)
+        who = _who(visitor_id)
         with self._write() as db:
             now = self.clock()
-            self._rate_check(db, vhash, "report", now)
+            self._rate_check(db, who, "report", now)
             _require_visible(db, post_id)
             cursor = db.execute(
-                "INSERT OR IGNORE INTO reports (post_id, visitor_hash, reason, created_at) VALUES (?, ?, ?, ?)",
-                (int(post_id), vhash, reason, now),
+                "INSERT OR IGNORE INTO reports (post_id, visitor_hash, reason, created_at, network_hash, counted) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (int(post_id), who.vhash, reason, now, who.nhash, int(who.confirmed)),
             )
             if cursor.rowcount != 1:
                 return ReportResult(new=False, hidden=False)
             db.execute("UPDATE posts SET report_count = report_count + 1 WHERE id = ?", (int(post_id),))
-            self._rate_record(db, vhash, "report", now)
-            hidden = db.execute(
-                "UPDATE posts SET status = 'hidden' WHERE id = ? AND status = 'visible' AND report_count >= ?",
-                (int(post_id), cfg.report_threshold),
-            ).rowcount
+            self._rate_record(db, who, "report", now)
+            reporters = db.execute(
+                "SELECT COUNT(DISTINCT COALESCE(network_hash, visitor_hash)) FROM reports "
+                "WHERE post_id = ? AND counted = 1",
+                (int(post_id),),
+            ).fetchone()[0]
+            hidden = 0
+            if reporters >= cfg.report_threshold:
+                hidden = db.execute(
+                    "UPDATE posts SET status = 'hidden' WHERE id = ? AND status = 'visible'", (int(post_id),)
+                ).rowcount
             if hidden:
-                _log(db, now, "auto_hide", post_id=int(post_id), detail=f"reports>={cfg.report_threshold}")
+                _log(db, now, "auto_hide", post_id=int(post_id), detail=f"reporters>={cfg.report_threshold}")
             return ReportResult(new=True, hidden=bool(hidden))
 
     # ------------------------------------------------------------------ moderation
 
-    def moderator(self, visitor_id: str, secret: str, expected: str | None) -> Moderator:
+    def moderator(self, visitor_id: Visitor | str, secret: str, expected: str | None) -> Moderator:
         """A handle for moderation when ``secret`` equals the configured admin secret
         (compared with :func:`hmac.compare_digest`).
+
+        Failed secrets are counted in the database per visitor (a browser), per client network
+        and for the whole board (``rate_rules`` / ``network_rate_rules`` / ``global_rate_rules``
+        ``"admin"``: 5, 5 and 20 an hour by default); while any of them is full every attempt is
+        refused, the right secret too, so a fresh session, a new browser or many browsers get
+        no more guesses. The check, the comparison and the count happen in one write
+        transaction, so parallel guesses cannot slip past the limit.
 
         Raises:
             PermissionDeniedError: wrong secret, or moderation off (no secret configured).
             RateLimitedError: too many failed attempts.
+            BusyError: the database stayed locked.
         """
-        vhash = security.visitor_hash(visitor_id)
-        self._rate_precheck(vhash, "auth")
-        if not security.admin_secret_matches(secret, expected):
-            self._record_auth_failure(vhash)
+        who = _who(visitor_id)
+        with self._write() as db:
+            now = self.clock()
+            self._rate_check(db, who, "admin", now)
+            ok = security.admin_secret_matches(secret, expected)
+            if not ok:
+                self._rate_record(db, who, "admin", now)
+        if not ok:
             raise PermissionDeniedError("board.error.wrong_secret")
         return Moderator(self)
+
+    def unlock_admin(self) -> int:
+        """Forget every failed admin secret (all visitors, networks and the board-wide count):
+        the way back in after a lock-out (``python -m core.board unlock-admin``). Returns how
+        many failures were forgotten."""
+        with self._write() as db:
+            return int(db.execute("DELETE FROM rate_events WHERE action = 'admin'").rowcount)
 
     # ------------------------------------------------------------------ maintenance
 
@@ -1034,70 +1190,114 @@ class Board:
             for row in db.execute(
                 "SELECT id, post_id, created_at, nickname, body, updated_at FROM comments ORDER BY id"
             ):
-                record = {"type": "comment", **Comment(*row).__dict__}
+                record = {"type": "comment", **_comment(row).__dict__}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 counts["comments"] += 1
         return counts
 
-    def import_jsonl(self, lines: Iterable[str], *, batch_size: int = 500) -> dict[str, int]:
-        """Load an export (from :meth:`export_jsonl`) in batched transactions. Posts get new
-        ids (comments follow them); imported posts have no password, so only a moderator
-        can edit or delete them. Every record is validated like new input.
+    def import_jsonl(self, lines: Iterable[str], *, batch_size: int | None = None) -> dict[str, int]:
+        """Load an export (from :meth:`export_jsonl`) in one transaction: all of it or, when a
+        record is refused or the process dies midway, none of it. Posts get new ids (comments
+        follow them); imported posts have no password, so only a moderator can edit or delete
+        them. Every field of every record is validated first (see :meth:`_clean_import`).
+        ``batch_size`` is ignored (kept for old callers).
 
         Raises:
-            InvalidInputError, SpamError, SummaryError: a record is not acceptable.
-            ValueError: a line is not JSON.
+            ImportRecordError: a line is not a JSON object or a record is not acceptable (the
+                message names the line and the field).
+            BusyError: the database stayed locked.
         """
-        records = (json.loads(line) for line in lines if line.strip())
-        return self._import(records, batch_size)
+        return self._import(_json_records(lines))
 
-    def import_posts(self, posts: Iterable[Mapping[str, Any]], *, batch_size: int = 500) -> dict[str, int]:
+    def import_posts(self, posts: Iterable[Mapping[str, Any]], *, batch_size: int | None = None) -> dict[str, int]:
         """Bulk-load posts (dicts with category, title, body, nickname, optional summary,
-        created_at) in batched transactions, with no password. For imports and benchmarks."""
-        return self._import(({"type": "post", **p} for p in posts), batch_size)
+        created_at) in one transaction, with no password. For imports and benchmarks."""
+        return self._import(enumerate(({"type": "post", **p} for p in posts), start=1))
 
-    def _import(self, records: Iterable[Mapping[str, Any]], batch_size: int) -> dict[str, int]:
-        # Validate everything first, so a bad record refuses the whole import.
-        cfg = self.config
+    def _import(self, records: Iterable[tuple[int, object]]) -> dict[str, int]:
+        # Validate everything first, so a bad record refuses the whole import; then write it all
+        # in one transaction, so a crash or kill midway leaves nothing of it.
+        now = self.clock()
+        seen: set[int] = set()
         clean: list[dict[str, Any]] = []
-        for rec in records:
-            if rec.get("type") == "post":
-                category, title, body = self._validate_post(rec.get("category"), rec.get("title"), rec.get("body"))
-                summary = rec.get("summary")
-                clean.append(
-                    {
-                        **rec,
-                        "category": category,
-                        "title": title,
-                        "body": body,
-                        "nickname": text.clean_line(rec.get("nickname"), "nickname", 1, cfg.nickname_max),
-                        "summary_json": summary_to_json(validate_summary(summary)) if summary else None,
-                        "updated_at": _timestamp(rec.get("updated_at")),
-                    }
-                )
-            elif rec.get("type") == "comment":
-                body = text.clean_body(rec.get("body"), "comment", cfg.comment_max, cfg.body_max_lines)
-                nickname = text.clean_line(rec.get("nickname"), "nickname", 1, cfg.nickname_max)
-                clean.append({**rec, "body": body, "nickname": nickname, "updated_at": _timestamp(rec.get("updated_at"))})
+        for line, rec in records:
+            try:
+                item = self._clean_import(rec, now, seen)
+            except BoardError as err:
+                raise ImportRecordError(line, err) from err
+            if item is not None:
+                clean.append(item)
         id_map: dict[int, int] = {}
         counts = {"posts": 0, "comments": 0}
-        for start in range(0, len(clean), max(1, batch_size)):
-            with self._write() as db:
-                for rec in clean[start : start + max(1, batch_size)]:
-                    self._import_one(db, rec, id_map, counts)
+        with self._write() as db:
+            for rec in clean:
+                self._import_one(db, rec, id_map, counts)
         return counts
+
+    def _clean_import(self, rec: object, now: float, seen_ids: set[int]) -> dict[str, Any] | None:
+        """One import record checked field by field (None for the export's meta line).
+
+        Times are seconds since the epoch between 0 and now + 1 day (missing: now / no edit);
+        counts are integers from 0 to 10^12 (booleans, NaN, text refused); ids are positive
+        integers, unique per import; status is visible or hidden; text fields follow the rules
+        of new input (lengths, characters, links, nicknames, no personal data) and summaries the
+        summary rules.
+        """
+        cfg = self.config
+        if not isinstance(rec, Mapping):
+            raise InvalidInputError("board.error.import_json")
+        kind = rec.get("type")
+        if kind == "meta":
+            return None
+        if kind not in ("post", "comment"):
+            raise InvalidInputError("board.error.import_value", field="type")
+        created = _import_time(rec, "created_at", now)
+        updated = _import_time(rec, "updated_at", now)
+        nickname = text.clean_nickname(rec.get("nickname"), cfg, min_len=1)
+        if kind == "comment":
+            body = text.clean_body(rec.get("body"), "comment", cfg.comment_max, cfg.body_max_lines)
+            privacy.check_personal_data("comment", body)
+            post_ref = _import_int(rec, "post_id", low=1)
+            if post_ref is None:
+                raise InvalidInputError("board.error.import_value", field="post_id")
+            return {"type": "comment", "post_id": post_ref, "created_at": created if created is not None else now,
+                    "updated_at": updated, "nickname": nickname, "body": body}
+        category, title, body = self._validate_post(rec.get("category"), rec.get("title"), rec.get("body"))
+        status = rec.get("status", "visible")
+        if status not in ("visible", "hidden"):
+            raise InvalidInputError("board.error.import_value", field="status")
+        view_count = _import_int(rec, "view_count") or 0
+        for name in ("like_count", "comment_count", "report_count"):  # recomputed here, but must be sane
+            _import_int(rec, name)
+        post_id = _import_int(rec, "id", low=1)
+        if post_id is not None:
+            if post_id in seen_ids:
+                raise InvalidInputError("board.error.import_value", field="id")
+            seen_ids.add(post_id)
+        summary = rec.get("summary")
+        return {
+            "type": "post",
+            "id": post_id,
+            "created_at": created if created is not None else now,
+            "updated_at": updated,
+            "category": category,
+            "title": title,
+            "body": body,
+            "nickname": nickname,
+            "summary_json": summary_to_json(validate_summary(summary)) if summary is not None else None,
+            "view_count": view_count,
+            "status": status,
+        }
 
     def _import_one(
         self, db: Database, rec: Mapping[str, Any], id_map: dict[int, int], counts: dict[str, int]
     ) -> None:
-        created = float(rec.get("created_at") or self.clock())
         if rec["type"] == "post":
-            status = rec.get("status") if rec.get("status") in ("visible", "hidden") else "visible"
             cursor = db.execute(
                 "INSERT INTO posts (created_at, updated_at, category, nickname, title, body, summary_json, "
                 "fingerprint, view_count, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    created,
+                    rec["created_at"],
                     rec["updated_at"],
                     rec["category"],
                     rec["nickname"],
@@ -1105,15 +1305,15 @@ class Board:
                     rec["body"],
                     rec["summary_json"],
                     _post_fingerprint(rec["title"], rec["body"], rec["summary_json"]),
-                    max(0, int(rec.get("view_count") or 0)),
-                    status,
+                    rec["view_count"],
+                    rec["status"],
                 ),
             )
-            if rec.get("id") is not None:
-                id_map[int(rec["id"])] = int(cursor.lastrowid or 0)
+            if rec["id"] is not None:
+                id_map[rec["id"]] = int(cursor.lastrowid or 0)
             counts["posts"] += 1
         else:
-            post_id = id_map.get(int(rec.get("post_id") or 0))
+            post_id = id_map.get(rec["post_id"])
             if post_id is None:
                 return  # its post was not in this import
             db.execute(
@@ -1121,7 +1321,7 @@ class Board:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     post_id,
-                    created,
+                    rec["created_at"],
                     rec["updated_at"],
                     rec["nickname"],
                     rec["body"],
@@ -1160,7 +1360,7 @@ class Moderator:
                 "SELECT post_id, reason, created_at FROM reports WHERE post_id = ? ORDER BY created_at",
                 (int(post_id),),
             ).fetchall()
-        return [Report(*row) for row in rows]
+        return [Report(int(row[0]), _str(row[1]), _time(row[2])) for row in rows]
 
     def restore(self, post_id: int) -> None:
         """Make a post visible again and clear its reports. Raises NotFoundError."""
@@ -1202,7 +1402,7 @@ class Moderator:
                 "ORDER BY id LIMIT ?",
                 (int(post_id), self._board.config.comments_max_listed),
             ).fetchall()
-        return [Comment(*row) for row in rows]
+        return [_comment(row) for row in rows]
 
     def log(self, limit: int = 50) -> list[dict[str, Any]]:
         """Latest moderation actions (no user text is kept in the log)."""
@@ -1214,11 +1414,63 @@ class Moderator:
         return [dict(zip(("at", "action", "post_id", "comment_id", "detail"), row, strict=True)) for row in rows]
 
 
-def _timestamp(value: object) -> float | None:
-    """An imported time (seconds since the epoch), or None when it is missing or not a number."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+#: an import line longer than this is refused before parsing (a post is at most ~30 KB of JSON)
+IMPORT_LINE_MAX = 1_000_000
+#: imported counts above this are refused
+IMPORT_COUNT_MAX = 10**12
+#: clock skew allowed for imported times
+IMPORT_FUTURE_S = 86_400.0
+
+
+def _json_records(lines: Iterable[str]) -> Iterator[tuple[int, object]]:
+    """(line number, parsed record) for each non-blank line.
+
+    Raises:
+        ImportRecordError: a line is too long or not JSON (too deeply nested included).
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if len(line) > IMPORT_LINE_MAX:
+            raise ImportRecordError(number, InvalidInputError("board.error.import_json"))
+        try:
+            yield number, json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise ImportRecordError(number, InvalidInputError("board.error.import_json")) from exc
+
+
+def _import_time(rec: Mapping[str, Any], name: str, now: float) -> float | None:
+    """An imported time: None when missing or null; otherwise a finite number of seconds
+    between 0 and ``now`` + one day.
+
+    Raises:
+        InvalidInputError: anything else (text, booleans, NaN, 1e20, negative times).
+    """
+    value = rec.get(name)
+    if value is None:
         return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= now + IMPORT_FUTURE_S
+    ):
+        raise InvalidInputError("board.error.import_value", field=name)
     return float(value)
+
+
+def _import_int(rec: Mapping[str, Any], name: str, *, low: int = 0) -> int | None:
+    """An imported count or id: None when missing or null, else an int in [low, 10^12].
+
+    Raises:
+        InvalidInputError: a float, text, boolean or a number out of range.
+    """
+    value = rec.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= IMPORT_COUNT_MAX:
+        raise InvalidInputError("board.error.import_value", field=name)
+    return value
 
 
 def _require_visible(db: Database, post_id: int) -> None:

@@ -18,7 +18,8 @@ image, a DICOM header or patient details can never reach the board:
 At least one finding or score is required. Unknown keys (``image``, ``patient_name``...),
 binary values (bytes, arrays, tensors, PIL images), non-finite numbers, strings that look like
 embedded data (data: URIs, long base64 runs) or personal data (e-mail addresses, phone
-numbers, Korean resident registration numbers) raise :class:`SummaryError`.
+numbers, Korean resident registration numbers: :func:`core.board.privacy.find_personal_data`,
+the rule posts and comments go by too) raise :class:`SummaryError`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.board.errors import SummaryError
+from core.board.privacy import find_personal_data
 from core.i18n import has_key, t
 
 TOP_KEYS = frozenset({"task", "model", "findings", "scores", "note"})
@@ -43,12 +45,6 @@ _LIMITS = {"model": 80, "label": 80, "unit": 12, "score_name": 60, "note": 300}
 _TASK = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _EMBEDDED = re.compile(r"\bdata:[a-z]+/[\w.+-]+[;,]|[A-Za-z0-9+/=_-]{100,}", re.IGNORECASE)
-_PERSONAL = (
-    re.compile(r"\d{6}\s*-?\s*[1-8]\d{6}"),  # Korean resident registration number
-    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail address
-    re.compile(r"(?:\+?82[\s-]?|0)1[016789][\s-]?\d{3,4}[\s-]?\d{4}"),  # Korean mobile number
-    re.compile(r"\b\d{2,3}-\d{3,4}-\d{4}\b"),  # other phone numbers
-)
 
 
 def _is_binary(value: object) -> bool:
@@ -79,7 +75,7 @@ def _text(value: object, field: str, limit: int) -> str:
         raise SummaryError("board.error.summary_invalid", name=field)
     if _EMBEDDED.search(text):
         raise SummaryError("board.error.summary_binary")
-    if any(p.search(text) for p in _PERSONAL):
+    if find_personal_data(text):
         raise SummaryError("board.error.summary_personal")
     return text
 
@@ -192,7 +188,9 @@ def summary_lines(summary: Mapping[str, Any], lang: str | None) -> list[str]:
         lines.append(t("board.summary.model", lang, model=summary["model"]))
     findings = summary.get("findings") or []
     if findings:
-        lines.append(t("board.summary.findings", lang))
+        # a task may name its items itself (the shoulder page shares measurements, not model scores)
+        heading = f"board.summary.findings_{summary['task']}"
+        lines.append(t(heading if has_key(heading) else "board.summary.findings", lang))
         for item in findings:
             lines.append(f"  • {item['label']}: {_format_score(item['score'], item.get('unit'))}")
     scores = summary.get("scores") or {}

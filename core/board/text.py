@@ -83,17 +83,130 @@ def clean_category(value: object) -> str:
     return str(value)
 
 
-def clean_nickname(value: object, config: BoardConfig) -> str:
-    """A nickname: one line, length limits, not a reserved name (admin, 관리자...).
+#: Default_Ignorable_Code_Point ranges (Unicode DerivedCoreProperties) and other blanks that
+#: look like nothing: zero-width spaces and joiners, bidi controls, variation selectors, the
+#: Hangul fillers (ㅤ, a well-known invisible "nickname"), the Braille blank, tags.
+_INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x2800, 0x2800),
+    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+
+#: Scripts a nickname may use, and the sets that may be mixed in one nickname (UTS #39
+#: "highly restrictive"): one script alone, or Latin with the CJK scripts. Latin, Cyrillic and
+#: Greek never mix, so "аdmin" (Cyrillic а) or "pаypal" cannot pass for a Latin name.
+_SCRIPT_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("LATIN ", "Latin"), ("CYRILLIC ", "Cyrillic"), ("GREEK ", "Greek"), ("HANGUL ", "Hangul"),
+    ("CJK UNIFIED IDEOGRAPH", "Han"), ("CJK COMPATIBILITY IDEOGRAPH", "Han"), ("IDEOGRAPHIC ", "Han"),
+    ("HIRAGANA ", "Hiragana"), ("KATAKANA", "Katakana"),
+)
+_SCRIPT_SETS: tuple[frozenset[str], ...] = (
+    frozenset({"Latin", "Han", "Hangul"}),
+    frozenset({"Latin", "Han", "Hiragana", "Katakana"}),
+    frozenset({"Cyrillic"}),
+    frozenset({"Greek"}),
+)
+
+#: Look-alikes folded to the Latin letter they imitate before comparing with reserved names
+#: (a small part of the Unicode confusables table: Cyrillic, Greek, digits and marks that pass
+#: for Latin letters). Only used for that comparison; the nickname is stored as NFKC.
+_SKELETON = str.maketrans({
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "н": "h", "і": "i", "ї": "i", "ј": "j", "к": "k",
+    "м": "m", "о": "o", "р": "p", "ԛ": "q", "г": "r", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d",
+    "ԝ": "w", "с": "c", "ɡ": "g", "ӏ": "i", "п": "n", "и": "n", "л": "n", "д": "d",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "m", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ς": "s", "σ": "o",
+    # digits and marks read as letters
+    "0": "o", "1": "i", "l": "i", "|": "i", "!": "i", "ı": "i", "3": "e", "4": "a", "5": "s", "@": "a",
+    "$": "s", "7": "t",
+})
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _invisible(ch: str) -> bool:
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _INVISIBLE_RANGES)
+
+
+def _script(ch: str) -> str | None:
+    """The script of a letter (or non-ASCII digit): one of the names in :data:`_SCRIPT_PREFIXES`,
+    ``"Other"``, or None for a character that belongs to no script (ASCII digits, punctuation,
+    symbols, the space)."""
+    category = unicodedata.category(ch)
+    if not (category.startswith("L") or (category == "Nd" and not ch.isascii())):
+        return None
+    name = unicodedata.name(ch, "")
+    if ch == "\u30fc":  # the long-vowel mark: Hiragana and Katakana both use it
+        return "Katakana"
+    for prefix, script in _SCRIPT_PREFIXES:
+        if name.startswith(prefix):
+            return script
+    return "Other"
+
+
+def nickname_skeleton(nickname: str) -> str:
+    """What a nickname looks like: NFKC, case folded, look-alikes folded to Latin, everything
+    but letters and digits dropped ("ΑDM1N", "a.d.m.i.n" and "аdmin" all give "admin")."""
+    folded = unicodedata.normalize("NFKC", nickname).casefold().translate(_SKELETON)
+    return _NOT_ALNUM.sub("", folded)
+
+
+def check_nickname_chars(nick: str) -> None:
+    """Refuse invisible characters and look-alike script mixes in an NFKC nickname.
 
     Raises:
-        InvalidInputError: see :func:`clean_line`, or ``board.error.reserved_nickname``.
+        InvalidInputError: ``board.error.nickname_invisible`` (zero-width, format, bidi,
+            filler or other invisible characters, spaces other than U+0020, stacked marks),
+            ``board.error.nickname_script`` (letters of a script outside the allowed ones, or
+            mixed scripts such as Latin with Cyrillic).
     """
-    nick = clean_line(value, "nickname", config.nickname_min, config.nickname_max)
-    folded = _SPACE.sub("", unicodedata.normalize("NFKC", nick)).casefold()
-    if folded in {_SPACE.sub("", r).casefold() for r in config.reserved_nicknames}:
+    scripts: set[str] = set()
+    previous = ""
+    for ch in nick:
+        category = unicodedata.category(ch)
+        if (
+            _invisible(ch)
+            or category[0] in "CZ" and ch != " "  # controls, format characters, unassigned, odd spaces
+            or category[0] == "M" and (not previous or unicodedata.category(previous)[0] in "MZ")
+        ):
+            raise InvalidInputError("board.error.nickname_invisible")
+        script = _script(ch)
+        if script is not None:
+            scripts.add(script)
+        previous = ch
+    if scripts and ("Other" in scripts or not any(scripts <= allowed for allowed in _SCRIPT_SETS)):
+        raise InvalidInputError("board.error.nickname_script")
+
+
+def clean_nickname(value: object, config: BoardConfig, *, min_len: int | None = None) -> str:
+    """A nickname, NFKC-normalised (fullwidth and compatibility forms folded: "ｔｅｓｔ" is
+    "test"): one line, length limits (``min_len`` overrides ``config.nickname_min``), no invisible
+    characters, no look-alike script mixes, and not a reserved name (admin, 관리자...) nor
+    anything that looks like one (compared by :func:`nickname_skeleton`). Returns the NFKC form,
+    which is what is stored and shown.
+
+    Raises:
+        InvalidInputError: see :func:`clean_line` and :func:`check_nickname_chars`, or
+            ``board.error.reserved_nickname``.
+    """
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFKC", value)
+    low = config.nickname_min if min_len is None else min_len
+    nick = clean_line(value, "nickname", low, config.nickname_max)
+    check_nickname_chars(nick)
+    if nickname_skeleton(nick) in {nickname_skeleton(r) for r in config.reserved_nicknames}:
         raise InvalidInputError("board.error.reserved_nickname")
     return nick
+
+
+def same_nickname(typed: object, stored: str) -> bool:
+    """Whether a typed nickname names the stored one (both compared as NFKC, outer spaces off)."""
+    if not isinstance(typed, str):
+        return False
+    return unicodedata.normalize("NFKC", typed).strip() == unicodedata.normalize("NFKC", stored).strip()
 
 
 def check_password(value: object, config: BoardConfig) -> str:
@@ -131,18 +244,27 @@ def fingerprint(*parts: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
+#: U+2060 WORD JOINER: invisible, and breaks the text patterns GitHub-flavoured Markdown turns
+#: into links by itself (``www.``, ``scheme:``, ``name@host``): Streamlit's renderer finds them
+#: in the text *after* backslash escapes are resolved, so escaping alone leaves them clickable.
+WORD_JOINER = "\u2060"
+_AUTOLINK_CUT = re.compile(r"(?<=www)(?=\.)|(?=[:@])", re.IGNORECASE)
+
+
 def escape_markdown(text: str) -> str:
     """Make one line of user text display verbatim through Streamlit's Markdown renderer.
 
     Every ASCII punctuation character is backslash-escaped (CommonMark renders an escaped
     punctuation character literally), which also disarms raw HTML, links, images, emphasis,
-    emoji shortcodes (``:x:``), colour directives (``:red[...]``), math (``$``), entities
-    (``&``) and autolinks (``www.``, ``http://``). Line breaks become spaces and outer
-    whitespace is dropped (so no indented code block): use this for one-line fields (titles,
-    nicknames) and show multi-line text with ``st.text``.
+    emoji shortcodes (``:x:``), colour directives (``:red[...]``), math (``$``) and entities
+    (``&``). Autolinks need more (issue 16: a URL title rendered as a clickable link): a
+    :data:`WORD_JOINER` goes before every ``:`` and ``@`` and between ``www`` and ``.``, so
+    ``https://``, ``www.`` and e-mail addresses never become links. Line breaks become spaces
+    and outer whitespace is dropped (so no indented code block): use this for one-line fields
+    in Markdown (nicknames in captions); show titles and multi-line text with ``st.text``.
     """
     one_line = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").strip()
-    return _MD_PUNCT.sub(r"\\\1", one_line)
+    return _MD_PUNCT.sub(r"\\\1", _AUTOLINK_CUT.sub(WORD_JOINER, one_line))
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ class ChestFinding:
     probability: float
     region: str
     location: Location | None
+    reported: bool = True  # False: not reliable with this model (held-out AUC interval includes 0.5)
+    band: float | None = None  # the finding's own uncertain half-width (None: the preset's)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,13 +71,29 @@ class ChestAnalysis:
         return None if self.prediction is None else self.prediction.model
 
     def status(self, finding: ChestFinding, op: OperatingPoint) -> str:
-        return op.status(finding.probability)
+        """``positive`` / ``uncertain`` / ``negative``, or ``unreliable`` for a finding never reported."""
+        if not finding.reported:
+            return "unreliable"
+        return op.status(finding.probability, finding.band)
 
     def counts(self, op: OperatingPoint) -> dict[str, int]:
-        out = {"positive": 0, "uncertain": 0, "negative": 0}
+        out = {"positive": 0, "uncertain": 0, "negative": 0, "unreliable": 0}
         for f in self.findings:
-            out[op.status(f.probability)] += 1
+            out[self.status(f, op)] += 1
         return out
+
+    def peak_outside(self, finding: ChestFinding) -> bool:
+        """True when the finding's heatmap peak lies outside the area where it can be (see
+        :meth:`core.chest.zones.LungFields.in_region`): its location is then low-confidence."""
+        loc = finding.location
+        if loc is None or self.lungs is None or self.prediction is None or self.prediction.cam_peak[finding.index] <= 0:
+            return False
+        return not self.lungs.in_region(finding.region, *loc.peak)
+
+    @property
+    def reported_findings(self) -> tuple[ChestFinding, ...]:
+        """The findings a report, PDF or share may state (reliable ones only)."""
+        return tuple(f for f in self.findings if f.reported)
 
     def facts(self, op: OperatingPoint) -> ChestReportFacts:
         """Report facts at operating point ``op``.
@@ -86,19 +104,21 @@ class ChestAnalysis:
         if self.prediction is None:
             raise ValueError("no prediction: the input gate refused this image")
         facts = []
-        for f in self.findings:
+        for f in self.reported_findings:
             loc = f.location
-            sided = f.region in SIDED_REGIONS and loc is not None
+            outside = self.peak_outside(f)
+            sided = f.region in SIDED_REGIONS and loc is not None and not outside
             facts.append(
                 FindingFact(
                     label=f.label,
                     slug=f.slug,
                     probability=round(f.probability, 4),
-                    status=op.status(f.probability),
-                    certainty=op.certainty(f.probability),
+                    status=op.status(f.probability, f.band),
+                    certainty=op.certainty(f.probability, f.band),
                     region=f.region,  # type: ignore[arg-type]
                     side=loc.side if sided and loc else None,
                     level=loc.level if sided and loc and f.region != "bone" else None,
+                    outside=outside,
                 )
             )
         notes = tuple(i.key for i in self.gate.issues if i.severity == "warn" or self.gate.overridden)
@@ -112,7 +132,7 @@ class ChestAnalysis:
             band=op.band,
             model_title=model.title,
             model_version=model.version,
-            n_assessed=len(self.findings),
+            n_assessed=len(facts),
             gate_notes=notes,
             test_model=model.is_test_model,
             image_embedding=self.prediction.features,  # read-only (K,) pooled features, same forward pass
@@ -174,8 +194,10 @@ def analyse(
     findings = []
     for i, label in enumerate(prediction.labels):
         loc = locate(prediction.cams[i], prediction.crop, lungs) if prediction.cam_peak[i] > 0 else None
+        ident = prediction.model
         findings.append(
-            ChestFinding(i, label, chest_labels.slug(label), float(prediction.probabilities[i]), chest_labels.region(label), loc)
+            ChestFinding(i, label, chest_labels.slug(label), float(prediction.probabilities[i]), chest_labels.region(label),
+                         loc, ident.reports(i), ident.band_of(i))
         )
     findings.sort(key=lambda f: (-f.probability, f.index))
     timings.append(("zones", time.perf_counter() - t2))

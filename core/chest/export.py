@@ -18,6 +18,7 @@ import numpy as np
 from core.chest.analysis import ChestAnalysis, heatmap, overlay, thumbnail
 from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import OperatingPoint
+from core.chest.screening import ScreeningResult, model_limits
 from core.i18n import t
 from core.imaging import tags
 
@@ -49,8 +50,10 @@ def burned_in(analysis: ChestAnalysis) -> bool:
     return analysis.image.meta.get("burned_in_annotation") is True
 
 
-def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str | None = None, writer: str = "structured") -> dict[str, Any]:
-    """The analysis as a JSON-ready dict (schema :data:`SCHEMA`)."""
+def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str | None = None, writer: str = "structured",
+            screening: ScreeningResult | None = None) -> dict[str, Any]:
+    """The analysis as a JSON-ready dict (schema :data:`SCHEMA`), with the model's limits (held-out AUC,
+    weak-model notice, override state) and the pneumonia screening result when given."""
     from core.llm.structured import location_phrase
 
     gate = analysis.gate
@@ -78,8 +81,14 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
         "sha256": pred.model.sha256, "test_model": pred.model.is_test_model, "cam_method": pred.cam_method,
     }
     data["operating_point"] = {"preset": op.preset, "threshold": op.threshold, "uncertain_band": op.band}
+    limits = model_limits(analysis)
+    limits["notice"] = limits_notice(analysis, lang)
+    data["model_limits"] = limits
+    data["not_assessed"] = t("chest.screening.not_assessed", lang)
+    if screening is not None:
+        data["screening"] = screening.to_dict()
     findings = []
-    for f in analysis.findings:
+    for f in analysis.reported_findings:
         fact = by_label[f.label]
         findings.append({
             "label": f.label,
@@ -94,8 +103,12 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
             "location": location_phrase(fact, lang),
             "heatmap_peak_xy": None if f.location is None else [round(v, 1) for v in f.location.peak],
             "heatmap_peak_in_lung": None if f.location is None else f.location.peak_in_lung,
+            "uncertain_band": round(f.band if f.band is not None else op.band, 4),
         })
     data["findings"] = findings
+    data["not_reported"] = [{"label": f.label, "name": localized_name(f.label, lang),
+                             "reason": t("chest.status.unreliable_reason", lang)}
+                            for f in analysis.findings if not f.reported]
     if analysis.lungs is not None:
         data["lung_fields"] = {
             "method": analysis.lungs.method, "right_xywh": analysis.lungs.right.as_list(), "left_xywh": analysis.lungs.left.as_list(),
@@ -105,9 +118,24 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
     return data
 
 
-def to_json(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str | None = None, writer: str = "structured") -> bytes:
+def to_json(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str | None = None, writer: str = "structured",
+            screening: ScreeningResult | None = None) -> bytes:
     """UTF-8 JSON bytes of :func:`to_dict`."""
-    return json.dumps(to_dict(analysis, op, lang, report_text, writer), ensure_ascii=False, indent=2).encode("utf-8")
+    return json.dumps(to_dict(analysis, op, lang, report_text, writer, screening), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def limits_notice(analysis: ChestAnalysis, lang: str) -> str:
+    """The notice the page shows about the findings model, in ``lang`` ("" for torchxrayvision's)."""
+    limits = model_limits(analysis)
+    parts = []
+    if limits.get("weak_model") and limits.get("held_out_mean_auc") is not None:
+        ci = limits.get("held_out_mean_auc_ci95") or [None, None]
+        parts.append(t("chest.limits.weak_model", lang, auc=f"{limits['held_out_mean_auc']:.2f}",
+                       lo=f"{ci[0]:.2f}" if ci[0] is not None else "?", hi=f"{ci[1]:.2f}" if ci[1] is not None else "?",
+                       n=limits.get("held_out_n", "?")))
+    if limits.get("overridden"):
+        parts.append(t("chest.limits.overridden", lang))
+    return " ".join(parts)
 
 
 def _heatmap_images(analysis: ChestAnalysis, op: OperatingPoint, lang: str, opacity: float) -> list[tuple[np.ndarray, str]]:
@@ -115,7 +143,8 @@ def _heatmap_images(analysis: ChestAnalysis, op: OperatingPoint, lang: str, opac
     assert pred is not None
     base = thumbnail(np.asarray(analysis.image.pixels), PDF_IMAGE_PX)
     h, w = base.shape[:2]
-    chosen = [f for f in analysis.findings if op.status(f.probability) != "negative" and pred.cam_peak[f.index] > 0][:PDF_HEATMAPS]
+    chosen = [f for f in analysis.reported_findings
+              if op.status(f.probability, f.band) != "negative" and pred.cam_peak[f.index] > 0][:PDF_HEATMAPS]
     if not chosen:
         chosen = [f for f in analysis.findings if pred.cam_peak[f.index] > 0][:1]
     items = []
@@ -126,7 +155,8 @@ def _heatmap_images(analysis: ChestAnalysis, op: OperatingPoint, lang: str, opac
 
 
 def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str, opacity: float = 0.5,
-           writer: str = "structured", include_images: bool | None = None) -> bytes:
+           writer: str = "structured", screening: ScreeningResult | None = None,
+           include_images: bool | None = None) -> bytes:
     """The PDF report: notice, model and input, images with heatmaps, findings table, report text.
 
     ``writer``: who wrote ``report_text`` (a registry name); text from a language model is labelled
@@ -153,6 +183,9 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
     if pred.model.is_test_model:
         pdf.notice(t("chest.test_model", lang))
     pdf.notice(t("chest.notice.intended_use", lang))
+    notice = limits_notice(analysis, lang)
+    if notice:
+        pdf.notice(notice)
     pdf.heading(t("chest.pdf.section.model", lang))
     pdf.key_values([
         (t("chest.pdf.model", lang), pred.model.title),
@@ -180,7 +213,7 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
         pdf.notice(t("chest.pdf.images_left_out", lang))
     pdf.heading(t("chest.pdf.section.findings", lang))
     rows = []
-    for f in analysis.findings:
+    for f in analysis.reported_findings:
         fact = by_label[f.label]
         rows.append([
             localized_name(f.label, lang),
@@ -192,6 +225,13 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
         [t("chest.col.finding", lang), t("chest.col.probability", lang), t("chest.col.status", lang), t("chest.col.location", lang)],
         rows, widths=[4, 1.3, 1.6, 3],
     )
+    unreliable = [localized_name(f.label, lang) for f in analysis.findings if not f.reported]
+    if unreliable:
+        pdf.paragraph(t("chest.status.unreliable_list", lang, names=", ".join(unreliable)), size=8.5)
+    if screening is not None:
+        pdf.key_values([(t("chest.screening.title", lang), t("chest.screening.value", lang, p=f"{screening.probability:.2f}",
+                                                               status=t(f"chest.status.{screening.status}", lang)))])
+    pdf.paragraph(t("chest.screening.not_assessed", lang), size=8.5)
     pdf.heading(t("chest.pdf.section.report", lang))
     if writer != "structured":
         pdf.paragraph(t("llm.ui.machine_written", lang, title=t(f"llm.writer.{writer}", lang)), size=8.5)
@@ -230,9 +270,9 @@ def share_summary(result: ChestAnalysis, op: OperatingPoint, code: str) -> dict[
     the image, the file name or a DICOM tag. ``code``: the language of the labels and the note."""
     findings = [
         {"label": t("chest.share.finding", code, name=localized_name(f.label, code),
-                    status=t(f"chest.status.{op.status(f.probability)}", code)),
+                    status=t(f"chest.status.{op.status(f.probability, f.band)}", code)),
          "score": round(float(f.probability), 3)}
-        for i, f in enumerate(result.findings) if i < SHARE_TOP or op.status(f.probability) != "negative"
+        for i, f in enumerate(result.reported_findings) if i < SHARE_TOP or op.status(f.probability, f.band) != "negative"
     ]
     gate = result.gate
     verdict = t(f"chest.gate.decision.{gate.decision}", code)

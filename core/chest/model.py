@@ -54,6 +54,16 @@ class ModelIdentity:
     version: str
     sha256: str
     is_test_model: bool = False
+    #: per-label half-width of the uncertain band on the calibrated scale (None: the default 0.10)
+    bands: tuple[float, ...] | None = None
+    #: per-label: False when held-out AUC cannot be told from chance (shown greyed, never reported)
+    reported: tuple[bool, ...] | None = None
+
+    def band_of(self, index: int) -> float | None:
+        return None if self.bands is None else float(self.bands[index])
+
+    def reports(self, index: int) -> bool:
+        return True if self.reported is None else bool(self.reported[index])
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,27 @@ class StarterChestModel(PooledLinearChestModel):
         from core.training.images import InputSpec
 
         spec = InputSpec.from_dict(card.input)
-        identity = ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=card.sha256 or "")
+        identity = identity_of(card)
         super().__init__(net, Calibration(list(op_threshs)), card.labels, identity, preprocess=spec.preprocess)
         self.card = card
         self.task = card.task
         self.spec = spec
+
+
+def identity_of(card: ModelCard) -> ModelIdentity:
+    """The model's identity with the card's per-label uncertain bands and reliability, when given.
+
+    Raises:
+        ValueError: a per-label list in the card does not match the labels.
+    """
+    bands = card.input.get("uncertain_band")
+    reported = card.input.get("reported")
+    for name, values in (("uncertain_band", bands), ("reported", reported)):
+        if values is not None and len(values) != len(card.labels):
+            raise ValueError(f"{card.name}: input.{name} has {len(values)} values for {len(card.labels)} labels")
+    return ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=card.sha256 or "",
+                         bands=None if bands is None else tuple(float(b) for b in bands),
+                         reported=None if reported is None else tuple(bool(r) for r in reported))
 
 
 def starter_names(task: str | None = None) -> list[str]:

@@ -91,6 +91,29 @@ class LungFields:
     def inside(self, px: float, py: float) -> bool:
         return self.side_of(px, py) is not None
 
+    def in_region(self, region: str, px: float, py: float) -> bool:
+        """Whether a heatmap peak at (px, py) lies where a finding of ``region`` can be.
+
+        ``lung`` / ``pleura`` / ``bone``: inside a lung box (pleura and bone: the box widened by 15 %
+        of its width, for costophrenic angles and ribs); ``heart``: the medial halves of the two lung
+        boxes, lower 55 % of their height; ``mediastinum``: the medial halves, full height;
+        ``diaphragm``: the lung boxes' lower third and 15 % of their height below.
+        """
+        r, left = self.right, self.left
+        top, bottom = min(r.y, left.y), max(r.y + r.h, left.y + left.h)
+        height = bottom - top
+        medial = (r.x + 0.5 * r.w, left.x + 0.5 * left.w)
+        if region == "heart":
+            return medial[0] <= px <= medial[1] and top + 0.45 * height <= py <= bottom
+        if region == "mediastinum":
+            return medial[0] <= px <= medial[1] and top <= py <= bottom
+        if region == "diaphragm":
+            return r.x <= px <= left.x + left.w and top + (2 / 3) * height <= py <= bottom + 0.15 * height
+        if region in ("pleura", "bone"):
+            pad = 0.15 * max(r.w, left.w)
+            return any(b.x - pad <= px <= b.x + b.w + pad and b.y - pad <= py <= b.y + b.h + pad for b in (r, left))
+        return self.inside(px, py)
+
 
 @dataclass(frozen=True)
 class Location:

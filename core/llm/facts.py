@@ -30,6 +30,9 @@ class FindingFact:
         region: anatomical region the finding refers to.
         side: patient side from the heatmap (lung/pleura/bone findings only), or None.
         level: lung zone (upper/middle/lower) of the heatmap's hot region, or None.
+        outside: the heatmap's peak lies outside the area where this finding can be (outside the
+            lung fields for a lung finding; on a marker, a border, the shoulder): the location is
+            low-confidence and no side, zone or organ is named.
     """
 
     label: str
@@ -40,6 +43,7 @@ class FindingFact:
     region: Region = "lung"
     side: Side | None = None
     level: Level | None = None
+    outside: bool = False
 
 
 @dataclass(frozen=True)

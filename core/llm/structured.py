@@ -21,7 +21,12 @@ def finding_name(fact: FindingFact, lang: str) -> str:
 
 
 def location_phrase(fact: FindingFact, lang: str) -> str:
-    """Where the finding is, in words (empty when the facts give no location)."""
+    """Where the finding is, in words (empty when the facts give no location).
+
+    A heatmap that points outside the finding's area says so and names no side, zone or organ.
+    """
+    if fact.outside:
+        return t("llm.report.outside_lungs" if fact.region in ("lung", "pleura", "bone") else "llm.report.outside_area", lang)
     if fact.region in ("heart", "mediastinum", "diaphragm"):
         return t(f"llm.report.region.{fact.region}", lang)
     if fact.side is None:

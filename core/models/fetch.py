@@ -178,3 +178,47 @@ def install(
     if not card.sha256:
         pin(card, actual, settings)
     return dest
+
+
+def install_bytes(name: str, data: bytes, settings: Settings | None = None) -> Path:
+    """Install ``data`` (an uploaded weights file) as model ``name``, checked before it is ever loaded.
+
+    Only a card that states its size and SHA-256 can be installed this way: the app never trusts an
+    unknown file (an administrator uses ``python -m core.models fetch NAME --from FILE --trust-unknown``).
+    The file is written beside its destination and moved into place only after its checksum matches.
+
+    Raises:
+        FetchError: bundled card, no checksum in the card, size or checksum mismatch.
+        KeyError: unknown model name.
+    """
+    card = get_card(name)
+    if card.bundled:
+        raise FetchError("models.error.bundled", name=name)
+    actual = hashlib.sha256(data).hexdigest()
+    if not card.sha256:
+        raise FetchError("models.error.unknown_checksum", name=name, actual=actual)
+    if card.size_bytes is not None and len(data) != card.size_bytes:
+        raise FetchError("models.error.size_mismatch", url=card.file, size=len(data), expected=card.size_bytes)
+    if actual != card.sha256.lower():
+        raise FetchError("models.error.checksum_mismatch", file=card.file, actual=actual, expected=card.sha256)
+    dest = install_dir(settings) / card.file
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f"{dest.name}.upload.tmp")
+    tmp.write_bytes(data)
+    if _hash_file(tmp) != actual:
+        tmp.unlink()
+        raise FetchError("models.error.copy_failed", file=card.file)
+    tmp.replace(dest)
+    return dest
+
+
+def progress_text(done: int, total: int | None, seconds: float) -> dict[str, float | str | None]:
+    """Figures for a download progress bar: fraction, bytes done / total, speed and time left."""
+
+    def mb(n: float) -> str:
+        return f"{n / 2**20:.1f} MB"
+
+    speed = done / seconds if seconds > 0 else 0.0
+    left = (total - done) / speed if total and speed > 0 else None
+    return {"fraction": min(1.0, done / total) if total else None, "done": mb(done), "total": mb(total) if total else "?",
+            "speed": f"{speed / 2**20:.2f} MB/s", "left": f"{left:.0f} s" if left is not None else "?"}

@@ -53,6 +53,18 @@ FIELDS: tuple[str, ...] = (
 FOV_RANGE_MM = (2.0, 100.0)
 
 
+def missing_answers(form: Mapping[str, Any]) -> tuple[str, ...]:
+    """The required fields left unanswered in ``form``, in the form's order (:data:`FIELDS`)."""
+    missing = []
+    for name in FIELDS:
+        raw = form.get(name)
+        if name in REQUIRED_SINGLE and (raw is None or raw == ""):
+            missing.append(name)
+        elif name in REQUIRED_MULTI and not raw:
+            missing.append(name)
+    return tuple(missing)
+
+
 class QuestionnaireError(UserError):
     """An invalid questionnaire answer. ``params['field']`` is the field id; the message
     shows the field's translated label."""
@@ -63,6 +75,9 @@ class QuestionnaireError(UserError):
 
     def message(self, lang: str | None = None) -> str:
         params = dict(self.params)
+        if "fields" in params:  # several missing answers, named in form order
+            names = [t(f"scalp.q.{name}", lang) for name in str(params["fields"]).split(",") if name]
+            return t(self.key, lang, fields=t("scalp.error.joiner", lang).join(names), count=len(names))
         field_id = str(params.get("field", ""))
         params["field"] = t(f"scalp.q.{field_id}", lang) if field_id else ""
         if "option" in params:
@@ -96,16 +111,20 @@ class Questionnaire:
         """Validate raw answers (option ids; lists for multi-choice fields).
 
         Raises:
-            QuestionnaireError: a required answer is missing, an option is unknown, an exclusive
+            QuestionnaireError: required answers are missing (all of them named at once,
+                ``scalp.error.required_many``), an option is unknown, an exclusive
                 option ("none", "normal") is combined with others, or the field of view is out
                 of range.
         """
+        missing = missing_answers(form)
+        if len(missing) == 1:
+            raise QuestionnaireError("scalp.error.required", field=missing[0])
+        if missing:
+            raise QuestionnaireError("scalp.error.required_many", fields=",".join(missing))
         values: dict[str, Any] = {}
         for name, options in SINGLE.items():
             raw = form.get(name)
             if raw is None or raw == "":
-                if name in REQUIRED_SINGLE:
-                    raise QuestionnaireError("scalp.error.required", field=name)
                 continue
             if not isinstance(raw, str) or raw not in options:
                 raise QuestionnaireError("scalp.error.option", field=name)
@@ -120,8 +139,6 @@ class Questionnaire:
             unknown = [v for v in chosen if v not in options]
             if unknown:
                 raise QuestionnaireError("scalp.error.option", field=name)
-            if name in REQUIRED_MULTI and not chosen:
-                raise QuestionnaireError("scalp.error.required", field=name)
             exclusive = EXCLUSIVE.get(name)
             if exclusive and exclusive in chosen and len(chosen) > 1:
                 raise QuestionnaireError("scalp.error.exclusive", field=name,

@@ -78,7 +78,8 @@ def build_pdf(
         input_sha256: SHA-256 of the uploaded bytes (audit trail).
         source_format: ``"DICOM"``, ``"PNG"``...
         spacing: pixel spacing used (row_mm, col_mm) or ``None``.
-        spacing_source: ``"dicom"``, ``"object"`` or ``"none"``.
+        spacing_source: ``"dicom"``, ``"phantom"`` (the demonstration phantom's known spacing),
+            ``"object"`` or ``"none"``.
         model_state: install state of the learned model.
         created_at: ISO time (default: now, UTC).
         include_images: put the overview and the zoomed views in (False for an image whose DICOM
@@ -163,8 +164,8 @@ def share_summary(dti: float | None, cct: float | None, result: Screening, spaci
                       category=t(f"shoulder.share.category.{finding.category}", code))
             findings.append({"label": label, "score": round(float(value), digits), "unit": unit})
     note = t("shoulder.share.note", code, result=t(f"shoulder.share.overall.{result.category}", code))
-    if cct is not None:
+    # what it was measured on: the demonstration phantom or a radiograph, never both
+    note += " " + t("shoulder.share.demo" if demo else "shoulder.share.radiograph", code)
+    if cct is not None and spacing_source != "none":
         note += " " + t("shoulder.share.spacing", code, source=t(f"shoulder.cal.mode_{spacing_source}", code))
-    if demo:
-        note += " " + t("shoulder.share.demo", code)
     return {"task": "shoulder", "findings": findings, "note": note}

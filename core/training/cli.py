@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     mt.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
     mt.add_argument("--out", type=Path, default=None, help="run folder (default weights/downloads/training-runs/...)")
 
+    sm = sub.add_parser("ship-multitask", help="export a multitask run as the two bundled chest models + cards")
+    _common(sm)
+    sm.add_argument("--run", type=Path, required=True, help="run folder of `multitask` (holds model.pt, summary.json)")
+    sm.add_argument("--weights-dir", type=Path, default=PROJECT_ROOT / "weights")
+
     t = sub.add_parser("table", help="markdown table of compare results.json files")
     t.add_argument("results", nargs="+", type=Path)
     t.add_argument("--threads", type=int, default=2)
@@ -278,6 +283,13 @@ def cmd_multitask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ship_multitask(args: argparse.Namespace) -> int:
+    from core.training.multitask_ship import ship_multitask
+
+    ship_multitask(args.run, args.shared, args.weights_dir, args.cache or _default_cache(), args.n_boot, args.seed)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
@@ -286,4 +298,4 @@ def main(argv: list[str]) -> int:
 
         return table_main([str(p) for p in args.results])
     return {"chest": cmd_chest, "evaluate": cmd_evaluate, "compare": cmd_compare, "within": cmd_within,
-            "multitask": cmd_multitask}[args.command](args)
+            "multitask": cmd_multitask, "ship-multitask": cmd_ship_multitask}[args.command](args)

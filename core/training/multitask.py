@@ -155,9 +155,9 @@ def _head(data: LabelledSet, limit: int | None) -> LabelledSet:
     return data if limit is None else data.subset(range(min(limit, len(data))))
 
 
-def build_splits(shared: Path, size: int, cache: Path | None, seed: int = 0, limit: int | None = None,
-                 progress: bool = True) -> dict[str, Part]:
-    """``nih-train/val/test`` and ``kermany-train/val/test`` parts, split by patient with ``seed``.
+def split_sets(shared: Path, seed: int = 0, limit: int | None = None) -> dict[str, LabelledSet]:
+    """``nih-train/val/test`` and ``kermany-train/val/test`` sets, split by patient with ``seed``
+    (no pixels read; benches use it to find the held-out patients).
 
     Raises:
         FileNotFoundError: a data folder is missing.
@@ -166,14 +166,26 @@ def build_splits(shared: Path, size: int, cache: Path | None, seed: int = 0, lim
                       _head(load_nih_folder(shared, "nih14"), limit).samples
                       + _head(load_nih_folder(shared, "nih1000"), limit).samples)
     ker = _head(load_kermany(shared), limit)
-    parts: dict[str, Part] = {}
-    for src, data, fractions, targets in (("nih", nih, NIH_FRACTIONS, nih_targets),
-                                          ("kermany", ker, KERMANY_FRACTIONS, kermany_targets)):
+    out: dict[str, LabelledSet] = {}
+    for src, data, fractions in (("nih", nih, NIH_FRACTIONS), ("kermany", ker, KERMANY_FRACTIONS)):
         for split, subset in patient_split(data, fractions, seed=seed).items():
-            name = f"{src}-{split}"
-            squares = load_squares(subset.subset(range(len(subset)), name=name), size, cache, progress=progress)
-            y, m = targets(subset)
-            parts[name] = Part(name, squares, y, m, subset.samples)
+            out[f"{src}-{split}"] = subset
+    return out
+
+
+def build_splits(shared: Path, size: int, cache: Path | None, seed: int = 0, limit: int | None = None,
+                 progress: bool = True) -> dict[str, Part]:
+    """The :func:`split_sets` with their ``size`` px squares, multi-task targets and masks.
+
+    Raises:
+        FileNotFoundError: a data folder is missing.
+    """
+    parts: dict[str, Part] = {}
+    for name, subset in split_sets(shared, seed, limit).items():
+        targets = nih_targets if name.startswith("nih") else kermany_targets
+        squares = load_squares(subset.subset(range(len(subset)), name=name), size, cache, progress=progress)
+        y, m = targets(subset)
+        parts[name] = Part(name, squares, y, m, subset.samples)
     return parts
 
 
@@ -333,8 +345,9 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
         result.history.append(row)
         log(f"epoch {epoch}: loss {row['loss']:.4f}  NIH val mean AUC {figs['nih_val_auc']:.4f}  "
             f"Kermany val AUC {figs['kermany_val_auc']:.4f}  ({row['seconds'] / 60:.1f} min)")
-        if figs["score"] > best_score:
-            best_score = figs["score"]
+        score = figs["score"] if not math.isnan(figs["score"]) else -0.5  # tiny sets: keep an epoch anyway
+        if score > best_score:
+            best_score = score
             result.best_epoch, result.best = epoch, figs
             result.net = copy.deepcopy(ema.module).eval()
             if checkpoint is not None:

@@ -203,6 +203,25 @@ def test_demo_mode_loads_a_sample_case(shared_data: Path, test_model, monkeypatc
     assert t("chest.findings.title", "ko") in [s.value for s in at.subheader]
 
 
+def test_on_a_fresh_clone_demo_mode_lists_described_cases_and_analyses_one(tmp_path: Path, test_model,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.chest import loader
+
+    monkeypatch.setenv("DRDC_SAMPLES_DIR", str(tmp_path / "no-shared-data"))
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    at = _chest("en")
+    names = at.selectbox(key="chest_sample").options
+    assert 8 <= len(names) <= 12
+    assert any(n.startswith("NIH ChestX-ray14: ") and "Cardiomegaly" in n for n in names), names
+    assert any("no finding" in n for n in names)
+    index = next(i for i, n in enumerate(names) if "Cardiomegaly" in n)
+    at.selectbox(key="chest_sample").set_value(index).run()
+    at.button(key="chest_sample_load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.dataframe[0].value) == 1
+    assert t("chest.findings.title", "en") in [s.value for s in at.subheader]
+
+
 # --- LLM report writers (patched: no model is loaded) ------------------------------------------
 class _FakeLLM:
     """Stands in for the ``transformers`` writer: streams ``text``; ``stop`` is why it ended."""

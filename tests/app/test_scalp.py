@@ -375,3 +375,24 @@ def test_a_photo_from_the_samples_folder_is_analysed_like_an_upload(tmp_path: Pa
     assert at.session_state["scalp_demo"] == ("presenter.jpg", photo)
     _submit(at, "en")
     assert t("scalp.result.title", "en") in [s.value for s in at.subheader]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_all_missing_answers_are_named_at_once(lang: str, photo: bytes) -> None:
+    at = _scalp(lang)
+    _upload(at, "scalp.jpg", photo, "image/jpeg")
+    _submit(at, lang, answers={"age_group": REQUIRED["age_group"]}, hair_state=[])
+    names = [t(f"scalp.q.{f}", lang) for f in ("gender", "shampoo_frequency", "perm_cycle", "dye_cycle", "hair_state")]
+    [error] = [e.value for e in at.error]
+    assert error == t("scalp.error.required_many", lang, count=5, fields=", ".join(names))
+    assert not at.metric
+
+
+def test_questions_read_in_form_order_when_the_columns_stack() -> None:
+    """On a phone each row's two columns stack; rows of pairs keep 성별 right after 나이대."""
+    from core.scalp.questionnaire import SINGLE
+
+    at = _scalp("ko")
+    order = [s.key.removeprefix("scalp_q_") for s in at.selectbox if s.key and s.key.startswith("scalp_q_")]
+    assert order == list(SINGLE)
+    assert order.index("gender") == order.index("age_group") + 1 and order.index("gender") < order.index("smoking")

@@ -317,6 +317,8 @@ def test_the_demo_result_can_be_shared_and_says_it_is_the_phantom(tmp_path, monk
     [post] = Board(db_path).list_posts().items
     note = post.summary["note"]
     assert t("shoulder.share.overall.low", "ko") in note and t("shoulder.share.demo", "ko") in note
+    assert t("shoulder.share.radiograph", "ko") not in note  # not both "AP radiograph" and "phantom"
+    assert t("shoulder.share.spacing", "ko", source=t("shoulder.cal.mode_phantom", "ko")) in note
     assert [f["score"] for f in post.summary["findings"]] == [
         pytest.approx(DEMO_SPEC.true_dti, rel=0.03), pytest.approx(DEMO_SPEC.true_cct_mm, abs=0.3)]
 
@@ -331,3 +333,21 @@ def test_a_radiograph_from_the_samples_folder_is_measured_like_an_upload(tmp_pat
     at.button(key="sh_sample_button").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert t("shoulder.cal.dicom", "en", row="0.2000", col="0.2000") in [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_colour_photo_is_refused_before_anything_is_measured(lang: str) -> None:
+    """Issue 14: a colour photo of a cat was accepted as an AP shoulder radiograph."""
+    from tests.shoulder.test_gate import colour_photo, encode
+
+    at = _upload(_app(lang), "cat.jpg", encode(colour_photo()), "image/jpeg")
+    assert not at.exception
+    assert t("shoulder.gate.colour", lang) in [e.value for e in at.error]
+    assert t("shoulder.gate.needs_radiograph", lang) in [i.value for i in at.info]
+    assert t("shoulder.draw.title", lang) not in [s.value for s in at.subheader]  # nothing to draw on
+    assert not at.metric
+    # "this is a radiograph" lets a person go on; the refusal stays on the page as a warning
+    at.checkbox(key=next(c.key for c in at.checkbox if c.key.startswith("sh_gate_override_"))).check().run()
+    assert not at.exception
+    assert t("shoulder.gate.colour", lang) in [w.value for w in at.warning]
+    assert t("shoulder.draw.title", lang) in [s.value for s in at.subheader]

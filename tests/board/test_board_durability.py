@@ -235,15 +235,154 @@ def test_cli(board: Board, make_post, tmp_path: Path, capsys: pytest.CaptureFixt
     assert done.returncode == 0 and done.stdout.strip() == "ok"
 
 
-@pytest.mark.parametrize("value", ["x", True, float("nan"), None])
-def test_an_imported_edit_time_that_is_not_a_number_is_dropped(board: Board, value: object) -> None:
+def test_an_imported_edit_time_may_be_missing_or_null(board: Board) -> None:
     post = {"type": "post", "category": "free", "title": "imported", "body": "body", "nickname": "nick",
-            "id": 1, "created_at": 1000.0, "updated_at": value}
-    comment = {"type": "comment", "post_id": 1, "body": "reply", "nickname": "nick", "created_at": 1001.0,
-               "updated_at": value}
+            "id": 1, "created_at": 1000.0, "updated_at": None}
+    comment = {"type": "comment", "post_id": 1, "body": "reply", "nickname": "nick", "created_at": 1001.0}
     assert board.import_jsonl([json.dumps(post), json.dumps(comment)]) == {"posts": 1, "comments": 1}
     [imported] = board.list_posts().items
     assert imported.updated_at is None and board.list_comments(imported.id)[0].updated_at is None
     good = {**post, "title": "imported 2", "updated_at": 12.5}
     board.import_jsonl([json.dumps(good)])
     assert {p.title: p.updated_at for p in board.list_posts().items}["imported 2"] == 12.5
+
+
+GOOD_POST = {"type": "post", "id": 1, "category": "free", "title": "fine", "body": "fine body", "nickname": "nick",
+             "created_at": 1_700_000_000.0, "view_count": 3, "like_count": 1, "comment_count": 0, "report_count": 0,
+             "status": "visible"}
+GOOD_COMMENT = {"type": "comment", "post_id": 1, "body": "reply", "nickname": "nick", "created_at": 1_700_000_100.0}
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({**GOOD_POST, "created_at": 1e20}, "created_at"),  # issue 16: took the community page down
+        ({**GOOD_POST, "created_at": -5}, "created_at"),
+        ({**GOOD_POST, "created_at": "2024-01-01"}, "created_at"),
+        ({**GOOD_POST, "created_at": True}, "created_at"),
+        ({**GOOD_POST, "updated_at": float("nan")}, "updated_at"),
+        ({**GOOD_POST, "updated_at": "x"}, "updated_at"),
+        ({**GOOD_POST, "updated_at": 1e300}, "updated_at"),
+        ({**GOOD_POST, "view_count": float("nan")}, "view_count"),  # issue 16: gave a traceback
+        ({**GOOD_POST, "view_count": "many"}, "view_count"),
+        ({**GOOD_POST, "view_count": -1}, "view_count"),
+        ({**GOOD_POST, "view_count": 2.5}, "view_count"),
+        ({**GOOD_POST, "view_count": 10**13}, "view_count"),
+        ({**GOOD_POST, "like_count": -3}, "like_count"),
+        ({**GOOD_POST, "comment_count": "7"}, "comment_count"),
+        ({**GOOD_POST, "report_count": False}, "report_count"),
+        ({**GOOD_POST, "status": "deleted"}, "status"),
+        ({**GOOD_POST, "id": "1"}, "id"),
+        ({**GOOD_POST, "id": 0}, "id"),
+        ({**GOOD_POST, "type": "user"}, "type"),
+        ({**GOOD_COMMENT, "post_id": None}, "post_id"),
+        ({**GOOD_COMMENT, "created_at": float("inf")}, "created_at"),
+    ],
+)
+def test_import_refuses_a_bad_field_and_names_it(board: Board, record: dict[str, object], field: str) -> None:
+    from core.board.errors import ImportRecordError
+    from core.i18n import t
+
+    lines = [json.dumps(GOOD_POST), json.dumps({**GOOD_POST, "id": 2, "title": "two"}), json.dumps(record)]
+    with pytest.raises(ImportRecordError) as caught:
+        board.import_jsonl(lines)
+    assert caught.value.line == 3
+    assert t(f"board.fieldname.{field}", "en") in str(caught.value)
+    assert t(f"board.fieldname.{field}", "ko") in caught.value.message("ko")
+    assert board.stats()["posts_visible"] == 0  # all or nothing
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("not json", "board.error.import_json"),
+        ("[1, 2]", "board.error.import_json"),
+        ("[" * 100_000 + "]" * 100_000, "board.error.import_json"),  # too deep for the parser
+        ('{"type": "post", "title": "' + "x" * 1_000_001 + '"}', "board.error.import_json"),  # over the line cap
+        (json.dumps({**GOOD_POST, "title": "t" * 101}), "board.error.too_long"),
+        (json.dumps({**GOOD_POST, "body": "b" * 5001}), "board.error.too_long"),
+        (json.dumps({**GOOD_POST, "nickname": "n" * 21}), "board.error.too_long"),
+        (json.dumps({**GOOD_POST, "nickname": "аdmin"}), "board.error.nickname_script"),
+        (json.dumps({**GOOD_POST, "nickname": "ad\u200bmin"}), "board.error.nickname_invisible"),
+        (json.dumps({**GOOD_POST, "nickname": "관리자"}), "board.error.reserved_nickname"),
+        (json.dumps({**GOOD_POST, "body": "bad \u0000 char"}), "board.error.bad_chars"),
+        (json.dumps({**GOOD_POST, "category": "nope"}), "board.error.bad_category"),
+        (json.dumps({**GOOD_POST, "summary": {"task": "chest", "image": "AAAA"}}), "board.error.summary_field"),
+        (json.dumps({**GOOD_COMMENT, "body": "c" * 1001}), "board.error.too_long"),
+    ],
+)
+def test_import_refuses_bad_lines_and_lengths(board: Board, line: str, key: str) -> None:
+    from core.board.errors import ImportRecordError
+
+    with pytest.raises(ImportRecordError) as caught:
+        board.import_jsonl([json.dumps({**GOOD_POST, "id": 99}), line])
+    assert caught.value.line == 2 and caught.value.cause.key == key
+    assert board.stats()["posts_visible"] == 0
+
+
+def test_duplicate_post_ids_in_one_import_are_refused(board: Board) -> None:
+    from core.board.errors import ImportRecordError
+
+    with pytest.raises(ImportRecordError, match="Post id"):
+        board.import_jsonl([json.dumps(GOOD_POST), json.dumps({**GOOD_POST, "title": "again"})])
+
+
+def test_the_cli_reports_a_refused_import_without_a_traceback(board: Board, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "bad.jsonl"
+    src.write_text(json.dumps(GOOD_POST) + "\n" + json.dumps({**GOOD_POST, "id": 2, "view_count": "NaN"}) + "\n",
+                   encoding="utf-8")
+    assert cli_main(["--db", str(board.path), "import", str(src)]) == 1
+    assert "line 2" in capsys.readouterr().err
+    assert board.stats()["posts_visible"] == 0
+
+
+_BIG_IMPORT = r"""
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from core.board import Board, BoardConfig, cheap_password_hasher
+board = Board(sys.argv[1], BoardConfig(password_hasher=cheap_password_hasher()).without_rate_limits())
+print("ready", flush=True)
+def lines():
+    for i in range(int(sys.argv[3])):
+        yield json.dumps({"type": "post", "id": i + 1, "category": "free", "title": f"bulk {i}",
+                          "body": f"bulk body {i} " + "본문" * 200, "nickname": "loader"})
+        if i == 0:
+            print("importing", flush=True)
+print(json.dumps(board.import_jsonl(lines())), flush=True)
+"""
+
+
+def test_an_import_killed_midway_leaves_all_or_nothing(db_path: Path) -> None:
+    """Issue 16 reproducer: a killed import left a partial batch. Now it is one transaction.
+
+    The writer is killed at several points (while validating, while writing, after the commit);
+    whatever the moment, the board holds either none of the import or all of it."""
+    Board(db_path, _bulk_config()).create_post("v", category="free", title="before", body="kept", nickname="nick",
+                                               password="pw-1234")
+    n = 3000
+    outcomes = set()
+    for delay in (0.0, 0.3, 0.8, 1.5, 3.0, 60.0):
+        proc = subprocess.Popen([sys.executable, "-c", _BIG_IMPORT, str(db_path), str(PROJECT_ROOT), str(n)],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "ready"
+            assert proc.stdout.readline().strip() == "importing"
+            if delay < 60:
+                time.sleep(delay)
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        with sqlite3.connect(db_path) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            bulk = conn.execute("SELECT COUNT(*) FROM posts WHERE title LIKE 'bulk %'").fetchone()[0]
+            conn.execute("DELETE FROM posts WHERE title LIKE 'bulk %'")
+        assert bulk in (0, n), f"a partial import survived ({bulk} of {n} posts, kill after {delay} s)"
+        outcomes.add(bulk)
+    assert n in outcomes  # the run left alone completed
+    board = Board(db_path, _bulk_config())
+    assert [p.title for p in board.list_posts().items] == ["before"]
+    assert board.integrity_check() == "ok"

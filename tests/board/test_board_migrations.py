@@ -36,13 +36,13 @@ def _raw_db(path: Path) -> Database:
 
 NAMES = [
     (1, "initial"), (2, "fts_trigram"), (3, "moderation"), (4, "comment_edits"), (5, "visitor_salt"),
-    (6, "fts_bigram"),
+    (6, "fts_bigram"), (7, "visitor_cookie"),
 ]
 
 
 def test_migrate_from_empty(db_path: Path) -> None:
     board = Board(db_path)
-    assert board.schema_version() == LATEST_VERSION == 6
+    assert board.schema_version() == LATEST_VERSION == 7
     tables = _tables(db_path)
     assert {"posts", "comments", "likes", "reports", "rate_events", "moderation_log", "posts_fts"} <= tables
     assert {"posts_fts_ai", "posts_fts_ad", "posts_fts_au"} <= tables
@@ -57,13 +57,18 @@ def test_migrate_from_empty(db_path: Path) -> None:
     assert "trigram" in fts_sql
     assert len(salt) == 64 and int(salt, 16)  # 256 random bits
     assert "updated_at" in comment_columns
+    with sqlite3.connect(db_path) as conn:
+        key = conn.execute("SELECT value FROM meta WHERE key = 'cookie_key'").fetchone()[0]
+        report_columns = [r[1] for r in conn.execute("PRAGMA table_info(reports)")]
+    assert len(key) == 64 and key != salt
+    assert {"network_hash", "counted"} <= set(report_columns)
     Board(db_path)  # reopening is a no-op
     assert board.schema_version() == LATEST_VERSION
     with sqlite3.connect(db_path) as conn:  # the salt is made once
         assert conn.execute("SELECT value FROM meta WHERE key = 'visitor_salt'").fetchone()[0] == salt
 
 
-@pytest.mark.parametrize("start", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("start", [1, 2, 3, 4, 5, 6])
 def test_migrate_from_older_version_keeps_data(db_path: Path, start: int) -> None:
     db = _raw_db(db_path)
     assert migrate(db, target=start) == start
@@ -88,6 +93,8 @@ def test_migrate_from_older_version_keeps_data(db_path: Path, start: int) -> Non
     [comment] = board.list_comments(7)
     assert comment.body == "b" and comment.updated_at is None
     assert board.client_visitor_id("203.0.113.9") is not None  # the salt exists
+    token = board.issue_browser_token("fallback")  # the cookie key exists
+    assert token is not None and board.browser_visitor_id(token) is not None
     assert board.integrity_check() == "ok"
 
 

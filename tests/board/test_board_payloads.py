@@ -87,6 +87,6 @@ def test_search_with_payloads_never_fails(open_board: Board) -> None:
 
 def test_escaped_titles_keep_their_text() -> None:
     for payload in PAYLOADS:
-        escaped = escape_markdown(payload)
+        escaped = escape_markdown(payload).replace("\u2060", "")  # word joiners only cut autolinks
         assert not re.search(r"(?<!\\)[<>\[\]()!*_`#:&$]", re.sub(r"\\.", "", escaped)), escaped
         assert re.sub(r"\\(.)", r"\1", escaped) == payload.strip()

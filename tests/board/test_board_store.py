@@ -84,7 +84,7 @@ def test_error_messages_are_translated(board: Board) -> None:
     with pytest.raises(InvalidInputError) as info:
         board.create_post("v1", category="free", title="t", body="b", nickname="n", password="pw-1234")
     assert info.value.message("en") == "Nickname must be at least 2 characters."
-    assert info.value.message("ko") == "닉네임은(는) 2자 이상이어야 해요."
+    assert info.value.message("ko") == "닉네임은 2자 이상이어야 해요."
     assert str(info.value) == "Nickname must be at least 2 characters."
 
 

@@ -80,7 +80,7 @@ def test_parse_query_caps_terms() -> None:
     ],
 )
 def test_escape_markdown_escapes_every_ascii_punctuation(text: str) -> None:
-    escaped = escape_markdown(text)
+    escaped = escape_markdown(text).replace("\u2060", "")  # word joiners cut autolinks (next test)
     # every punctuation character is preceded by a backslash; removing them gives the input
     out, i = [], 0
     while i < len(escaped):
@@ -93,6 +93,20 @@ def test_escape_markdown_escapes_every_ascii_punctuation(text: str) -> None:
             out.append(escaped[i])
             i += 1
     assert "".join(out) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["https://evil.example/x", "http://a.b", "www.evil.example", "WWW.EVIL.EXAMPLE", "me@evil.example",
+             "mailto:me@evil.example", "xmpp:me@evil.example", "ftp://evil.example"],
+)
+def test_escape_markdown_cuts_autolinks(text: str) -> None:
+    """Issue 16: GFM finds www., scheme: and e-mail links in the text after escapes are resolved;
+    an invisible word joiner before : and @ and after www stops it."""
+    import re
+
+    shown = re.sub(r"\\(.)", r"\1", escape_markdown(text))  # the text the renderer sees
+    assert shown.replace("\u2060", "") == text
+    assert not re.search(r"(?i)(https?|ftp|mailto|xmpp)://|www\.|\w@\w|(mailto|xmpp):", shown)
 
 
 def test_escape_markdown_makes_one_line() -> None:

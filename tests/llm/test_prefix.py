@@ -154,10 +154,26 @@ def test_save_and_reload_give_identical_logits(tok, tmp_path: Path) -> None:
 
 
 def test_generation_streams_and_reproduces_a_learned_report(tok) -> None:
+    """What matters is what the model writes, not how low the loss goes: the loss floor of this tiny
+    model differs between CPUs (about 0.5 on an AMD EPYC, under 0.01 elsewhere) while greedy
+    decoding reproduces both learned reports on both. One optimizer, rounds of 50 steps, until the
+    decoded texts match (usually 2-4 rounds)."""
     model = PrefixLoRAModel.create(_llama(tok, seed=1), tok, _cfg())
     data = _examples(2)
-    for _ in range(8):  # memorise both reports (usually 60-120 steps)
-        if _train(model, data, 20, lr=2e-2)[-1] < 0.01:
+    opt = torch.optim.AdamW(model.trainable_parameters(), lr=1e-2)
+
+    def learned() -> bool:
+        return all(model.generate_text(d.features, d.prompt, max_new_tokens=60).split() == d.target.split() for d in data)
+
+    for _ in range(10):
+        model.train()
+        for _ in range(50):
+            loss = model.loss(data)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        model.eval()
+        if learned():
             break
     chunks = list(model.stream(data[0].features, data[0].prompt, max_new_tokens=60, max_time=30))
     assert len(chunks) > 3

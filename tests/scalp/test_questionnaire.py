@@ -45,6 +45,23 @@ def test_a_missing_required_answer_names_the_field_in_the_users_language(missing
     assert t(f"scalp.q.{missing}", "en") in info.value.message("en")
 
 
+def test_every_missing_answer_is_named_at_once_in_form_order() -> None:
+    """Issue 14: missing answers were flagged one at a time."""
+    with pytest.raises(QuestionnaireError) as info:
+        Questionnaire.from_form({"gender": "male", "hair_state": []})
+    assert info.value.key == "scalp.error.required_many"
+    missing = ("age_group", "shampoo_frequency", "perm_cycle", "dye_cycle", "hair_state")
+    for lang in ("ko", "en"):
+        message = info.value.message(lang)
+        positions = [message.index(t(f"scalp.q.{name}", lang)) for name in missing]
+        assert positions == sorted(positions), message  # in the order of the form
+        assert t("scalp.q.gender", lang) not in message
+    assert "5" in info.value.message("ko")
+    with pytest.raises(QuestionnaireError) as info:
+        Questionnaire.from_form({})
+    assert all(t(f"scalp.q.{name}", "en") in info.value.message("en") for name in (*missing, "gender"))
+
+
 def test_hair_state_is_required_and_options_are_checked() -> None:
     with pytest.raises(QuestionnaireError, match="Your hair and scalp now"):
         Questionnaire.from_form(form(hair_state=[]))

@@ -76,10 +76,36 @@ def test_the_board_summary_holds_the_indices_and_the_result(lang: str) -> None:
     from core.shoulder.screening import screen
 
     result = screen(1.36, 3.5)
-    summary = share_summary(1.36, 3.5, result, "dicom", lang, demo=True)
+    summary = share_summary(1.36, 3.5, result, "phantom", lang, demo=True)
     assert validate_summary(summary) is not None
     assert [f["score"] for f in summary["findings"]] == [1.36, 3.5] and summary["findings"][1]["unit"] == "mm"
     assert t(f"shoulder.share.overall.{result.category}", lang) in summary["note"]
+    # issue 14: the phantom is named as what was measured, and not also "an AP shoulder radiograph";
+    # its spacing is the phantom's, not a DICOM header's
     assert t("shoulder.share.demo", lang) in summary["note"]
+    assert t("shoulder.share.radiograph", lang) not in summary["note"]
+    assert t("shoulder.cal.mode_phantom", lang) in summary["note"] and t("shoulder.cal.mode_dicom", lang) not in summary["note"]
     only_dti = share_summary(1.5, None, screen(1.5, None), "none", lang)
     assert len(only_dti["findings"]) == 1 and t("shoulder.share.demo", lang) not in only_dti["note"]
+    assert t("shoulder.share.radiograph", lang) in only_dti["note"]
+    assert t("shoulder.share.spacing", lang, source=t("shoulder.cal.mode_none", lang)) not in only_dti["note"]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_shared_summary_heads_measurements_and_states_the_risk_plainly(lang: str) -> None:
+    from core.board import summary_lines, validate_summary
+    from core.shoulder.report import share_summary
+    from core.shoulder.screening import screen
+
+    for dti, cct in ((1.36, 3.5), (1.8, 7.0), (None, None)):
+        result = screen(dti, cct)
+        summary = validate_summary(share_summary(dti or 1.5, cct, result, "dicom", lang)) if dti else None
+        overall = t(f"shoulder.overall.{result.category}", lang)
+        assert overall.startswith(("골다공증 위험:", "Osteoporosis risk:"))  # risk, not "screening result: low"
+        if summary is not None:
+            lines = summary_lines(summary, lang)
+            assert t("board.summary.findings_shoulder", lang) in lines
+            assert t("board.summary.findings", lang) not in lines  # not "Findings (model scores)"
+    assert t("shoulder.overall.low", "ko").startswith("골다공증 위험: 높음")
+    assert t("shoulder.overall.not_low", "ko").startswith("골다공증 위험: 낮음")
+    assert t("shoulder.overall.not_low", "en").startswith("Osteoporosis risk: low")

@@ -1,0 +1,188 @@
+"""Input gate of the shoulder page: is this file a radiograph the measurements can be made on?
+
+Runs before anything is drawn or measured, like the chest page's gate (:mod:`core.chest.gate`),
+whose colourfulness and quality measures it reuses. Its image-level out-of-distribution score is
+not used here: it describes frontal *chest* films, and a shoulder or humerus film is not one.
+
+Checks (each issue has the translation key ``shoulder.gate.<code>``):
+
+* **DICOM tags**: ``Modality`` other than CR/DX/DR/RG (CT, MR, ultrasound, a camera photo "XC",
+  "OT") -> refuse; ``BodyPartExamined`` that is neither shoulder/arm nor chest (chest films show the
+  proximal humerus too) -> warn.
+* **Colour**: Hasler-Süsstrunk colourfulness of the RGB pixels > 0.04 -> refuse (colour photos
+  score 0.06-0.39, radiographs <= 0.005; see :mod:`core.chest.gate`).
+* **Camera**: a JPEG/PNG/TIFF/WebP/HEIF file whose EXIF names a camera (Make or Model) is a
+  photograph -> refuse. Radiograph exports from a PACS or a viewer carry no camera.
+* **Quality**: short side < 128 px -> refuse, < 224 px -> warn; 1st-99th percentile contrast
+  < 0.10 -> refuse, < 0.20 -> warn. Sharpness only warns (< 0.008): a noise-free film of a smooth
+  shaft is legitimately soft, and the edge fit says how well each edge was found.
+
+Refusals other than unusable quality may be overridden by the user ("this is a radiograph"); the
+demonstration phantom passes every check.
+
+What cannot be told from the pixels: a greyscale photograph without camera details (a scanned
+drawing, a screenshot of a photo) may pass. The page says the measurements need a radiograph.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from core.chest.gate import colourfulness, quality
+
+#: Thresholds, the same as the chest page's (figures in :mod:`core.chest.gate`).
+RADIOGRAPH_MODALITIES = frozenset({"CR", "DX", "DR", "RG"})
+COLOUR_REFUSE = 0.04
+MIN_SIDE_REFUSE = 128
+MIN_SIDE_WARN = 224
+CONTRAST_REFUSE = 0.10
+CONTRAST_WARN = 0.20
+SHARPNESS_WARN = 0.008
+
+Severity = Literal["warn", "refuse"]
+Decision = Literal["accept", "warn", "refuse"]
+
+#: Body parts a shoulder measurement can be made on (DICOM ``BodyPartExamined``, upper case).
+SHOULDER_BODY_PARTS = ("SHOULDER", "HUMERUS", "ARM", "CLAVICLE", "SCAPULA", "CHEST", "THORAX", "어깨", "상완", "흉부")
+#: EXIF tags naming the camera that took a photograph: Make, Model.
+CAMERA_TAGS = (0x010F, 0x0110)
+_THUMB = 256
+
+
+@dataclass(frozen=True)
+class GateIssue:
+    """One problem found; ``overridable`` says whether the user may go on after confirming the
+    file is a radiograph."""
+
+    code: str
+    severity: Severity
+    overridable: bool = True
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"shoulder.gate.{self.code}"
+
+    def message(self, lang: str | None) -> str:
+        from core.i18n import t
+
+        return t(self.key, lang, **dict(self.params))
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """All issues found and the scores behind them."""
+
+    issues: tuple[GateIssue, ...] = ()
+    scores: tuple[tuple[str, float], ...] = ()
+
+    def decision(self, overridden: bool = False) -> Decision:
+        refusals = self.refusals
+        if refusals and not (overridden and self.can_override):
+            return "refuse"
+        return "warn" if self.issues else "accept"
+
+    @property
+    def refusals(self) -> tuple[GateIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == "refuse")
+
+    @property
+    def warnings(self) -> tuple[GateIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == "warn")
+
+    @property
+    def can_override(self) -> bool:
+        """True when there is a refusal and every refusal may be overridden."""
+        return bool(self.refusals) and all(i.overridable for i in self.refusals)
+
+    def score(self, name: str) -> float | None:
+        return dict(self.scores).get(name)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What the file itself says, read without decoding it again at full size: colourfulness of a
+    small copy (None for DICOM, whose colour is judged by its tags), DICOM modality and body part,
+    and whether EXIF names a camera."""
+
+    colourfulness: float | None = None
+    modality: str | None = None
+    body_part: str | None = None
+    camera: bool = False
+
+
+def _norm(value: object) -> str:
+    return str(value or "").strip().upper()
+
+
+def inspect_file(data: bytes) -> FileFacts:
+    """Read :class:`FileFacts` from an upload the image loader has already accepted.
+
+    Rasters are opened with Pillow and reduced to 256 px (JPEGs decode at reduced scale); DICOM
+    files are read without their pixel data. Anything unreadable gives empty facts (the loader,
+    not the gate, decides whether a file can be read)."""
+    if data[128:132] == b"DICM" or data[:4] == b"DICM":
+        return _dicom_facts(data)
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            exif = im.getexif()
+            camera = any(str(exif.get(tag) or "").strip() for tag in CAMERA_TAGS)
+            if im.format == "JPEG":
+                im.draft("RGB", (_THUMB, _THUMB))
+            small = im.convert("RGB")
+            small.thumbnail((_THUMB, _THUMB))
+            pixels = np.asarray(small, dtype=np.float32) / 255.0
+        return FileFacts(colourfulness=colourfulness(pixels), camera=camera)
+    except Exception:  # not a raster Pillow can read (e.g. DICOM without preamble): no facts
+        return _dicom_facts(data)
+
+
+def _dicom_facts(data: bytes) -> FileFacts:
+    try:
+        import pydicom
+
+        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
+        return FileFacts(modality=_norm(ds.get("Modality")) or None, body_part=_norm(ds.get("BodyPartExamined")) or None)
+    except Exception:
+        return FileFacts()
+
+
+def check_input(gray: np.ndarray, facts: FileFacts | None = None) -> GateResult:
+    """All checks on the loaded greyscale image (float, [0, 1]) and the file's facts."""
+    facts = facts or FileFacts()
+    issues: list[GateIssue] = []
+    scores: dict[str, float] = {}
+    modality = _norm(facts.modality)
+    body = _norm(facts.body_part)
+    if modality and modality not in RADIOGRAPH_MODALITIES:
+        issues.append(GateIssue("modality", "refuse", params=(("value", modality),)))
+    if body and not any(part in body for part in SHOULDER_BODY_PARTS):
+        issues.append(GateIssue("body_part", "warn", params=(("value", body),)))
+    if facts.colourfulness is not None:
+        scores["colourfulness"] = facts.colourfulness
+        if facts.colourfulness > COLOUR_REFUSE:
+            issues.append(GateIssue("colour", "refuse"))
+    if facts.camera and not any(i.code == "colour" for i in issues):
+        issues.append(GateIssue("camera", "refuse"))
+    gray = np.asarray(gray, dtype=np.float32)
+    short = int(min(gray.shape[:2]))
+    scores["short_side"] = float(short)
+    if short < MIN_SIDE_REFUSE:
+        issues.append(GateIssue("too_small", "refuse", overridable=False, params=(("pixels", str(short)),)))
+    elif short < MIN_SIDE_WARN:
+        issues.append(GateIssue("low_resolution", "warn", params=(("pixels", str(short)),)))
+    contrast, sharp = quality(gray)
+    scores["contrast"], scores["sharpness"] = contrast, sharp
+    if contrast < CONTRAST_REFUSE:
+        issues.append(GateIssue("low_contrast", "refuse", overridable=False))
+    elif contrast < CONTRAST_WARN:
+        issues.append(GateIssue("low_contrast_warn", "warn"))
+    if sharp < SHARPNESS_WARN:
+        issues.append(GateIssue("blurry", "warn"))
+    return GateResult(tuple(issues), tuple(sorted(scores.items())))

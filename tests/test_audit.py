@@ -1,0 +1,116 @@
+"""The audit trail's storage: size rotation, every line parseable after a crashed writer, and a
+count that does not scan the trail (issue 16). Field rules are tested in tests/chest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import audit
+
+SHA = "a" * 64
+
+
+def _rec(n: int) -> dict[str, object]:
+    return {"feature": "chest", "input_sha256": SHA, "preset": f"p{n}", "n_positive": n}
+
+
+def _presets() -> list[str]:
+    return [r["preset"] for r in audit.read()]
+
+
+def test_the_log_rotates_by_size_and_reads_every_kept_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit, "MAX_BYTES", 1000)
+    monkeypatch.setattr(audit, "KEEP", 3)
+    path = audit.audit_path()
+    for n in range(6):
+        audit.record(_rec(n))
+    assert path.stat().st_size <= 1000
+    assert audit._rotated(path, 1).is_file()
+    assert _presets() == [f"p{n}" for n in range(6)]  # oldest first, across files
+    assert audit.count() == 6
+    for n in range(6, 40):
+        audit.record(_rec(n))
+    files = [path, *(audit._rotated(path, n) for n in range(1, 4))]
+    assert all(f.is_file() and f.stat().st_size <= 1000 for f in files)
+    assert not audit._rotated(path, 4).exists()  # beyond KEEP: removed
+    kept = _presets()
+    assert kept == [f"p{n}" for n in range(40 - len(kept), 40)]  # the newest, in order
+    assert audit.count() == len(kept) < 40
+
+
+def test_a_fragment_left_by_a_crashed_writer_never_breaks_a_line() -> None:
+    audit.record(_rec(0))
+    path = audit.audit_path()
+    with path.open("ab") as fh:  # a writer killed mid-write: half a record, no newline
+        fh.write(b'{"feature": "chest", "input_sha2')
+    assert _presets() == ["p0"]  # readers skip the truncated last line
+    assert audit.count() == 1
+    audit.record(_rec(1))
+    lines = path.read_bytes().splitlines()
+    assert len(lines) == 3
+    assert json.loads(lines[2])["preset"] == "p1"  # not glued to the fragment
+    assert _presets() == ["p0", "p1"]
+    assert audit.count() == 2
+    assert len(audit.export_jsonl().splitlines()) == 2
+
+
+def test_count_reads_a_small_state_not_the_trail(monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(5):
+        audit.record(_rec(n))
+
+    def no_scan(*_args: object) -> None:
+        raise AssertionError("count() scanned the trail")
+
+    monkeypatch.setattr(audit, "_count_lines", no_scan)
+    monkeypatch.setattr(audit, "read", no_scan)
+    assert audit.count() == 5
+
+
+def test_count_recovers_a_lost_state_and_lines_appended_behind_its_back() -> None:
+    for n in range(3):
+        audit.record(_rec(n))
+    path = audit.audit_path()
+    with path.open("a", encoding="utf-8") as fh:  # a writer died between its append and the state update
+        fh.write(json.dumps({"feature": "chest", "preset": "x"}) + "\n")
+    assert audit.count() == 4
+    audit._state_path(path).write_text("{not json", encoding="utf-8")
+    assert audit.count() == 4
+    audit._state_path(path).unlink()
+    assert audit.count() == 4
+    audit.record(_rec(9))
+    assert audit.count() == 5 == len(list(audit.read()))
+
+
+def test_no_trail_counts_zero_and_creates_nothing() -> None:
+    assert audit.count() == 0
+    assert not audit.audit_path().parent.exists()
+
+
+_WRITER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from core import audit
+audit.MAX_BYTES = 4000
+for i in range(int(sys.argv[3])):
+    audit.record({"feature": "chest", "input_sha256": "b" * 64, "preset": f"{sys.argv[2]}-{i}"})
+"""
+
+
+def test_concurrent_writers_with_rotation_lose_no_record() -> None:
+    project = str(Path(__file__).resolve().parents[1])
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, project, f"w{w}", "60"]) for w in range(4)]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0
+    expected = {f"w{w}-{i}" for w in range(4) for i in range(60)}
+    assert set(_presets()) == expected and len(_presets()) == 240  # 4000-byte files, KEEP 20 hold them all
+    assert audit.count() == 240
+    path = audit.audit_path()
+    assert audit._rotated(path, 5).is_file()  # it did rotate under contention
+    for file in [path, *path.parent.glob("analyses.jsonl.*[0-9]")]:
+        for line in file.read_bytes().splitlines():
+            json.loads(line)  # every line parses
