@@ -23,13 +23,15 @@ from core.chest.screening import SCREENING_NAME, load_screening_model, screen
 from core.errors import MissingModelError, UserError
 from core.export.pdf import FONT_PATH
 from core.i18n import t
-from core.imaging import ImageInput, load_image
+from core.imaging import ImageInput
+from core.imaging.compact import CompactImage, load_compact
 from core.llm import get_writer, writer_names
 from core.llm.guarded import GuardedOutcome
 from core.llm.structured import location_phrase
 from core.llm.writer import WriterStatus, writer_status
 from core.models.registry import get_card
 from core.samples import list_samples
+from core.session_memory import MIB, UploadStore
 from ui.common import lang, show_user_error, tr
 from ui.demo import sample_label
 from ui.install import install_panel
@@ -42,13 +44,23 @@ DISPLAY_MAX_PX = 4096
 
 @dataclass
 class Case:
-    """One uploaded or sample image in this session (bytes kept in memory only)."""
+    """One uploaded or sample image in this session (bytes kept in memory only; the decoded image
+    as a downscaled uint8/float16 copy under the session's memory budget)."""
 
     name: str
     data: bytes
     digest: str
-    image: ImageInput | None = None
+    compact: CompactImage | None = None
     error: UserError | None = None
+    dropped: bool = False  # dropped from memory (budget): decoded again when opened
+    _image: ImageInput | None = None
+
+    @property
+    def image(self) -> ImageInput | None:
+        """The float32 image (at the kept size), built once per run when needed."""
+        if self._image is None and self.compact is not None:
+            self._image = self.compact.to_input()
+        return self._image
 
 
 @st.cache_resource(show_spinner=False)
@@ -81,8 +93,25 @@ def get_model() -> tuple[Any, MissingModelError | None]:
 
 def _state() -> dict[str, Any]:
     if STATE not in st.session_state:
-        st.session_state[STATE] = {"samples": [], "decoded": {}, "analyses": {}, "reports": {}, "outcomes": {}, "exports": {}, "audited": set(), "choices": {}}
-    return st.session_state[STATE]
+        st.session_state[STATE] = {"samples": [], "reports": {}, "outcomes": {}, "exports": {}, "audited": set(), "choices": {}}
+    state = st.session_state[STATE]
+    state.setdefault("store", UploadStore())  # decoded images and analyses, under the session's memory budget
+    return state
+
+
+def _decode(case: Case) -> CompactImage | UserError:
+    try:
+        return load_compact(case.data, case.name)
+    except UserError as err:
+        return err
+
+
+def _fill(case: Case, value: CompactImage | UserError | None) -> None:
+    case.dropped = value is None
+    if isinstance(value, UserError):
+        case.error = value
+    elif isinstance(value, CompactImage):
+        case.compact = value
 
 
 def _cases(uploads: list[Any], state: dict[str, Any]) -> list[Case]:
@@ -90,43 +119,34 @@ def _cases(uploads: list[Any], state: dict[str, Any]) -> list[Case]:
     for item in [*state["samples"], *uploads]:
         name, data = (item if isinstance(item, tuple) else (item.name, item.getvalue()))
         cases.append(Case(name=name, data=data, digest=hashlib.sha256(data).hexdigest()))
-    decoded = state.setdefault("decoded", {})
+    opened = st.session_state.get("chest_open")  # the file open below: the budget never drops it
+    state["store"].pin(cases[opened].digest if isinstance(opened, int) and 0 <= opened < len(cases) else None)
     for case in cases:
-        if case.digest not in decoded:
-            try:
-                decoded[case.digest] = load_image(case.data, case.name)
-            except UserError as err:
-                decoded[case.digest] = err
-        value = decoded[case.digest]
-        if isinstance(value, UserError):
-            case.error = value
-        else:
-            case.image = value
+        _fill(case, state["store"].image(case.digest, lambda c=case: _decode(c)))
     _forget_removed({c.digest for c in cases}, state)
     return cases
 
 
 def _forget_removed(digests: set[str], state: dict[str, Any]) -> None:
     """Drop decoded images and analyses of files no longer uploaded (memory is the only store)."""
-    for name in ("decoded", "choices"):
-        for key in [k for k in state.get(name, {}) if k not in digests]:
-            del state[name][key]
-    for name in ("analyses", "reports", "outcomes", "exports"):
+    state["store"].forget_except(digests)
+    for key in [k for k in state.get("choices", {}) if k not in digests]:
+        del state["choices"][key]
+    for name in ("reports", "outcomes", "exports"):
         for key in [k for k in state.get(name, {}) if k[0] not in digests]:
             del state[name][key]
 
 
 def _analysis(case: Case, model: Any, state: dict[str, Any]) -> ChestAnalysis | GateResult | None:
-    """The cached analysis of a case (or only its gate when no model is installed)."""
-    if case.image is None:
+    """The kept analysis of a case (or only its gate when no model is installed)."""
+    if case.compact is None:
         return None
     choice = state["choices"].get(case.digest, {})
+    override, invert = bool(choice.get("override")), bool(choice.get("invert"))
     if model is None:
-        return check_input(case.image)
-    key = (case.digest, model.sha256, bool(choice.get("override")), bool(choice.get("invert")))
-    if key not in state["analyses"]:
-        state["analyses"][key] = analyse(case.image, model, override=bool(choice.get("override")), invert=bool(choice.get("invert")))
-    return state["analyses"][key]
+        return state["store"].result((case.digest, "gate"), lambda: check_input(case.image))
+    key = (case.digest, model.sha256, override, invert)
+    return state["store"].result(key, lambda: analyse(case.image, model, override=override, invert=invert))
 
 
 def _as_markdown(text: str) -> str:
@@ -261,6 +281,9 @@ results = [_analysis(case, model, state) for case in cases]
 for analysed in results:  # every analysed image is in the audit trail, opened or not
     if isinstance(analysed, ChestAnalysis) and analysed.analysed:
         _record_audit(analysed, op, state)
+for i, case in enumerate(cases):  # dropped by the memory budget while this batch was analysed
+    if case.digest in state["store"].dropped:
+        case.dropped, results[i] = True, None
 
 
 # --- batch summary ----------------------------------------------------------------------------
@@ -268,6 +291,9 @@ def _summary_row(index: int, case: Case, result: Any) -> dict[str, Any]:
     row = {tr("chest.col.index"): index + 1, tr("chest.col.file"): case.name}
     if case.error is not None:
         row[tr("chest.col.gate")] = tr("chest.summary.error")
+        return row
+    if case.dropped:
+        row[tr("chest.col.gate")] = tr("chest.summary.dropped")
         return row
     gate = result.gate if isinstance(result, ChestAnalysis) else result
     row[tr("chest.col.gate")] = tr(f"chest.gate.decision.{gate.decision}")
@@ -286,13 +312,31 @@ def _summary_row(index: int, case: Case, result: Any) -> dict[str, Any]:
 st.subheader(tr("chest.batch.title", n=len(cases)))
 summary = pd.DataFrame([_summary_row(i, c, r) for i, (c, r) in enumerate(zip(cases, results, strict=True))])
 st.dataframe(summary, hide_index=True, width="stretch")
+if any(c.dropped for c in cases):
+    st.warning(tr("chest.memory.dropped", n=sum(c.dropped for c in cases), budget=state["store"].budget.limit // MIB),
+               icon=":material/memory:")
 selected = st.selectbox(tr("chest.open"), range(len(cases)), format_func=lambda i: f"{i + 1}. {cases[i].name}", key="chest_open")
 case, result = cases[int(selected)], results[int(selected)]
 
 # --- one image --------------------------------------------------------------------------------
+if case.dropped and state.get("revived") != case.digest:  # opened again: decode it again (pinned from now on)
+    state["store"].pin(case.digest)
+    state["store"].image(case.digest, lambda: _decode(case), revive=True)
+    state["revived"] = case.digest  # one rerun per revival, never a loop
+    st.rerun()
+state.pop("revived", None)
+if case.dropped:
+    st.stop()
 if case.error is not None:
     show_user_error(case.error)
     st.stop()
+assert case.compact is not None
+if case.compact.reduced:
+    height, width = case.compact.original_size
+    st.caption(tr("chest.memory.reduced", width=width, height=height, kept=max(case.compact.pixels.shape[:2])))
+burned = case.compact.values["meta"].get("burned_in_annotation") is True
+if burned:
+    st.warning(tr("chest.burned_in.warning"), icon=":material/badge:")
 
 gate = result.gate if isinstance(result, ChestAnalysis) else result
 st.subheader(tr("chest.gate.title"))
@@ -306,7 +350,7 @@ if gate.overridden:
     st.info(tr("chest.gate.override_note"))
 
 if model is None:
-    st.image(case.image.to_uint8(), caption=tr("chest.original"), width="stretch")
+    st.image(case.compact.to_uint8(), caption=tr("chest.original"), width="stretch")
     st.stop()
 
 assert isinstance(result, ChestAnalysis)
@@ -321,7 +365,7 @@ if not result.analysed:
         if st.button(tr("chest.gate.override_button"), key=f"override_{case.digest[:12]}"):
             choices["override"] = True
             st.rerun()
-    st.image(case.image.to_uint8(), caption=tr("chest.original"), width="stretch")
+    st.image(case.compact.to_uint8(), caption=tr("chest.original"), width="stretch")
     st.stop()
 
 pred = result.prediction
@@ -382,9 +426,8 @@ if unreliable:
 st.subheader(tr("chest.screening.title"))
 screening_model = get_screening_model()
 screening_key = (case.digest, "screening", result.gate.overridden, result.inverted_applied, op.preset)
-if screening_model is not None and screening_key not in state["analyses"]:
-    state["analyses"][screening_key] = screen(result, screening_model, op)
-screening = state["analyses"].get(screening_key) if screening_model is not None else None
+screening = (state["store"].result(screening_key, lambda: screen(result, screening_model, op))
+             if screening_model is not None else None)
 if screening is None:
     st.caption(tr("chest.screening.missing"))
 else:
@@ -424,18 +467,21 @@ report_writer = writer_name if shown_outcome is None or shown_outcome.checked el
 # export
 st.subheader(tr("chest.export.title"))
 stem = f"chest-{case.digest[:12]}"
+# pixels with patient details burned in go into the PDF only when the user confirms (default: left out)
+include_images = st.checkbox(tr("chest.burned_in.include"), value=False, key=f"chest_burned_{case.digest[:12]}") if burned else True
 col_pdf, col_json = st.columns(2)
 with col_pdf:
     # built only when the button is pressed (0.3-0.8 s): moving the opacity slider stays instant
-    export_key = (*report_key, round(opacity, 2))
+    export_key = (*report_key, round(opacity, 2), include_images)
 
     def _pdf(_key: tuple = export_key, _result: ChestAnalysis = result, _op: OperatingPoint = op, _lang: str = lang(),
              _text: str = report_text, _opacity: float = opacity, _writer: str = report_writer,
-             _cache: dict = state["exports"]) -> bytes:
+             _images: bool = include_images, _cache: dict = state["exports"]) -> bytes:
         if _key not in _cache:
             while len(_cache) >= 4:  # keep a few PDFs per session
                 _cache.pop(next(iter(_cache)))
-            _cache[_key] = to_pdf(_result, _op, _lang, _text, opacity=_opacity, writer=_writer, screening=screening)
+            _cache[_key] = to_pdf(_result, _op, _lang, _text, opacity=_opacity, writer=_writer, screening=screening,
+                                  include_images=_images)
         return _cache[_key]
 
     if PDF_READY:

@@ -15,7 +15,7 @@ import streamlit as st
 from core import audit
 from core.errors import UserError
 from core.i18n import t
-from core.imaging import ImageInput, load_image
+from core.imaging.compact import CompactImage, load_compact
 from core.llm import writer_names
 from core.llm.careplan import care_plan_facts
 from core.llm.guarded import GuardedOutcome
@@ -39,7 +39,7 @@ from core.scalp import (
     render_item,
 )
 from core.scalp.history import UNKNOWN_VERSION, new_code, normalise_code
-from core.scalp.measure import downscale
+from core.scalp.measure import ANALYSIS_LONG_SIDE
 from core.scalp.overlay import OVERLAYS, cam_overlay, overlay
 from core.scalp.questionnaire import REQUIRED_SINGLE
 from core.scalp.severity import NOTE_NO_SCALE, Evidence
@@ -109,14 +109,15 @@ def _photo_input() -> tuple[str, bytes] | None:
     return S.get("scalp_demo")
 
 
-def _load(name: str, data: bytes) -> ImageInput | None:
-    """Decode once per photo (a 12-MP JPEG takes ~0.2 s; reruns reuse it from the session)."""
+def _load(name: str, data: bytes) -> CompactImage | None:
+    """Decode once per photo (a 12-MP JPEG takes ~0.2 s); the session keeps only the analysis-size
+    copy (long side 1024 px, float16), not the full-resolution float32 pixels."""
     digest = hashlib.sha256(data).hexdigest()
     cached = S.get("scalp_image")
     if cached is not None and cached[0] == digest:
         return cached[1]
     try:
-        image = load_image(data, name)
+        image = load_compact(data, name, max_side=ANALYSIS_LONG_SIDE, precise=True)
     except UserError as err:
         show_user_error(err)
         return None
@@ -502,19 +503,19 @@ if model is None:
 
 st.subheader(tr("scalp.input.title"))
 photo = _photo_input()
-image: ImageInput | None = None
+image: CompactImage | None = None
+small: np.ndarray | None = None
 if photo is not None:
     image = _load(*photo)
 if image is not None:
     if S.get("scalp_sha") != image.sha256:
         S["scalp_sha"] = image.sha256
         S.pop("scalp_result", None)
-    if S.get("scalp_small", (None,))[0] != image.sha256:
-        S["scalp_small"] = (image.sha256, downscale(image.rgb())[0])  # one analysis-size copy per photo
-    small = S["scalp_small"][1]
-    report = check_quality(small, (image.height, image.width), image.is_color)
+    small = image.to_input().rgb()  # the analysis-size float32 copy, rebuilt each run from the kept one
+    height, width = image.original_size
+    report = check_quality(small, (height, width), image.is_color)
     st.image(np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8),
-             caption=tr("scalp.input.preview", w=image.width, h=image.height), width=360)
+             caption=tr("scalp.input.preview", w=width, h=height), width=360)
     if not report.ok:
         show_user_error(PhotoQualityError(report))
         _audit(None, image.sha256, [i.code for i in report.issues])
@@ -525,14 +526,14 @@ else:
 
 answers = _questionnaire()
 if answers is not None:
-    if image is None:
+    if image is None or small is None:
         st.error(tr("scalp.error.no_photo"), icon=":material/warning:")
     else:
         try:
             with st.spinner(tr("scalp.result.running")):
-                result = analyse(S["scalp_small"][1], answers, model=model, is_color=image.is_color,
+                result = analyse(small, answers, model=model, is_color=image.is_color,
                                  input_sha256=image.sha256, with_cams=model is not None,
-                                 source_shape=(image.height, image.width))
+                                 source_shape=image.original_size)
         except PhotoQualityError as err:
             show_user_error(err)
         else:

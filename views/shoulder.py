@@ -4,6 +4,7 @@ install status. Thin page: widgets -> core.shoulder -> display."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zlib
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import streamlit as st
 from core.errors import UserError
 from core.i18n import t
 from core.samples import list_samples
+from core.session_memory import UploadStore
 from core.shoulder import (
     CCT_HIGH_MM,
     CCT_LOW_MM,
@@ -50,6 +52,7 @@ from ui.demo import sample_picker
 LINES = ("dti", "cct1", "cct2", "calib")
 COORDS = ("x1", "y1", "x2", "y2")
 CANVAS_WIDTH = 640
+SHOULDER_MAX_SIDE = 4096  # cortical thickness needs the detail: only larger films are reduced
 S = st.session_state
 
 
@@ -120,14 +123,29 @@ def _reset_for(image_id: str, presets: dict[str, Line]) -> None:
 
 
 # --- input ---------------------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=4)
-def _load(data: bytes, filename: str) -> dict[str, Any]:
-    from core.imaging import load_image
+def _decode(data: bytes, filename: str) -> Any:
+    from core.imaging.compact import load_compact
 
-    img = load_image(data, filename)
+    try:
+        return load_compact(data, filename, max_side=SHOULDER_MAX_SIDE)
+    except UserError as err:
+        return err
+
+
+def _load(data: bytes, filename: str) -> dict[str, Any]:
+    """The upload as the page uses it; the session keeps one float16 copy (long side at most
+    4096 px, spacing scaled to match) under its memory budget, or the error."""
+    store = S.setdefault("sh_uploads", UploadStore())
+    digest = hashlib.sha256(data).hexdigest()
+    store.forget_except({digest})  # one image at a time on this page
+    value = store.image(digest, lambda: _decode(data, filename), revive=True)
+    if isinstance(value, UserError):
+        raise value
+    img = value.to_input()
     return {"gray": img.gray(), "spacing": img.spacing_mm, "id": img.sha256, "format": img.source_format,
             "view": img.view_position, "body_part": img.body_part,
-            "spacing_plane": img.meta.get("spacing_plane"), "magnification": img.meta.get("magnification_factor")}
+            "spacing_plane": img.meta.get("spacing_plane"), "magnification": img.meta.get("magnification_factor"),
+            "burned_in": img.meta.get("burned_in_annotation") is True}
 
 
 @st.cache_data(show_spinner=False)
@@ -479,13 +497,16 @@ def _export(data: dict[str, Any], levels: dict[str, LevelMeasurement], spacing: 
             spacing_source: str, display: np.ndarray) -> None:
     if not levels:
         return
+    include = True
+    if data.get("burned_in"):  # pixels with patient details go into the PDF only when confirmed
+        include = st.checkbox(tr("shoulder.burned_in.include"), value=False, key="sh_burned_in_ok")
     try:
         from core.shoulder.report import build_pdf
 
         lines = {n: ln for n in LINES if (ln := _get_line(n)) is not None}
         pdf = build_pdf(levels, lines, display, lang(), input_sha256=str(data["id"]),
                         source_format=str(data.get("format") or ""), spacing=spacing,
-                        spacing_source=spacing_source, model_state=model_info().state)
+                        spacing_source=spacing_source, model_state=model_info().state, include_images=include)
     except ImportError:
         st.caption(tr("shoulder.export.unavailable"))
         return
@@ -506,6 +527,8 @@ if data is not None:
     gray = np.asarray(data["gray"], dtype=np.float32)
     if data.get("view") and str(data["view"]).upper() not in ("AP", "PA", ""):
         st.warning(tr("shoulder.input.view_warning", view=str(data["view"])))
+    if data.get("burned_in"):
+        st.warning(tr("shoulder.burned_in.warning"), icon=":material/badge:")
     with st.sidebar:
         st.subheader(tr("shoulder.wl.title"))
         centre = st.slider(tr("shoulder.wl.level"), 0.0, 1.0, 0.5, 0.01, key="sh_wl_level")

@@ -3,7 +3,9 @@
 Nothing here reads DICOM tags: exports are built only from the analysis (pixels, model outputs,
 the technical fields of :class:`~core.imaging.ImageInput` listed in :data:`INPUT_FIELDS`), so
 patient names, IDs, dates of birth and the upload's file name can never reach a PDF, a JSON file or
-the audit trail.
+the audit trail. The technical tag values are enumerated terms only (:mod:`core.imaging.tags`,
+applied again here), and an image whose DICOM file says BurnedInAnnotation YES goes into the PDF
+only when the user confirmed it (``include_images``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import OperatingPoint
 from core.chest.screening import ScreeningResult, model_limits
 from core.i18n import t
+from core.imaging import tags
 
 SCHEMA = "drdeepchest.chest-analysis/1"
 INPUT_FIELDS = ("source_format", "width", "height", "bit_depth", "is_color", "modality", "body_part", "view_position", "photometric")
 PDF_IMAGE_PX = 1024
 PDF_HEATMAPS = 3
+
+
+_ENUMERATED = {"modality": tags.modality, "body_part": tags.body_part, "view_position": tags.view_position,
+               "photometric": lambda v: None if v is None else str(v)}
 
 
 def input_summary(analysis: ChestAnalysis) -> dict[str, Any]:
@@ -31,8 +38,16 @@ def input_summary(analysis: ChestAnalysis) -> dict[str, Any]:
     out: dict[str, Any] = {"sha256": img.sha256}
     for name in INPUT_FIELDS:
         value = getattr(img, name, None)
+        if name in _ENUMERATED:
+            value = _ENUMERATED[name](value)
         out[name] = value if isinstance(value, (int, float, bool)) or value is None else str(value)
+    out["burned_in_annotation"] = burned_in(analysis)
     return out
+
+
+def burned_in(analysis: ChestAnalysis) -> bool:
+    """True when the input's DICOM file says patient details are burned into the pixels."""
+    return analysis.image.meta.get("burned_in_annotation") is True
 
 
 def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str | None = None, writer: str = "structured",
@@ -140,11 +155,14 @@ def _heatmap_images(analysis: ChestAnalysis, op: OperatingPoint, lang: str, opac
 
 
 def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str, opacity: float = 0.5,
-           writer: str = "structured", screening: ScreeningResult | None = None) -> bytes:
+           writer: str = "structured", screening: ScreeningResult | None = None,
+           include_images: bool | None = None) -> bytes:
     """The PDF report: notice, model and input, images with heatmaps, findings table, report text.
 
     ``writer``: who wrote ``report_text`` (a registry name); text from a language model is labelled
-    as machine-written and checked, as on the page.
+    as machine-written and checked, as on the page. ``include_images``: put the image and its
+    heatmaps in; None (default) means yes unless the DICOM file says BurnedInAnnotation YES (then
+    only an explicit True, the user's confirmation, puts them in).
 
     Raises:
         ValueError: the image was not analysed (gate refusal).
@@ -183,11 +201,16 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
     for issue in analysis.gate.issues:
         pdf.paragraph("• " + issue.message(lang), size=9)
     pdf.heading(t("chest.pdf.section.images", lang))
-    base = thumbnail(np.asarray(analysis.image.pixels), PDF_IMAGE_PX)
-    heat_items = _heatmap_images(analysis, op, lang, opacity)
-    pdf.images([(base, t("chest.pdf.original", lang)), heat_items[0]] if heat_items else [(base, t("chest.pdf.original", lang))])
-    if len(heat_items) > 1:
-        pdf.images(heat_items[1:])
+    if include_images is None:
+        include_images = not burned_in(analysis)
+    if include_images:
+        base = thumbnail(np.asarray(analysis.image.pixels), PDF_IMAGE_PX)
+        heat_items = _heatmap_images(analysis, op, lang, opacity)
+        pdf.images([(base, t("chest.pdf.original", lang)), heat_items[0]] if heat_items else [(base, t("chest.pdf.original", lang))])
+        if len(heat_items) > 1:
+            pdf.images(heat_items[1:])
+    else:
+        pdf.notice(t("chest.pdf.images_left_out", lang))
     pdf.heading(t("chest.pdf.section.findings", lang))
     rows = []
     for f in analysis.reported_findings:

@@ -2,12 +2,13 @@
 
 Privacy: only the allow-listed technical elements below are ever read into the result.
 Patient, study, institution and UID elements are never accessed, so their values cannot
-reach ``meta``, ``repr`` or an error message.
+reach ``meta``, ``repr`` or an error message. Modality, Body Part Examined and View Position
+keep only enumerated terms (:mod:`core.imaging.tags`; anything else becomes ``"OTHER"``), and
+Burned In Annotation is kept as a flag so pages can keep such pixels out of reports.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from typing import Any
@@ -15,19 +16,30 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import get_frame
 from pydicom.pixels import get_decoder
 from pydicom.pixels.processing import (
     apply_color_lut,
     apply_modality_lut,
     apply_voi,
     apply_voi_lut,
-    apply_windowing,
     convert_color_space,
 )
 from pydicom.pixels.utils import as_pixel_options
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000TransferSyntaxes,
+    JPEGLSTransferSyntaxes,
+    JPEGTransferSyntaxes,
+)
 
+from core.imaging import tags
 from core.imaging.pixels import is_color, luma, robust_window, scale_to_unit
+from core.imaging.precheck import CountingReader, ReadBudgetExceeded, bounded_inflate, j2k_header, jpeg_header
 from core.imaging.quiet import quiet_pydicom
 from core.imaging.raster import check_dimensions
 from core.imaging.types import ImageError, Limits
@@ -45,7 +57,7 @@ DICOM_META_KEYS = frozenset(
         "rows", "columns", "number_of_frames", "frame_index", "samples_per_pixel", "bits_allocated",
         "bits_stored", "pixel_representation", "photometric_interpretation", "decoded_photometric",
         "pixel_spacing", "imager_pixel_spacing", "spacing_source", "spacing_plane", "magnification_factor",
-        "lossy_compression",
+        "lossy_compression", "burned_in_annotation",
         "modality_lut", "rescale_slope", "rescale_intercept", "voi", "window_center", "window_width",
         "voi_lut_function", "window_low", "window_high", "voi_note", "inverted", "palette_bits",
     }
@@ -55,19 +67,30 @@ DICOM_META_KEYS = frozenset(
 def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
     """Decode a DICOM file into the fields of an ImageInput (first frame only).
 
+    Before anything is decoded: a deflated data set is inflated in bounded steps (refused past
+    ``limits.max_inflated_bytes``), parsing stops after ``limits.max_dicom_elements`` data
+    elements, Rows x Columns x Number of Frames (x Samples per Pixel) are checked against the
+    pixel limits, and a compressed first frame's own codestream header (JPEG SOF, JPEG 2000 SIZ)
+    must declare the same size, with at most ``limits.max_jpeg_scans`` JPEG scans.
+
     Raises:
         ImageError: ``corrupt`` / ``truncated`` (unreadable), ``dicom_no_pixels`` (no image,
-            e.g. a structured report), ``too_many_pixels`` / ``too_small`` (from Rows,
-            Columns and Number of Frames, before any pixel is decoded),
-            ``dicom_unsupported`` (no decoder for the transfer syntax), ``unsupported_pixels``.
+            e.g. a structured report), ``dicom_too_many_elements``, ``inflated_too_large``,
+            ``too_many_pixels`` / ``too_small`` (from Rows, Columns and Number of Frames,
+            before any pixel is decoded), ``too_many_scans``, ``dicom_unsupported`` (no
+            decoder for the transfer syntax), ``unsupported_pixels``.
     """
     with quiet_pydicom():
-        ds = _read(data, forced)
+        ds, stored_syntax = _read(data, forced, limits)
         header = _header(ds, forced)
-        check_dimensions(header["columns"], header["rows"], header["number_of_frames"], limits)
-        arr, decoded_pi = _decode_first_frame(ds, header)
+        header["stored_syntax"] = stored_syntax
+        check_dimensions(
+            header["columns"], header["rows"], header["number_of_frames"], limits,
+            samples=header["samples_per_pixel"],
+        )
+        arr, decoded_pi = _decode_first_frame(ds, header, limits)
         meta = _technical_meta(ds, header)
-        meta["decoded_photometric"] = decoded_pi
+        meta["decoded_photometric"] = tags.photometric(decoded_pi)
         pixels, color = _display(arr, ds, header, decoded_pi, meta)
         spacing = _spacing(ds, meta)
     return {
@@ -78,7 +101,7 @@ def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
         "modality": meta.get("modality"),
         "body_part": meta.get("body_part_examined"),
         "view_position": meta.get("view_position"),
-        "photometric": header["photometric"],
+        "photometric": tags.photometric(header["photometric"]),
         "meta": meta,
     }
 
@@ -86,16 +109,69 @@ def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- reading
 
 
-def _read(data: bytes, forced: bool) -> Dataset:
+def _read(data: bytes, forced: bool, limits: Limits) -> tuple[Dataset, str | None]:
+    """Parse ``data``; returns the dataset and, for a deflated file, the name of the transfer
+    syntax it was stored with (the dataset itself then reads as Explicit VR Little Endian).
+
+    Raises:
+        ImageError: ``dicom_too_many_elements``, ``inflated_too_large``, ``corrupt``, ``truncated``.
+    """
+    budget = 2 * limits.max_dicom_elements + 64  # reads: each element costs one or two
+    reader: CountingReader | None = None
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=forced)
+        data, stored_syntax = _inflated(data, forced, limits, budget)
+        reader = CountingReader(data, budget)
+        ds = pydicom.dcmread(reader, force=forced)
+    except ImageError:
+        raise
     except Exception as exc:
+        # pydicom turns some errors inside sequences into OSError: the reader knows the cause
+        if isinstance(exc, ReadBudgetExceeded) or (reader is not None and reader.reads > reader.max_reads):
+            raise ImageError("imaging.error.dicom_too_many_elements", limit=limits.max_dicom_elements) from None
         text = str(exc).lower()
         key = "imaging.error.truncated" if isinstance(exc, EOFError) or "end of file" in text else "imaging.error.corrupt"
         raise ImageError(key, format=_FMT, reason=type(exc).__name__) from None
     if not isinstance(ds, Dataset):
         raise ImageError("imaging.error.corrupt", format=_FMT, reason="not a dataset")
-    return ds
+    return ds, stored_syntax
+
+
+def _inflated(data: bytes, forced: bool, limits: Limits, budget: int) -> tuple[bytes, str | None]:
+    """``data`` itself, or, when its file meta says Deflated Explicit VR Little Endian, the same
+    file with the data set inflated (at most ``limits.max_inflated_bytes``, never more is
+    produced) and the file meta saying Explicit VR Little Endian. pydicom would inflate the
+    whole data set in one unbounded ``zlib.decompress``: a 1 MB file can hold gigabytes.
+
+    Raises:
+        ImageError: ``inflated_too_large`` or ``corrupt`` (not deflate data).
+        ReadBudgetExceeded: the file meta group alone holds too many elements.
+    """
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+    from pydicom.filewriter import write_file_meta_info
+
+    reader = CountingReader(data, budget)
+    try:
+        read_preamble(reader, forced)
+        meta = _read_file_meta_info(reader)
+        syntax = meta.get("TransferSyntaxUID")
+    except ReadBudgetExceeded:
+        raise
+    except Exception:
+        if reader.reads > reader.max_reads:
+            raise ReadBudgetExceeded(reader.reads) from None
+        return data, None  # dcmread reports what is wrong
+    if syntax is None or UID(str(syntax)) != DeflatedExplicitVRLittleEndian:
+        return data, None
+    inflated = bounded_inflate(memoryview(data)[reader.tell() :], limits.max_inflated_bytes, _FMT)
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    if "FileMetaInformationGroupLength" in meta:
+        del meta.FileMetaInformationGroupLength
+    out = DicomBytesIO()
+    out.write(b"\0" * 128 + b"DICM")
+    write_file_meta_info(out, meta, enforce_standard=False)
+    out.write(inflated)
+    return out.getvalue(), DeflatedExplicitVRLittleEndian.name
 
 
 def _header(ds: Dataset, forced: bool) -> dict[str, Any]:
@@ -221,12 +297,12 @@ def _transfer_syntax(ds: Dataset) -> UID:
     return UID(tsyntax)
 
 
-def _decode_first_frame(ds: Dataset, header: dict[str, Any]) -> tuple[np.ndarray, str]:
+def _decode_first_frame(ds: Dataset, header: dict[str, Any], limits: Limits) -> tuple[np.ndarray, str]:
     """Decode frame 0 only; returns the array and the photometric interpretation after
     decoding (YCbCr is converted to RGB by pydicom).
 
     Raises:
-        ImageError: ``dicom_unsupported``, ``truncated`` or ``corrupt``.
+        ImageError: ``dicom_unsupported``, ``too_many_scans``, ``truncated`` or ``corrupt``.
     """
     tsyntax = _transfer_syntax(ds)
     syntax_name = _uid_name(tsyntax) or "unknown"
@@ -236,6 +312,8 @@ def _decode_first_frame(ds: Dataset, header: dict[str, Any]) -> tuple[np.ndarray
         raise ImageError("imaging.error.dicom_unsupported", syntax=syntax_name) from None
     if not decoder.is_available:
         raise ImageError("imaging.error.dicom_unsupported", syntax=syntax_name, reason="no plugin")
+    if tsyntax.is_encapsulated:
+        _check_codestream(ds, tsyntax, header, limits)
     try:
         opts = as_pixel_options(ds)
         arr, props = decoder.as_array(ds, index=0, validate=True, raw=False, **opts)
@@ -252,6 +330,34 @@ def _decode_first_frame(ds: Dataset, header: dict[str, Any]) -> tuple[np.ndarray
         raise ImageError("imaging.error.unsupported_pixels", detail=f"shape {arr.shape}")
     decoded_pi = str(props.get("photometric_interpretation", header["photometric"])).strip().upper()
     return arr, decoded_pi
+
+
+def _check_codestream(ds: Dataset, tsyntax: UID, header: dict[str, Any], limits: Limits) -> None:
+    """Check frame 0's own JPEG / JPEG 2000 header before decoding it: the decoders allocate
+    what the codestream declares, not what Rows and Columns say (a 20 KB JPEG 2000 frame
+    declaring 12000 x 12000 in a 64 x 64 file allocated 700 MB before pydicom noticed).
+
+    Raises:
+        ImageError: ``corrupt`` (no readable frame, no codestream header, or a size that differs
+            from Rows x Columns), ``too_many_scans``.
+    """
+    jpeg = tsyntax in JPEGTransferSyntaxes or tsyntax in JPEGLSTransferSyntaxes
+    if not (jpeg or tsyntax in JPEG2000TransferSyntaxes):
+        return
+    try:
+        frame = get_frame(ds.PixelData, 0, number_of_frames=header["number_of_frames"])
+    except Exception as exc:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason=type(exc).__name__) from None
+    if jpeg:
+        info = jpeg_header(frame, limits.max_jpeg_scans, _FMT)
+        size, components = (info.width, info.height), info.components
+    else:
+        j2k = j2k_header(frame)
+        if j2k is None:
+            raise ImageError("imaging.error.corrupt", format=_FMT, reason="no JPEG 2000 codestream")
+        size, components = (j2k.width, j2k.height), j2k.components
+    if size != (header["columns"], header["rows"]) or not 1 <= components <= 4:
+        raise ImageError("imaging.error.corrupt", format=_FMT, reason="codestream header differs from the image module")
 
 
 # ----------------------------------------------------------------------------- display
@@ -288,14 +394,15 @@ def _grayscale(arr: np.ndarray, ds: Dataset, header: dict[str, Any], meta: dict[
         out, low, high = robust_window(values, exclude=padding)
         meta.update(voi="percentile", window_low=_num(low), window_high=_num(high))
     if header["photometric"] == "MONOCHROME1":
-        out = np.float32(1.0) - out
+        out = np.subtract(np.float32(1.0), out, out=out if out.flags.writeable else None)
         meta["inverted"] = True
     return out
 
 
 def _modality_lut(arr: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray:
-    """Apply the Modality LUT or Rescale Slope/Intercept (via pydicom); invalid values are
-    ignored (noted in meta) rather than refusing the image."""
+    """Apply the Modality LUT (via pydicom) or Rescale Slope/Intercept (in float32, in place:
+    pydicom's float64 copies of a 50-megapixel frame would take 400 MB each); invalid values
+    are ignored (noted in meta) rather than refusing the image."""
     try:
         if ds.get("ModalityLUTSequence"):
             out = apply_modality_lut(arr, ds)
@@ -305,7 +412,10 @@ def _modality_lut(arr: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndar
             slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
             if not (math.isfinite(slope) and math.isfinite(intercept) and slope != 0):
                 raise ValueError("invalid rescale")
-            out = apply_modality_lut(arr, ds)
+            out = arr.astype(np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):
+                out *= np.float32(slope)
+                out += np.float32(intercept)
             meta.update(modality_lut="rescale", rescale_slope=slope, rescale_intercept=intercept)
             return out
     except Exception:
@@ -317,8 +427,9 @@ def _modality_lut(arr: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndar
 
 
 def _voi(values: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray | None:
-    """Apply the VOI LUT or window (via ``apply_voi_lut``, first of several) and scale its
-    output range to [0, 1]; None when the file has no usable VOI."""
+    """Apply the VOI LUT (via pydicom, first of several) or the window (first of several, in
+    float32 without full-size temporaries) and scale the output range to [0, 1]; None when the
+    file has no usable VOI."""
     has_lut = _has_voi_lut(ds)
     has_window = _present(_safe_get(ds, "WindowCenter")) and _present(_safe_get(ds, "WindowWidth"))
     if not (has_lut or has_window):
@@ -329,25 +440,55 @@ def _voi(values: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray | 
             out = apply_voi_lut(ints, ds, index=0, prefer_lut=True)
             low, high = _voi_lut_range(ds)
             meta["voi"] = "lut"
-        else:
-            with np.errstate(over="ignore", invalid="ignore"):
-                out = apply_voi_lut(values, ds, index=0, prefer_lut=True)
-                probe = apply_windowing(np.array([-1e30, 1e30]), ds, index=0)
-            low, high = float(probe[0]), float(probe[1])
-            meta.update(
-                voi="window",
-                window_center=_num(_first(ds.WindowCenter)),
-                window_width=_num(_first(ds.WindowWidth)),
-                voi_lut_function=_cs(ds.get("VOILUTFunction")) or "LINEAR",
-            )
-        if not (math.isfinite(low) and math.isfinite(high)) or high == low:
-            raise ValueError("empty VOI output range")
-        return scale_to_unit(np.asarray(out), low, high)
+            if not (math.isfinite(low) and math.isfinite(high)) or high == low:
+                raise ValueError("empty VOI output range")
+            return scale_to_unit(np.asarray(out), low, high)
+        center, width = float(_first(ds.WindowCenter)), float(_first(ds.WindowWidth))
+        function = _cs(ds.get("VOILUTFunction")) or "LINEAR"
+        out = window(values, center, width, function)
+        meta.update(voi="window", window_center=_num(center), window_width=_num(width), voi_lut_function=function)
+        return out
     except Exception:
         for key in ("voi", "window_center", "window_width", "voi_lut_function"):
             meta.pop(key, None)
         meta["voi_note"] = "invalid VOI, percentile window used"
         return None
+
+
+def window(values: np.ndarray, center: float, width: float, function: str = "LINEAR") -> np.ndarray:
+    """A DICOM VOI window (PS3.3 C.11.2.1.2) mapped to float32 [0, 1]: ``LINEAR``,
+    ``LINEAR_EXACT`` or ``SIGMOID``, computed in place on one float32 copy.
+
+    Raises:
+        ValueError: a width the function does not allow (LINEAR < 1, others <= 0), a centre or
+            width that is not finite, or an unknown function.
+    """
+    if not (math.isfinite(center) and math.isfinite(width)):
+        raise ValueError("window centre and width must be finite")
+    if function == "LINEAR":
+        if width < 1:
+            raise ValueError("LINEAR window width must be at least 1")
+        center, width = center - 0.5, width - 1.0
+        if width == 0:
+            return (np.asarray(values) > center).astype(np.float32)
+    elif function in ("LINEAR_EXACT", "SIGMOID"):
+        if width <= 0:
+            raise ValueError(f"{function} window width must be positive")
+    else:
+        raise ValueError(f"unknown VOI LUT function {function!r}")
+    out = np.array(values, dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out -= np.float32(center)
+        if function == "SIGMOID":
+            out *= np.float32(-4.0 / width)
+            np.exp(out, out=out)
+            out += np.float32(1.0)
+            np.reciprocal(out, out=out)
+        else:
+            out /= np.float32(width)
+            out += np.float32(0.5)
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def _has_voi_lut(ds: Dataset) -> bool:
@@ -428,18 +569,22 @@ def _technical_meta(ds: Dataset, header: dict[str, Any]) -> dict[str, Any]:
     """The allow-listed, PHI-free description of the file."""
     meta: dict[str, Any] = {"format": _FMT}
     tsyntax = getattr(ds, "file_meta", {}).get("TransferSyntaxUID")
-    meta["transfer_syntax"] = (_uid_name(tsyntax) if tsyntax else None) or "unknown"
+    meta["transfer_syntax"] = header.get("stored_syntax") or (_uid_name(tsyntax) if tsyntax else None) or "unknown"
     sop = _sop_class(ds)
     if sop:
         meta["sop_class"] = sop
-    for key, keyword in (
-        ("modality", "Modality"),
-        ("body_part_examined", "BodyPartExamined"),
-        ("view_position", "ViewPosition"),
+    # enumerated terms only: anything else a person typed there becomes "OTHER" (core.imaging.tags)
+    for key, keyword, allowed in (
+        ("modality", "Modality", tags.modality),
+        ("body_part_examined", "BodyPartExamined", tags.body_part),
+        ("view_position", "ViewPosition", tags.view_position),
     ):
-        value = _cs(_safe_get(ds, keyword))
+        value = allowed(_safe_get(ds, keyword))
         if value:
             meta[key] = value
+    burned_in = tags.yes_no(_safe_get(ds, "BurnedInAnnotation"))
+    if burned_in is not None:
+        meta["burned_in_annotation"] = burned_in
     meta.update(
         rows=header["rows"],
         columns=header["columns"],
@@ -449,7 +594,7 @@ def _technical_meta(ds: Dataset, header: dict[str, Any]) -> dict[str, Any]:
         bits_allocated=header["bits_allocated"],
         bits_stored=header["bits_stored"],
         pixel_representation="signed" if header["pixel_representation"] == 1 else "unsigned",
-        photometric_interpretation=header["photometric"],
+        photometric_interpretation=tags.photometric(header["photometric"]),
     )
     lossy = _cs(_safe_get(ds, "LossyImageCompression"))
     if lossy in ("00", "01"):

@@ -13,6 +13,8 @@ from core.imaging.types import MIB, ImageError, ImageInput, Limits
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIMITS = Limits()
+#: BaseExceptions that stop the program or a generator, never a decoder's failure: not caught.
+PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 def load_image(data: bytes, filename: str | None = None, limits: Limits | None = None) -> ImageInput:
@@ -34,10 +36,14 @@ def load_image(data: bytes, filename: str | None = None, limits: Limits | None =
 
     Raises:
         ImageError: for every problem with the input (empty, too large, too many pixels,
-            too small, unsupported or unknown type, corrupt, truncated, DICOM without
-            pixel data or with an undecodable compression, unsupported pixel layout, out of
-            memory). No other exception escapes for any bytes. The error carries no
-            patient data, no file name and no chained cause or traceback from the decoders.
+            scans or DICOM elements, inflating too far, too small, unsupported or unknown
+            type, corrupt, truncated, DICOM without pixel data or with an undecodable
+            compression, unsupported pixel layout, out of memory). No other exception escapes
+            for any bytes: a decoder's panic (``pyo3_runtime.PanicException``, a
+            ``BaseException``) or any other ``BaseException`` except ``KeyboardInterrupt``,
+            ``SystemExit`` and ``GeneratorExit`` becomes ``imaging.error.corrupt``. The error
+            carries no patient data, no file name and no chained cause or traceback from the
+            decoders.
         TypeError: ``data`` is not bytes-like (a programming error, not a user error).
     """
     if isinstance(data, (bytearray, memoryview)):
@@ -51,7 +57,9 @@ def load_image(data: bytes, filename: str | None = None, limits: Limits | None =
         return _load(data, filename if isinstance(filename, str) else None, limits, sniffed)
     except ImageError as exc:
         error = exc
-    except Exception as exc:  # any decoder failure we did not anticipate
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any decoder failure, a Rust panic included
         error = _unexpected(exc, sniffed[0] if sniffed else "?")
     # Raised outside the except blocks: no chained cause/context (library messages may quote
     # element values) and no traceback frames holding the parsed dataset.
@@ -78,12 +86,14 @@ def _load(data: bytes, filename: str | None, limits: Limits, sniffed: list[str])
     return ImageInput(source_format=fmt, sha256=hashlib.sha256(data).hexdigest(), **fields)
 
 
-def _unexpected(exc: Exception, fmt: str) -> ImageError:
+def _unexpected(exc: BaseException, fmt: str) -> ImageError:
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
-    logger.debug("load_image: unexpected %s at %s", type(exc).__name__, where)
+    # the type and place only: a decoder's message may quote element values (patient data)
+    level = logging.DEBUG if isinstance(exc, Exception) else logging.WARNING  # a panic is worth a look
+    logger.log(level, "load_image: decoder failure %s at %s", type(exc).__name__, where)
     if isinstance(exc, MemoryError):
         return ImageError("imaging.error.out_of_memory", reason="MemoryError")
     return ImageError("imaging.error.corrupt", format=fmt, reason=type(exc).__name__)

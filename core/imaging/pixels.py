@@ -57,10 +57,14 @@ def scale_to_unit(arr: np.ndarray, low: float, high: float) -> np.ndarray:
     ``high`` may be smaller than ``low`` (a decreasing output range); the mapping still
     sends ``low`` to 0 and ``high`` to 1.
     """
-    out = np.asarray(arr, dtype=np.float64) if arr.dtype == np.float64 else np.asarray(arr, dtype=np.float32)
-    out = (out - low) / (high - low)
-    out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0)
-    return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+    # one working copy, changed in place (a 50-megapixel image has no full-size temporaries)
+    out = np.array(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out -= low
+        out /= high - low
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out.astype(np.float32, copy=False)
 
 
 def is_color(rgb: np.ndarray, full_scale: float) -> bool:

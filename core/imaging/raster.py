@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from core.imaging.pixels import is_color, luma, robust_window
+from core.imaging.precheck import jpeg_header
 from core.imaging.quiet import ignored_warnings
 from core.imaging.types import ImageError, Limits
 
@@ -31,14 +32,16 @@ def decode_raster(data: bytes, fmt: str, limits: Limits) -> dict[str, Any]:
     """Decode ``data`` (already sniffed as ``fmt``) into the fields of an ImageInput.
 
     Raises:
-        ImageError: ``too_many_pixels`` / ``too_small`` from the header before decoding,
-            ``truncated`` / ``corrupt`` when decoding fails, ``unsupported_pixels`` for
-            pixel modes that cannot be shown.
+        ImageError: ``too_many_scans`` (JPEG, from its markers), ``too_many_pixels`` /
+            ``too_small`` from the header before decoding, ``truncated`` / ``corrupt`` when
+            decoding fails, ``unsupported_pixels`` for pixel modes that cannot be shown.
     """
+    if fmt == "JPEG":
+        jpeg_header(data, limits.max_jpeg_scans, fmt)
     im = _open_lazily(data, fmt, limits)
     try:
         width, height = im.size
-        check_dimensions(width, height, 1, limits)
+        check_dimensions(width, height, 1, limits, samples=_bands(im))
         multi_frame = bool(getattr(im, "is_animated", False))
         try:
             im.seek(0)
@@ -47,6 +50,8 @@ def decode_raster(data: bytes, fmt: str, limits: Limits) -> dict[str, Any]:
             raise
         except Exception as exc:
             raise decode_error(exc, fmt, data) from None
+        if fmt == "WEBP" and getattr(im, "_decoder", None) is not None:
+            im._decoder = None  # libwebp's own copy of the frame (200 MB at 50 MP): no longer needed
         im, orientation = _apply_orientation(im)
         # pillow-heif applies the orientation while decoding and reports the original one
         applied = im.info.get("original_orientation")
@@ -77,21 +82,26 @@ def decode_raster(data: bytes, fmt: str, limits: Limits) -> dict[str, Any]:
     }
 
 
-def check_dimensions(width: int, height: int, frames: int, limits: Limits) -> None:
-    """Refuse images whose declared size is outside ``limits``.
+def check_dimensions(width: int, height: int, frames: int, limits: Limits, samples: int = 1) -> None:
+    """Refuse images whose declared size is outside ``limits``: ``width x height x frames`` pixels
+    at most ``max_pixels``, times ``samples`` (channels) at most ``max_elements``.
 
     Raises:
         ImageError: ``imaging.error.too_many_pixels`` or ``imaging.error.too_small``.
     """
     total = int(width) * int(height) * max(1, int(frames))
-    if total > limits.max_pixels:
+    channels = max(1, int(samples))
+    # a multi-channel image may have fewer pixels: max_elements counts every decoded sample
+    limit = min(limits.max_pixels, limits.max_elements // channels)
+    if total > limit:
         raise ImageError(
             "imaging.error.too_many_pixels",
             megapixels=_megapixels(total),
-            limit_mp=_megapixels(limits.max_pixels),
+            limit_mp=_megapixels(limit),
             width=int(width),
             height=int(height),
             frames=int(frames),
+            samples=channels,
         )
     if min(width, height) < limits.min_side:
         raise ImageError(
@@ -122,6 +132,13 @@ def _missing_end(data: bytes, fmt: str) -> bool:
     if fmt == "PNG":
         return b"IEND" not in data[-16:]
     return False
+
+
+def _bands(im: Image.Image) -> int:
+    try:
+        return max(1, len(im.getbands()))
+    except Exception:
+        return 1
 
 
 def _megapixels(count: int) -> str:
@@ -173,47 +190,93 @@ def _apply_orientation(im: Image.Image) -> tuple[Image.Image, int | None]:
 
 
 def _to_pixels(im: Image.Image) -> tuple[np.ndarray, bool, dict[str, Any]]:
-    """Convert a loaded PIL image to (float32 pixels, is_color, meta extras)."""
+    """Convert a loaded PIL image to (float32 pixels, is_color, meta extras).
+
+    Memory: each PIL image is closed as soon as its pixels are copied out, and the float32
+    result is written in one pass (no float64 or full-size temporaries), so a 50-megapixel
+    colour photo peaks near its uint8 copy plus the float32 result."""
     mode = im.mode
     extra: dict[str, Any] = {}
     if mode in _HIGH_BIT_MODES:
-        arr = np.asarray(im)
+        arr = _take(im)
         if arr.ndim != 2:
             raise ImageError("imaging.error.unsupported_pixels", detail=f"mode {mode}")
         pixels, low, high = robust_window(arr)
         extra.update(window="percentile", window_low=low, window_high=high)
         return pixels, False, extra
     if mode == "1":
-        im = im.convert("L")
+        im = _swap(im, im.convert("L"))
         mode = "L"
     if mode == "L":
-        return _unit8(np.asarray(im)), False, extra
+        return _unit8(_take(im)), False, extra
     if mode in ("LA", "La", "PA") or (mode == "P" and "transparency" in im.info):
-        im = im.convert("RGBA") if mode in ("PA", "P") else im.convert("LA")
+        im = _swap(im, im.convert("RGBA") if mode in ("PA", "P") else im.convert("LA"))
         mode = im.mode
     elif mode == "P":
-        im = im.convert("RGB")
+        im = _swap(im, im.convert("RGB"))
         mode = "RGB"
     if mode == "LA":
-        arr = np.asarray(im).astype(np.float32)
+        arr = _take(im)
         extra.update(_alpha_note(arr[:, :, 1]))
-        return _unit8(arr[:, :, 0] * arr[:, :, 1] / np.float32(255.0)), False, extra
+        return _premultiplied(arr[:, :, :1], arr[:, :, 1:2])[:, :, 0], False, extra
     if mode == "RGBA":
-        arr = np.asarray(im).astype(np.float32)
+        arr = _take(im)
         extra.update(_alpha_note(arr[:, :, 3]))
-        rgb = arr[:, :, :3] * (arr[:, :, 3:4] / np.float32(255.0))
-        if is_color(rgb, 255.0):
-            return _unit8(rgb), True, extra
-        return _unit8(luma(rgb)), False, extra
+        if extra["alpha"] == "opaque":  # the usual case: no compositing, one pass
+            if is_color(arr[:, :, :3], 255.0):
+                return _unit8(arr[:, :, :3]), True, extra
+            return _luma8(arr[:, :, :3]), False, extra
+        rgb = _premultiplied(arr[:, :, :3], arr[:, :, 3:4])
+        del arr
+        if is_color(rgb, 1.0):
+            return rgb, True, extra
+        gray = luma(rgb)
+        del rgb
+        return np.clip(gray, 0.0, 1.0, out=gray), False, extra
     if mode != "RGB":
         try:
-            im = im.convert("RGB")
+            im = _swap(im, im.convert("RGB"))
         except Exception:
             raise ImageError("imaging.error.unsupported_pixels", detail=f"mode {mode}") from None
         extra["converted_from"] = mode
     if is_color(_color_probe(im), 255.0):
-        return _unit8(np.asarray(im)), True, extra
-    return _unit8(np.asarray(im.convert("L"))), False, extra
+        return _unit8(_take(im)), True, extra
+    return _unit8(_take(_swap(im, im.convert("L")))), False, extra
+
+
+def _take(im: Image.Image) -> np.ndarray:
+    """The pixels of ``im`` as a numpy array; ``im`` is closed (its buffer freed) right after."""
+    try:
+        return np.asarray(im)
+    finally:
+        im.close()
+
+
+def _swap(old: Image.Image, new: Image.Image) -> Image.Image:
+    """Close ``old`` (a converted-from image) and return ``new``."""
+    if new is not old:
+        old.close()
+    return new
+
+
+def _premultiplied(values: np.ndarray, alpha: np.ndarray, rows: int = 512) -> np.ndarray:
+    """uint8 ``values`` (H, W, C) times uint8 ``alpha`` (H, W, 1), scaled to float32 [0, 1],
+    computed in row blocks (no full-size float temporaries)."""
+    out = np.empty(values.shape, dtype=np.float32)
+    scale = np.float32(1.0 / (255.0 * 255.0))
+    for r0 in range(0, values.shape[0], rows):
+        block = out[r0 : r0 + rows]
+        np.multiply(values[r0 : r0 + rows], alpha[r0 : r0 + rows], out=block, dtype=np.float32)
+        block *= scale
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _luma8(rgb: np.ndarray, rows: int = 512) -> np.ndarray:
+    """BT.601 luma of uint8 RGB as float32 [0, 1], in row blocks."""
+    out = np.empty(rgb.shape[:2], dtype=np.float32)
+    for r0 in range(0, rgb.shape[0], rows):
+        out[r0 : r0 + rows] = luma(rgb[r0 : r0 + rows]) / np.float32(255.0)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def _color_probe(im: Image.Image) -> np.ndarray:

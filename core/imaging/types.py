@@ -29,25 +29,53 @@ class ImageError(UserError):
 class Limits:
     """What :func:`core.imaging.load_image` refuses before decoding anything.
 
+    Every limit is checked on the bytes or on the header before the expensive step it guards,
+    so an upload within the byte limit cannot make a decoder run long or allocate much.
+
     Attributes:
         max_bytes: largest accepted file size in bytes (default 64 MiB).
         max_pixels: largest accepted pixel count declared by the header (for DICOM:
-            rows x columns x frames).
+            rows x columns x frames; for a compressed DICOM frame also the size its
+            codestream declares).
         min_side: smallest accepted width and height in pixels.
+        max_elements: largest accepted number of decoded samples (pixels x channels; for DICOM
+            rows x columns x frames x samples per pixel).
+        max_dicom_elements: most DICOM data elements parsed (a radiograph has a few hundred; a
+            66 MB file of 8-byte elements holds 8.3 million, which took pydicom 35 s and 2.7 GB);
+            counted while parsing, so refusing costs well under a second.
+        max_inflated_bytes: largest size a deflated DICOM data set may inflate to (inflated in
+            bounded steps: never more than this is produced).
+        max_jpeg_scans: most scans (SOS markers) in a JPEG stream, counted before decoding
+            (a progressive JPEG has about 10; each scan is one more pass over the whole image).
+        max_seconds: wall-clock limit of one decode in the isolated worker
+            (:func:`core.imaging.load_upload`); :func:`load_image` itself does not time out.
+        max_memory_bytes: memory one decode may add in the isolated worker (``RLIMIT_DATA``).
 
     Raises:
-        ValueError: a limit is not a positive integer.
+        ValueError: a limit is not a positive number.
     """
 
     max_bytes: int = 64 * MIB
-    max_pixels: int = 60_000_000
+    max_pixels: int = 50_000_000
     min_side: int = 32
+    max_elements: int = 150_000_000
+    max_dicom_elements: int = 50_000
+    max_inflated_bytes: int = 64 * MIB
+    max_jpeg_scans: int = 32
+    max_seconds: float = 10.0
+    max_memory_bytes: int = 1024 * MIB
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels", "min_side"):
+        for name in (
+            "max_bytes", "max_pixels", "min_side", "max_elements", "max_dicom_elements",
+            "max_inflated_bytes", "max_jpeg_scans", "max_memory_bytes",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}")
+        seconds = self.max_seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+            raise ValueError(f"Limits.max_seconds must be a positive number, got {seconds!r}")
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -66,6 +66,7 @@ def build_pdf(
     spacing_source: str,
     model_state: str,
     created_at: str | None = None,
+    include_images: bool = True,
 ) -> bytes:
     """The report as PDF bytes.
 
@@ -81,6 +82,8 @@ def build_pdf(
             ``"object"`` or ``"none"``.
         model_state: install state of the learned model.
         created_at: ISO time (default: now, UTC).
+        include_images: put the overview and the zoomed views in (False for an image whose DICOM
+            file says patient details are burned in, unless the user confirmed: a notice instead).
 
     Raises:
         ImportError: the shared PDF builder is not installed.
@@ -132,12 +135,15 @@ def build_pdf(
         (t("shoulder.pdf.model", lang), t(f"shoulder.model.state_{model_state}", lang)),
     ], key_width=50)
 
-    scale = min(1.0, 900 / max(display.shape[:2]))
-    overview = draw_overlay(display, lines, levels, scale=scale)
-    zooms = [(zoom_view(display, n, levels[n], size=300), t(f"shoulder.line.{n}", lang)) for n in LEVELS if n in levels]
-    pdf.images([(overview, t("shoulder.pdf.overview", lang))], width_mm=90)
-    if zooms:
-        pdf.images(zooms)
+    if include_images:
+        scale = min(1.0, 900 / max(display.shape[:2]))
+        overview = draw_overlay(display, lines, levels, scale=scale)
+        zooms = [(zoom_view(display, n, levels[n], size=300), t(f"shoulder.line.{n}", lang)) for n in LEVELS if n in levels]
+        pdf.images([(overview, t("shoulder.pdf.overview", lang))], width_mm=90)
+        if zooms:
+            pdf.images(zooms)
+    else:
+        pdf.notice(t("shoulder.pdf.images_left_out", lang))
 
     pdf.heading(t("shoulder.references", lang))
     for text in REFERENCES.values():

@@ -440,3 +440,81 @@ def test_an_extensionless_real_dicom_is_analysed_and_its_summary_shared_without_
     posted = "\n".join([post.title, post.body, post.nickname, json.dumps(summary, ensure_ascii=False), preview])
     leaked = [v for v in phi if v and v.lower() in posted.lower()]
     assert not leaked, f"patient or file data reached the board: {leaked}"
+
+
+# --- issue 16: hostile uploads, burned-in annotations, the session's memory budget ---------------
+def test_a_panicking_dicom_in_a_batch_gets_the_usual_error_and_the_other_file_is_analysed(
+        shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.chest import loader
+    from core.imaging import corpus
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    at = _chest("en")
+    files = [
+        ("panic.dcm", corpus.panic_rle_dicom(), "application/dicom"),
+        ("good.png", (shared_data / "cxr" / "samples" / "00000001_000.png").read_bytes(), "image/png"),
+    ]
+    at.file_uploader(key="chest_upload").set_value(files).run()
+    assert not at.exception, [e.value for e in at.exception]
+    gates = at.dataframe[0].value[t("chest.col.gate", "en")].tolist()
+    assert gates[0] == t("chest.summary.error", "en") and gates[1] != t("chest.summary.error", "en")
+    assert t("imaging.error.corrupt", "en", format="DICOM") in [e.value for e in at.error]  # the panic's file is opened first
+    at.selectbox(key="chest_open").set_value(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("chest.findings.title", "en") in [s.value for s in at.subheader]
+
+
+def test_burned_in_annotation_warns_and_the_pdf_leaves_the_image_out_unless_confirmed(
+        shared_data: Path, stand_in_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import pydicom
+
+    from core.chest import loader
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: stand_in_model)
+    ds = pydicom.dcmread(shared_data / "dicom" / "siim_pneumothorax_sample.dcm")
+    ds.BurnedInAnnotation = "YES"
+    ds.BodyPartExamined = "HONG GILDONG"
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    at = _chest("en")
+    at.file_uploader(key="chest_upload").set_value(("burned.dcm", buf.getvalue(), "application/dicom")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("chest.burned_in.warning", "en") in [w.value for w in at.warning]
+    texts = "\n".join(str(x.value) for x in (*at.markdown, *at.caption, *at.error, *at.warning, *at.info, *at.text))
+    assert "HONG" not in texts and "GILDONG" not in texts  # the typed body part: "OTHER", refused (overridable)
+    assert t("chest.gate.dicom_body_part", "en", value="OTHER") in [e.value for e in at.error]
+    next(b for b in at.button if b.label == t("chest.gate.override_button", "en")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    box = next(c for c in at.checkbox if c.label == t("chest.burned_in.include", "en"))
+    assert box.value is False  # default: no image in the PDF
+    box.check().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_the_session_budget_drops_the_oldest_images_and_the_page_says_so(shared_data: Path, test_model,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.chest import loader
+    from core.session_memory import UploadStore
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("views/chest.py").run()
+    at.session_state["chest_state"] = {"samples": [], "reports": {}, "outcomes": {}, "exports": {}, "audited": set(),
+                                       "choices": {}, "store": UploadStore(limit=2 * 1024 * 1024)}
+    samples = sorted((shared_data / "cxr" / "nih14" / "images").glob("*.png"))[:3]
+    assert len(samples) == 3
+    at.file_uploader(key="chest_upload").set_value([(p.name, p.read_bytes(), "image/png") for p in samples]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    dropped = t("chest.summary.dropped", "en")
+    gates = at.dataframe[0].value[t("chest.col.gate", "en")].tolist()
+    assert 1 <= gates.count(dropped) < 3  # ~1.3 MB per analysed image: the older ones went
+    assert any(t("chest.memory.dropped", "en", n=gates.count(dropped), budget=2) == w.value for w in at.warning)
+    first_dropped = gates.index(dropped)
+    at.selectbox(key="chest_open").set_value(first_dropped).run()  # opening a dropped image analyses it again
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.dataframe[0].value[t("chest.col.gate", "en")].tolist()[first_dropped] != dropped
+    assert t("chest.findings.title", "en") in [s.value for s in at.subheader]

@@ -262,10 +262,13 @@ def test_modality_body_part_view(caplog: pytest.LogCaptureFixture) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         odd = load_image(data)
-    assert odd.body_part is None  # not a Code String: never echoed
+    assert odd.body_part == "LUNG"  # only the listed term is kept, never the text around it
     # pydicom's validation messages quote values; the loader keeps them out of warnings and logs
     assert not [w for w in caught if "Hong" in str(w.message)]
-    assert "Hong" not in caplog.text
+    assert "Hong" not in caplog.text and "HONG" not in repr(odd)
+    typed = load_image(build_dicom(_u12(), Modality="JOHN", BodyPartExamined="HONG GILDONG", ViewPosition="KIM 010 1234"))
+    assert (typed.modality, typed.body_part, typed.view_position) == ("OTHER", "OTHER", "OTHER")
+    assert not [v for v in typed.meta.values() if isinstance(v, str) and ("HONG" in v or "KIM" in v or "JOHN" in v)]
 
 
 def test_preamble_less_dicom_needs_a_dcm_name() -> None:

@@ -94,7 +94,7 @@ def test_decompression_bomb_png_is_refused_from_its_header_with_our_error(monkey
             err = _refused(data)
         assert err.key == "imaging.error.too_many_pixels"
         assert f"{side * side / 1e6:.0f}" in err.message("en")
-        assert "60.0 megapixel limit" in err.message("en")
+        assert "50.0 megapixel limit" in err.message("en")
 
 
 def test_pixel_limit_is_configurable() -> None:
@@ -200,7 +200,7 @@ def test_limits_validate_themselves() -> None:
         Limits(max_bytes=0)
     with pytest.raises(ValueError):
         Limits(min_side=-1)
-    assert Limits() == Limits(64 * 1024 * 1024, 60_000_000, 32)
+    assert Limits() == Limits(64 * 1024 * 1024, 50_000_000, 32)
 
 
 def test_truncated_dicom_via_preamble_and_good_file_still_loads() -> None:
