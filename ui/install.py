@@ -41,7 +41,7 @@ def install_panel(card: ModelCard, key: str) -> bool:
         else:
             bar.progress(1.0, text=tr("models.install.verified"))
             done = True
-    if card.sha256:
+    if card.sha256 and st.toggle(tr("models.install.from_file"), key=f"{key}_file"):
         upload = st.file_uploader(tr("models.install.upload", file=card.file), key=f"{key}_up",
                                   help=tr("models.install.upload_help"))
         if upload is not None and st.button(tr("models.install.upload_button"), key=f"{key}_upbtn", icon=":material/upload_file:"):

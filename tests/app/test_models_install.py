@@ -90,6 +90,7 @@ def test_models_page_installs_from_a_file_and_refuses_a_tampered_one(site_card, 
     card, data = site_card
     assert availability().name == STARTER
     at = _models(lang)
+    at.toggle(key=f"install_{SITE}_file").set_value(True).run()
     uploader = next(u for u in at.get("file_uploader") if u.key == f"install_{SITE}_up")
     tampered = data[:100] + bytes([data[100] ^ 1]) + data[101:]
     uploader.set_value((card.file, tampered, "application/octet-stream")).run()
