@@ -115,6 +115,7 @@ def _run_and_kill(db_path: Path, start: int, batches_before_kill: int) -> int:
     return last
 
 
+@pytest.mark.slow
 def test_writer_killed_mid_write_leaves_database_intact(db_path: Path) -> None:
     Board(db_path, _bulk_config())
     committed = 0
@@ -353,6 +354,7 @@ print(json.dumps(board.import_jsonl(lines())), flush=True)
 """
 
 
+@pytest.mark.slow
 def test_an_import_killed_midway_leaves_all_or_nothing(db_path: Path) -> None:
     """Issue 16 reproducer: a killed import left a partial batch. Now it is one transaction.
 

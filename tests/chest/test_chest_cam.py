@@ -28,6 +28,7 @@ def _gradcam_maps(net: torch.nn.Module, layer: torch.nn.Module, x: torch.Tensor,
         return cam(input_tensor=x.repeat(len(classes), 1, 1, 1), targets=[ClassifierOutputTarget(c) for c in classes])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["logits", "calibrated"])
 def test_one_pass_cams_equal_gradcam_for_all_findings(target: str, test_model, load) -> None:
     img = load("cxr/samples/00000001_000.png")
@@ -47,6 +48,7 @@ def test_one_pass_cams_equal_gradcam_for_all_findings(target: str, test_model, l
     assert (corr[np.triu_indices(len(nonempty), 1)] < 0.99).any()
 
 
+@pytest.mark.slow
 def test_gradcam_on_xrv_pre_relu_features_is_not_the_same_map(test_model, load) -> None:
     """Why the target layer matters: xrv applies ReLU functionally after ``features``; GradCAM there
     masks gradients by the ReLU and differs from the CAM. The exact shortcut targets the ReLU output."""

@@ -226,6 +226,7 @@ print(acked)
 """
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_acknowledged_save(tmp_path: Path) -> None:
     """Issue 16 reproducer: 8 processes x 50 saves on one code kept 30 of 373 before the lock."""
     import subprocess

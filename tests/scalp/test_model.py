@@ -44,6 +44,7 @@ def test_six_heads_of_four_grades(model: ScalpModel, phantom: Phantom) -> None:
         assert cam.shape == phantom.rgb.shape[:2] and 0.0 <= cam.min() and cam.max() <= 1.0
 
 
+@pytest.mark.slow
 def test_contrast_cams_equal_pytorch_grad_cam(model: ScalpModel, phantom: Phantom) -> None:
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.image import scale_cam_image

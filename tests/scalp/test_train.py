@@ -82,6 +82,7 @@ def test_metrics_match_sklearn() -> None:
     assert macro_f1(cm) == pytest.approx(f1_score([0, 0, 3], [0, 1, 3], average="macro"))
 
 
+@pytest.mark.slow
 def test_fit_install_evaluate_and_the_app_uses_it(aihub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from core.models import registry

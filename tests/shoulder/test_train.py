@@ -43,6 +43,7 @@ def test_wilson_interval_and_youden_threshold() -> None:
     assert rep.sensitivity == 1.0 and rep.specificity == pytest.approx(2 / 3) and rep.n_pos == 3
 
 
+@pytest.mark.slow
 def test_masked_autoencoder_hides_three_quarters_and_learns() -> None:
     torch.manual_seed(0)
     cfg = EncoderConfig(img_size=32, patch_size=8, embed_dim=32, depth=1, num_heads=2, decoder_dim=32,
