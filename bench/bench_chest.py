@@ -2,6 +2,7 @@
 
     python bench/bench_chest.py speed [--images 30] [--baseline-images 6]
     python bench/bench_chest.py gate
+    python bench/bench_chest.py gate-view [--limit N]
     python bench/bench_chest.py zones
     python bench/bench_chest.py localisation [--images 200]
     python bench/bench_chest.py findings [--images 1000]
@@ -13,11 +14,14 @@
   preprocessing + ``model(x)`` + one pytorch-grad-cam ``GradCAM`` call per finding, on the same
   weights. Uses the installed xrv weights when present, else a seeded **random-weight** DenseNet-121
   (same architecture and cost; the output says which).
-* ``gate``: frontal accept rate on held-out real radiographs, lateral catch rate (view L rows of
-  cxr/covid/metadata.csv, if any), non-chest catch rate on built colour photos / scalp-like photos /
+* ``gate``: frontal accept rate on held-out real radiographs, lateral catch rate (cxr/laterals), non-chest catch rate on built colour photos / scalp-like photos /
   grey photos / documents and on radiograph-like non-chest images (shoulder phantoms, hand- and
   knee-like projections, pydicom's CT/MR/NM files), inverted catch rate, low-quality catch rate; then
   the same with the page's default model's pooled-feature check added (the committed starter here).
+* ``gate-view`` (also run by ``gate``): view and orientation checks on held-out patients' films: real
+  frontal pass rate (NIH and Kermany separately), mirrored copies warned, 90/180/270-degree copies named
+  with the right angle, half-width crops warned as cropped, laterals named as lateral, colour photos
+  refused without an override.
 * ``zones``: lung-box IoU and containment of ``core.chest.zones`` against ``lung_boxes_xywh``.
 * ``localisation``: share of positive-finding heatmap peaks inside the annotated lungs (ieee images),
   and how many of the others the text marks as "outside the lung fields".
@@ -333,8 +337,9 @@ def cmd_gate(args: argparse.Namespace) -> None:
     print(f"image reference: {'loaded' if ref else 'MISSING'}; threshold {ref.threshold:.3f}; fitted on {ref.meta.get('n_fit')} images" if ref else "image reference missing")
     split = frontal_split(root)
     held = list(split.held_out) + sorted((root / "dicom").glob("*.dcm"))
-    rows = list(csv.DictReader((root / "cxr" / "covid" / "metadata.csv").open(encoding="utf-8")))
-    laterals = [root / "cxr" / "covid" / "images" / r["image"] for r in rows if r["view"].strip().upper() in {"L", "LL", "RL", "LATERAL"}]
+    from core.chest.view import lateral_films
+
+    laterals = [path for _, path, _ in lateral_films(root)]
 
     def decide(img) -> tuple[str, set[str]]:
         res = check_input(img)
@@ -365,12 +370,11 @@ def cmd_gate(args: argparse.Namespace) -> None:
         for code in c:
             warned[code] = warned.get(code, 0) + 1
     print(f"  issue codes on frontals: {warned}")
-    print(f"\nLateral radiographs (view L in cxr/covid/metadata.csv): {len(laterals)}")
+    print(f"\nLateral radiographs (cxr/laterals): {len(laterals)}")
     if laterals:
-        caught = sum(decide(load_image(p.read_bytes(), p.name))[0] != "accept" for p in laterals)
-        print(f"  caught (warned or refused): {caught}/{len(laterals)} = {caught / len(laterals):.1%}")
-    else:
-        print("  none in the data (views: " + json.dumps(sorted({r['view'] for r in rows})) + "): lateral catch rate cannot be measured; DICOM ViewPosition LL/RL is refused by rule (unit-tested)")
+        lat = [decide(load_image(p.read_bytes(), p.name)) for p in laterals]
+        print(f"  caught (warned or refused): {sum(d != 'accept' for d, _ in lat)}/{len(laterals)}; named lateral "
+              f"{sum('lateral' in c for _, c in lat)}/{len(laterals)} (by view and held-out split: bench_chest.py gate-view)")
     caught_inv = sum(flag for flag, _ in inverted)
     print(f"\nInverted radiographs (every 3rd held-out frontal negated, + fake_monochrome1.dcm): {caught_inv}/{len(inverted)} flagged 'inverted' = {caught_inv / len(inverted):.1%}; refused {sum(d == 'refuse' for _, d in inverted)}/{len(inverted)}")
     print("\nNon-chest images (built):")
@@ -401,7 +405,110 @@ def cmd_gate(args: argparse.Namespace) -> None:
         results = [decide(load_image(data, name + ".png")) for name, data in items]
         print(f"  {kind:20s} refused {sum(d == 'refuse' for d, _ in results)}/{len(items)}, "
               f"warned {sum(d == 'warn' for d, _ in results)}/{len(items)}")
+    gate_view(root, non_chest)
     gate_features(root, split.fit, {**non_chest, **radiograph_like})
+
+
+def gate_view(root: Path, non_chest: dict[str, list[tuple[str, bytes]]] | None = None, limit: int = 0) -> None:
+    """View and orientation checks of the gate on held-out films (``core.chest.view``): real frontal pass
+    rates per source, mirrored, rotated, half-width crops, laterals and colour photos.
+
+    Frontal films: the *test* patients of :func:`core.chest.view.view_split` (never used to train the
+    view network or choose its thresholds); NIH ChestX-ray14 ``nih14`` films also held out from the
+    image-level statistics (odd SHA-256 parity, as :func:`core.chest.gate.frontal_split`).
+    ``limit``: at most this many films per source (0: all).
+    """
+    from dataclasses import replace
+
+    from core.chest.analysis import rotated
+    from core.chest.gate import _parity, check_input, view_net_or_issue
+    from core.chest.view import lateral_films, view_split
+    from core.imaging import load_image
+
+    net, problem = view_net_or_issue()
+    print("\n--- view and orientation (core.chest.view)")
+    if net is None:
+        print(f"  view network unavailable: {problem.message('en') if problem else ''}")
+        return
+    meta = net.meta
+    print(f"  network: {meta.get('kind')}, trained on {meta.get('train_films')} films of training patients; "
+          f"thresholds {json.dumps({k: round(v, 3) for k, v in meta.get('thresholds', {}).items()})} = {meta.get('threshold_rule')}")
+    split = view_split(root)
+    test = [f for f in split["test"] if f.source != "nih14" or _parity(f.patient) == 1]
+    groups = {"NIH (adult)": [f for f in test if f.group == "nih"], "Kermany (paediatric)": [f for f in test if f.group == "kermany"]}
+    if limit:
+        groups = {k: v[:: max(1, len(v) // limit)][:limit] for k, v in groups.items()}
+    print(f"  held-out split: {meta.get('split')}; test patients' films, nih14 also odd sha256 parity (held out from the image statistics)")
+
+    def codes(res) -> set[str]:
+        return {i.code for i in res.issues}
+
+    view_codes = {"rotated", "mirrored", "lateral", "cropped"}
+    t0 = time.perf_counter()
+    n_calls = 0
+    for name, films in groups.items():
+        stats = {k: 0 for k in ("pass", "clean", "no_view_issue", "mirror", "rot_ok", "rot_any", "upright_after", "rot_passed", "crop", "crop_inverted", "crop_refused")}
+        first_refused = []
+        for film in films:
+            img = load_image(film.path.read_bytes(), film.path.name)
+            px = np.asarray(img.pixels)
+            res = check_input(img)
+            c = codes(res)
+            stats["pass"] += res.decision != "refuse"
+            stats["clean"] += res.decision == "accept"
+            stats["no_view_issue"] += not (c & view_codes)
+            if res.decision == "refuse" and len(first_refused) < 5:
+                first_refused.append(f"{film.path.name} {sorted(c)}")
+            stats["mirror"] += "mirrored" in codes(check_input(replace(img, pixels=np.ascontiguousarray(px[:, ::-1]))))
+            for cw in (90, 180, 270):
+                turned = check_input(rotated(img, cw))
+                stats["rot_any"] += turned.rotation is not None
+                stats["rot_passed"] += turned.decision != "refuse"
+                if turned.rotation is not None and dict(next(i for i in turned.issues if i.code == "rotated").params)["angle"] == str(cw):
+                    stats["rot_ok"] += 1
+                    stats["upright_after"] += check_input(rotated(rotated(img, cw), turned.rotation)).decision != "refuse"
+            w = px.shape[1]
+            for half in (px[:, : w // 2], px[:, w // 2:]):
+                cut = check_input(replace(img, pixels=np.ascontiguousarray(half)))
+                stats["crop"] += "cropped" in codes(cut)
+                stats["crop_inverted"] += "inverted" in codes(cut)
+                stats["crop_refused"] += cut.decision == "refuse"
+            n_calls += 9
+        n = len(films)
+        print(f"\n  {name}: {n} held-out films")
+        print(f"    real frontal not refused {stats['pass']}/{n} = {stats['pass'] / n:.1%}; no view issue (rotated/mirrored/lateral/cropped) "
+              f"{stats['no_view_issue']}/{n} = {stats['no_view_issue'] / n:.1%}; accepted without any warning {stats['clean'] / n:.1%}")
+        for line in first_refused:
+            print(f"      refused: {line}")
+        print(f"    mirrored copies warned 'mirrored': {stats['mirror']}/{n} = {stats['mirror'] / n:.1%}")
+        print(f"    rotated copies (90/180/270 clockwise) named 'rotated' with the right angle: {stats['rot_ok']}/{3 * n} = {stats['rot_ok'] / (3 * n):.1%} "
+              f"(named rotated at all {stats['rot_any'] / (3 * n):.1%}; not refused at all {stats['rot_passed']}); "
+              f"turned back as offered, not refused: {stats['upright_after']}/{stats['rot_ok']}")
+        print(f"    half-width crops (left and right halves) warned 'cropped': {stats['crop']}/{2 * n} = {stats['crop'] / (2 * n):.1%}; "
+              f"called inverted {stats['crop_inverted']}; refused {stats['crop_refused']}")
+    print(f"  ({n_calls} gate calls, {1000 * (time.perf_counter() - t0) / max(1, n_calls):.1f} ms per call wall time)")
+
+    films = lateral_films(root)
+    if films:
+        print(f"\n  Lateral films (cxr/laterals, {len(films)} films of {len({p for p, _, _ in films})} patients; never used for training):")
+        for half in ("choose", "report", "all"):
+            chosen = [f for f in films if half in ("all", f[2])]
+            res = [check_input(load_image(path.read_bytes(), path.name)) for _, path, _ in chosen]
+            named = sum("lateral" in codes(r) for r in res)
+            print(f"    {half:7s} half ({len(chosen):2d} films): named 'lateral' {named}/{len(chosen)} = {named / len(chosen):.1%}; "
+                  f"refused {sum(r.decision == 'refuse' for r in res)}/{len(chosen)}"
+                  + (f"; missed: {', '.join(f'{path.name} {sorted(codes(r))}' for (_, path, _), r in zip(chosen, res, strict=True) if 'lateral' not in codes(r))}"
+                     if half == "all" else ""))
+        print("    (thresholds are chosen on frontal films only; the 'choose' half was looked at while designing the method, the 'report' half was not)")
+    if non_chest:
+        photos = [item for kind in ("colour photo", "scalp-like photo") for item in non_chest.get(kind, [])]
+        res = [check_input(load_image(data, name + ".png")) for name, data in photos]
+        print(f"\n  Colour photos (built): refused {sum(r.decision == 'refuse' for r in res)}/{len(res)}, "
+              f"of which 'analyse anyway' offered: {sum(r.can_override for r in res)}")
+
+
+def cmd_gate_view(args: argparse.Namespace) -> None:
+    gate_view(data_dir(), built_non_chest(), limit=args.limit)
 
 
 def gate_features(root: Path, image_fit: tuple[Path, ...], sets: dict[str, list[tuple[str, bytes]]]) -> None:
@@ -606,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--images", type=int, default=30)
     sp.add_argument("--baseline-images", type=int, default=6)
     sub.add_parser("gate")
+    gv = sub.add_parser("gate-view")
+    gv.add_argument("--limit", type=int, default=0, help="at most this many held-out films per source (0: all)")
     sub.add_parser("zones")
     lo = sub.add_parser("localisation")
     lo.add_argument("--images", type=int, default=200)
@@ -617,8 +726,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cmd is None:  # `python -m bench` runs every bench without arguments: the quick, product figures
         args = parser.parse_args(["speed", "--images", "10", "--baseline-images", "2"])
-    commands = {"speed": [cmd_speed], "gate": [cmd_gate], "zones": [cmd_zones], "localisation": [cmd_localisation],
-                "findings": [cmd_findings], "all": [cmd_zones, cmd_gate, cmd_speed, cmd_localisation, cmd_findings]}[args.cmd]
+    commands = {"speed": [cmd_speed], "gate": [cmd_gate], "gate-view": [cmd_gate_view], "zones": [cmd_zones],
+                "localisation": [cmd_localisation], "findings": [cmd_findings],
+                "all": [cmd_zones, cmd_gate, cmd_speed, cmd_localisation, cmd_findings]}[args.cmd]
     for command in commands:
         print(f"\n=== {command.__name__[4:]} ===")
         command(args)

@@ -145,8 +145,9 @@ def _analysis(case: Case, model: Any, state: dict[str, Any]) -> ChestAnalysis | 
     override, invert = bool(choice.get("override")), bool(choice.get("invert"))
     if model is None:
         return state["store"].result((case.digest, "gate"), lambda: check_input(case.image))
-    key = (case.digest, model.sha256, override, invert)
-    return state["store"].result(key, lambda: analyse(case.image, model, override=override, invert=invert))
+    rotate = int(choice.get("rotate", 0))
+    key = (case.digest, model.sha256, override, invert, rotate)
+    return state["store"].result(key, lambda: analyse(case.image, model, override=override, invert=invert, rotate=rotate))
 
 
 def _as_markdown(text: str) -> str:
@@ -187,7 +188,8 @@ def _show_outcome_notes(outcome: GuardedOutcome) -> None:
 
 def _record_audit(result: ChestAnalysis, op: OperatingPoint, state: dict[str, Any]) -> None:
     model = result.model
-    key = (result.image.sha256, model.sha256 if model else None, op.preset, result.gate.overridden, result.inverted_applied)
+    key = (result.image.sha256, model.sha256 if model else None, op.preset, result.gate.overridden, result.inverted_applied,
+           result.rotation_applied)
     if key in state["audited"]:
         return
     try:
@@ -202,6 +204,9 @@ def _share(result: ChestAnalysis, op: OperatingPoint, digest: str) -> None:
     st.subheader(tr("chest.share.title"))
     if result.model is None or result.model.is_test_model:
         st.caption(tr("chest.share.test_model"))
+        return
+    if result.overridden:  # analysed against the input check: never on the board
+        st.caption(tr("chest.share.overridden"))
         return
     try:
         from ui.share import share_to_board
@@ -346,6 +351,8 @@ for issue in gate.issues:
     (st.error if issue.severity == "refuse" and not gate.overridden else st.warning)(issue.message(lang()), icon=":material/warning:")
 if isinstance(result, ChestAnalysis) and result.inverted_applied:
     st.info(tr("chest.gate.inverted_applied"))
+if isinstance(result, ChestAnalysis) and result.rotation_applied:
+    st.info(tr("chest.gate.rotated_applied"))
 if gate.overridden:
     st.info(tr("chest.gate.override_note"))
 
@@ -357,7 +364,11 @@ assert isinstance(result, ChestAnalysis)
 if not result.analysed:
     st.error(tr("chest.gate.refused"))
     choices = state["choices"].setdefault(case.digest, {})
-    if gate.inverted and not choices.get("invert"):
+    if gate.rotation and not choices.get("rotate"):
+        if st.button(tr("chest.gate.rotate_button", correction=gate.rotation), key=f"rotate_{case.digest[:12]}"):
+            choices["rotate"] = gate.rotation
+            st.rerun()
+    elif gate.inverted and not choices.get("invert"):
         if st.button(tr("chest.gate.invert_button"), key=f"invert_{case.digest[:12]}"):
             choices["invert"] = True
             st.rerun()
@@ -365,6 +376,8 @@ if not result.analysed:
         if st.button(tr("chest.gate.override_button"), key=f"override_{case.digest[:12]}"):
             choices["override"] = True
             st.rerun()
+    elif not gate.can_override:
+        st.caption(tr("chest.gate.override_unavailable"))
     st.image(case.compact.to_uint8(), caption=tr("chest.original"), width="stretch")
     st.stop()
 
@@ -441,7 +454,7 @@ st.caption(tr("chest.screening.not_assessed"))
 # written report (streamed once per image / operating point / language / writer)
 st.subheader(tr("chest.report.title"))
 st.caption(tr("chest.report.machine"))
-report_key = (case.digest, pred.model.sha256, result.gate.overridden, result.inverted_applied, op.preset, lang(), writer_name)
+report_key = (case.digest, pred.model.sha256, result.gate.overridden, result.inverted_applied, result.rotation_applied, op.preset, lang(), writer_name)
 if statuses[writer_name].kind == "llm":
     if report_key not in state["reports"]:
         outcome = run_guarded(writer_name, facts)  # the draft streams into its own labelled area

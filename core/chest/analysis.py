@@ -24,6 +24,7 @@ from core.llm.facts import ChestReportFacts, FindingFact
 if TYPE_CHECKING:
     from core.chest.gate import PcaReference
     from core.chest.model import ChestModel, ChestPrediction
+    from core.chest.view import ViewNet
     from core.imaging import ImageInput
     from core.llm.writer import ReportWriter
 
@@ -50,7 +51,8 @@ class ChestAnalysis:
 
     ``prediction`` is None when the gate refused the image (no result may be shown then).
     ``findings`` are sorted by probability, highest first. ``inverted_applied`` is True when the
-    user asked to analyse the negative of an image the gate found inverted.
+    user asked to analyse the negative of an image the gate found inverted; ``rotation_applied`` is
+    the clockwise turn (degrees) the user asked for on an image the gate found rotated (0: none).
     """
 
     image: ImageInput
@@ -61,10 +63,16 @@ class ChestAnalysis:
     created_at: str
     timings: tuple[tuple[str, float], ...]
     inverted_applied: bool = False
+    rotation_applied: int = 0
 
     @property
     def analysed(self) -> bool:
         return self.prediction is not None
+
+    @property
+    def overridden(self) -> bool:
+        """True when the user overrode a refusal of the input check: such a result is never shared."""
+        return self.gate.overridden
 
     @property
     def model(self) -> Any:
@@ -124,6 +132,8 @@ class ChestAnalysis:
         notes = tuple(i.key for i in self.gate.issues if i.severity == "warn" or self.gate.overridden)
         if self.inverted_applied:
             notes = ("chest.gate.inverted_applied", *notes)
+        if self.rotation_applied:
+            notes = ("chest.gate.rotated_applied", *notes)
         model = self.prediction.model
         return ChestReportFacts(
             findings=tuple(facts),
@@ -148,14 +158,38 @@ def inverted(image: ImageInput) -> ImageInput:
     return replace(image, pixels=np.ascontiguousarray(1.0 - np.asarray(image.pixels), dtype=np.float32))
 
 
+def rotated(image: ImageInput, degrees_clockwise: int) -> ImageInput:
+    """``image`` turned clockwise by a multiple of 90 degrees (same metadata and input hash).
+
+    Raises:
+        ValueError: ``degrees_clockwise`` is not a multiple of 90.
+    """
+    if degrees_clockwise % 90:
+        raise ValueError(f"can only turn by multiples of 90 degrees, not {degrees_clockwise}")
+    turns = -(degrees_clockwise // 90) % 4  # np.rot90 turns counter-clockwise
+    return replace(image, pixels=np.ascontiguousarray(np.rot90(np.asarray(image.pixels), turns, axes=(0, 1)), dtype=np.float32))
+
+
+def _lateral_or_not_chest(gate: GateResult, feature_gate: GateResult) -> GateResult:
+    """A film refused only as "lateral" (one lung field), seen by the model's own feature check: when
+    that refuses it too, it is not a chest film at all (a shoulder or a knee reads as one field as
+    well), and it is named so; otherwise it stays a lateral chest view. No result is shown either way."""
+    if feature_gate.decision != "refuse":
+        return GateResult(gate.issues, gate.scores + feature_gate.scores, gate.overridden)
+    issues = tuple(i for i in gate.issues if i.code != "lateral") + feature_gate.issues
+    return GateResult(issues, gate.scores + feature_gate.scores, gate.overridden)
+
+
 def analyse(
     image: ImageInput,
     model: ChestModel,
     *,
     override: bool = False,
     invert: bool = False,
+    rotate: int = 0,
     image_ref: PcaReference | None | Literal["default"] = "default",
     feature_ref: PcaReference | None | Literal["default"] = "default",
+    view: ViewNet | None | Literal["default"] = "default",
 ) -> ChestAnalysis:
     """Gate, classify, locate. Never raises for a decodable image.
 
@@ -164,32 +198,40 @@ def analyse(
         model: the chest model (the page passes the cached best installed model).
         override: the user confirmed a frontal chest film; overridable refusals become warnings.
         invert: analyse the negative (offered when the gate finds the image inverted).
-        image_ref / feature_ref: reference statistics for the gate (``"default"``: registry).
+        rotate: turn the image clockwise by this many degrees first (offered, with the gate's
+            :attr:`~core.chest.gate.GateResult.rotation`, when the gate finds it rotated).
+        image_ref / feature_ref / view: reference statistics and view network for the gate
+            (``"default"``: registry).
     """
     timings: list[tuple[str, float]] = []
     t0 = time.perf_counter()
+    rotate = int(rotate) % 360
+    if rotate:
+        image = rotated(image, rotate)
     if invert:
         image = inverted(image)
-    gate = check_input(image, image_ref)
+    gate = check_input(image, image_ref, view)
     if override and gate.can_override:
         gate = gate.override()
     t1 = time.perf_counter()
     timings.append(("gate", t1 - t0))
-    if gate.decision == "refuse":
-        return ChestAnalysis(image, gate, None, None, (), _now(), tuple(timings), invert)
-    prediction = model.predict(image)
-    t2 = time.perf_counter()
-    timings.append(("classify_and_cams", t2 - t1))
     if feature_ref == "default":
         ref, problem = feature_reference_or_issue(model)
     else:
         ref, problem = feature_ref, None
+    if gate.decision == "refuse":
+        if ref is not None and {i.code for i in gate.refusals} == {"lateral"}:
+            gate = _lateral_or_not_chest(gate, check_features(model.predict(image), ref))
+        return ChestAnalysis(image, gate, None, None, (), _now(), tuple(timings), invert, rotate)
+    prediction = model.predict(image)
+    t2 = time.perf_counter()
+    timings.append(("classify_and_cams", t2 - t1))
     feature_gate = check_features(prediction, ref, problem)
     if feature_gate.issues and gate.overridden and feature_gate.can_override:
         feature_gate = feature_gate.override()
     gate = GateResult(gate.issues + feature_gate.issues, gate.scores + feature_gate.scores, gate.overridden)
     if any(i.severity == "refuse" for i in feature_gate.issues) and not feature_gate.overridden:
-        return ChestAnalysis(image, gate, None, None, (), _now(), tuple(timings), invert)
+        return ChestAnalysis(image, gate, None, None, (), _now(), tuple(timings), invert, rotate)
     lungs = estimate_lung_fields(np.asarray(image.gray()))
     findings = []
     for i, label in enumerate(prediction.labels):
@@ -201,7 +243,7 @@ def analyse(
         )
     findings.sort(key=lambda f: (-f.probability, f.index))
     timings.append(("zones", time.perf_counter() - t2))
-    return ChestAnalysis(image, gate, prediction, lungs, tuple(findings), _now(), tuple(timings), invert)
+    return ChestAnalysis(image, gate, prediction, lungs, tuple(findings), _now(), tuple(timings), invert, rotate)
 
 
 def analyse_bytes(data: bytes, filename: str | None, model: ChestModel, **kwargs: Any) -> ChestAnalysis:

@@ -62,6 +62,8 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
         "created_at": analysis.created_at,
         "input": input_summary(analysis),
         "inverted_applied": analysis.inverted_applied,
+        "rotation_applied": analysis.rotation_applied,
+        "overridden": gate.overridden,
         "gate": {
             "decision": gate.decision,
             "overridden": gate.overridden,
@@ -70,6 +72,8 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
         },
         "intended_use": t("chest.notice.intended_use", lang),
     }
+    if gate.overridden:
+        data["override_notice"] = _override_notice(analysis, lang)
     if analysis.prediction is None:
         data["findings"] = []
         return data
@@ -116,6 +120,12 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
     if report_text is not None:
         data["report"] = {"lang": lang, "writer": writer, "text": report_text}
     return data
+
+
+def _override_notice(analysis: ChestAnalysis, lang: str) -> str:
+    """What the user overrode, for the PDF and JSON of an overridden result."""
+    refused = "; ".join(i.message(lang) for i in analysis.gate.overridden_refusals)
+    return t("chest.export.overridden", lang, issues=refused)
 
 
 def to_json(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: str | None = None, writer: str = "structured",
@@ -182,6 +192,8 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
     )
     if pred.model.is_test_model:
         pdf.notice(t("chest.test_model", lang))
+    if analysis.gate.overridden:
+        pdf.notice(_override_notice(analysis, lang))
     pdf.notice(t("chest.notice.intended_use", lang))
     notice = limits_notice(analysis, lang)
     if notice:
@@ -197,7 +209,12 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
         (t("chest.pdf.input_hash", lang), analysis.image.sha256),
         (t("chest.pdf.input", lang), f"{analysis.image.source_format} {analysis.image.width}x{analysis.image.height}"),
         (t("chest.pdf.gate", lang), t(f"chest.gate.decision.{analysis.gate.decision}", lang)),
+        (t("chest.pdf.override", lang), t("chest.pdf.override_yes" if analysis.gate.overridden else "chest.pdf.override_no", lang)),
     ])
+    if analysis.inverted_applied:
+        pdf.paragraph("• " + t("chest.gate.inverted_applied", lang), size=9)
+    if analysis.rotation_applied:
+        pdf.paragraph("• " + t("chest.gate.rotated_applied", lang), size=9)
     for issue in analysis.gate.issues:
         pdf.paragraph("• " + issue.message(lang), size=9)
     pdf.heading(t("chest.pdf.section.images", lang))
@@ -267,17 +284,23 @@ SHARE_TOP = 3  # a shared summary lists every finding not read as unlikely, and 
 def share_summary(result: ChestAnalysis, op: OperatingPoint, code: str) -> dict[str, Any]:
     """The board summary of one analysis: finding names with their status and score, the model name, the
     operating point and the input check's verdict. Built from the model outputs and the gate only: never
-    the image, the file name or a DICOM tag. ``code``: the language of the labels and the note."""
+    the image, the file name or a DICOM tag. ``code``: the language of the labels and the note.
+
+    Raises:
+        ValueError: the result was analysed after overriding the input check (never shared), or not
+            analysed at all.
+    """
+    if result.gate.overridden:
+        raise ValueError("an analysis made after overriding the input check is never shared")
+    if result.prediction is None:
+        raise ValueError("no prediction to share: the input gate refused this image")
     findings = [
         {"label": t("chest.share.finding", code, name=localized_name(f.label, code),
                     status=t(f"chest.status.{op.status(f.probability, f.band)}", code)),
          "score": round(float(f.probability), 3)}
         for i, f in enumerate(result.reported_findings) if i < SHARE_TOP or op.status(f.probability, f.band) != "negative"
     ]
-    gate = result.gate
-    verdict = t(f"chest.gate.decision.{gate.decision}", code)
-    if gate.overridden:
-        verdict = t("chest.share.overridden", code, verdict=verdict)
+    verdict = t(f"chest.gate.decision.{result.gate.decision}", code)
     note = t("chest.share.note", code, gate=verdict, preset=t(f"chest.preset.{op.preset}", code),
              op=f"{op.threshold:.2f}", band=f"{op.band:.2f}")
     return {"task": "chest", "model": result.model.name, "findings": findings, "note": note}

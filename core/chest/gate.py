@@ -58,6 +58,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from core.chest.model import ChestModel, ChestPrediction
+    from core.chest.view import ViewNet
     from core.imaging import ImageInput
 
 Severity = Literal["warn", "refuse"]
@@ -69,6 +70,7 @@ LATERAL_VIEWS = {"LL", "RL", "LAT", "LATERAL", "LLO", "RLO"}
 DECUBITUS_VIEWS = {"LLD", "RLD", "DECUBITUS"}
 
 COLOUR_REFUSE = 0.04
+CROP_ASPECT = 0.62  # width / height below this: a film cut through the chest (real films >= 0.75)
 MIN_SIDE_REFUSE = 128
 MIN_SIDE_WARN = 224
 CONTRAST_REFUSE = 0.10
@@ -78,6 +80,7 @@ SHARPNESS_WARN = 0.02
 UNUSUAL_FRACTION = 0.8
 
 IMAGE_STATS_CARD = "chest-gate-image-stats"
+VIEW_CARD = "chest-gate-view"
 THUMB = 32
 TUNE_QUANTILE = 99.5
 TUNE_MARGIN = 1.1
@@ -132,6 +135,19 @@ class GateResult:
     @property
     def inverted(self) -> bool:
         return any(i.code == "inverted" for i in self.issues)
+
+    @property
+    def rotation(self) -> int | None:
+        """Degrees to turn the image clockwise to make it upright, when the gate found it rotated."""
+        for issue in self.issues:
+            if issue.code == "rotated":
+                return int(dict(issue.params)["correction"])
+        return None
+
+    @property
+    def overridden_refusals(self) -> tuple[GateIssue, ...]:
+        """The refusals the user overrode (empty unless :attr:`overridden`)."""
+        return self.refusals if self.overridden else ()
 
     def score(self, name: str) -> float | None:
         return dict(self.scores).get(name)
@@ -318,14 +334,20 @@ def check_tags(image: ImageInput) -> list[GateIssue]:
     return issues
 
 
-def check_pixels(gray: np.ndarray, pixels: np.ndarray, reference: PcaReference | None) -> tuple[list[GateIssue], dict[str, float]]:
-    """Image-level checks on any format. Returns issues and the scores they were based on."""
+def check_pixels(gray: np.ndarray, pixels: np.ndarray, reference: PcaReference | None,
+                 view: ViewNet | None = None) -> tuple[list[GateIssue], dict[str, float]]:
+    """Image-level checks on any format. Returns issues and the scores they were based on.
+
+    With ``view`` (the view/orientation network, :mod:`core.chest.view`) and ``reference``, a grey image
+    is also read for its geometry (:func:`check_view`): cropped, rotated, inverted, lateral, mirrored.
+    """
     issues: list[GateIssue] = []
     scores: dict[str, float] = {}
     colour = colourfulness(pixels)
     scores["colourfulness"] = colour
-    if colour > COLOUR_REFUSE:
-        issues.append(GateIssue("colour", "refuse"))
+    is_colour = colour > COLOUR_REFUSE
+    if is_colour:  # a photograph: no "analyse anyway" (a dog photo got "hernia possible")
+        issues.append(GateIssue("colour", "refuse", overridable=False))
     short = int(min(gray.shape))
     scores["short_side"] = float(short)
     if short < MIN_SIDE_REFUSE:
@@ -349,9 +371,12 @@ def check_pixels(gray: np.ndarray, pixels: np.ndarray, reference: PcaReference |
         scores["ood_image"] = score
         scores["ood_image_inverted"] = inv_score
         scores["ood_image_threshold"] = reference.threshold
-        is_colour = colour > COLOUR_REFUSE  # a photo's negative may look "more chest-like": not an inverted film
-        if score >= reference.threshold and inv_score < reference.threshold and inv_score < score and not is_colour:
-            issues.append(GateIssue("inverted", "refuse", overridable=False))
+        if view is not None and not is_colour:  # a photo's geometry means nothing; it is refused for its colour
+            view_issues, view_scores = check_view(gray, reference, view, score, inv_score)
+            scores.update(view_scores)
+            issues += view_issues
+        elif score >= reference.threshold and inv_score < reference.threshold and inv_score < score and not is_colour:
+            issues.append(GateIssue("inverted", "refuse", overridable=False))  # a photo's negative may look "more chest-like"
         elif score >= reference.threshold:
             issues.append(GateIssue("not_chest", "refuse"))
         elif score >= UNUSUAL_FRACTION * reference.threshold:
@@ -359,24 +384,85 @@ def check_pixels(gray: np.ndarray, pixels: np.ndarray, reference: PcaReference |
     return issues, scores
 
 
-def check_input(image: ImageInput, reference: PcaReference | None | Literal["default"] = "default") -> GateResult:
+def _completion_score(gray: np.ndarray, reference: PcaReference) -> float:
+    """Out-of-distribution score of a narrow image completed with its own mirror image, on the better
+    side: a film cut down the middle, completed so, looks like a whole frontal film again."""
+    mirror = gray[:, ::-1]
+    return min(reference.score(descriptor(np.hstack([gray, mirror]))), reference.score(descriptor(np.hstack([mirror, gray]))))
+
+
+def check_view(gray: np.ndarray, reference: PcaReference, view: ViewNet, score: float,
+               inv_score: float) -> tuple[list[GateIssue], dict[str, float]]:
+    """What is wrong with a grey film's geometry, named in this order (the first that applies):
+
+    1. **cropped** (warn): narrower than :data:`CROP_ASPECT`, and completed with its own mirror
+       image it is in distribution, or the network reads one lung field;
+    2. **rotated** (refuse, not overridable; the page offers to turn it): the network reads a turn
+       of 90/180/270 degrees with log-odds >= its threshold (at least 2.0), and the image turned back
+       is in distribution, and more so than as given;
+    3. **inverted** (refuse, not overridable; the page offers to invert it): out of distribution,
+       its negative is not;
+    4. **lateral** (refuse): the network reads one lung field (``one_field`` >= its threshold). Other
+       radiographs (a shoulder, a knee) can read so too: :func:`core.chest.analysis.analyse` then asks
+       the model's own feature check, and names them ``not_chest_features`` when it refuses them;
+    5. **not_chest** (refuse) / **unusual** (warn): the image-level out-of-distribution score;
+    6. **mirrored** (warn, only for an upright film that 1-5 let through): mirror log-odds >= threshold.
+    """
+    from core.chest.view import read_view, turned
+
+    threshold = reference.threshold
+    reading = read_view(gray, view)
+    scores = {"view_turns": float(reading.turns), "view_rotation": reading.rotation_score,
+              "view_mirror": reading.mirror_score, "view_one_field": reading.one_field}
+    h, w = gray.shape
+    if w / h < CROP_ASPECT:
+        completed = _completion_score(gray, reference)
+        scores["crop_completion"] = completed
+        if completed < threshold or reading.one_field >= view.threshold("one_field", 0.5):
+            return [GateIssue("cropped", "warn")], scores
+    if reading.turns and reading.rotation_score >= view.threshold("rotation", 2.0):
+        upright = reference.score(descriptor(turned(gray, reading.correction)))
+        scores["ood_image_upright"] = upright
+        if upright < min(score, threshold):
+            params = (("angle", str(reading.clockwise)), ("correction", str(reading.correction)))
+            return [GateIssue("rotated", "refuse", overridable=False, params=params)], scores
+    if score >= threshold and inv_score < threshold and inv_score < score:
+        return [GateIssue("inverted", "refuse", overridable=False)], scores
+    if reading.one_field >= view.threshold("one_field", 0.5):
+        return [GateIssue("lateral", "refuse")], scores
+    if score >= threshold:
+        return [GateIssue("not_chest", "refuse")], scores
+    issues = [GateIssue("unusual", "warn")] if score >= UNUSUAL_FRACTION * threshold else []
+    if reading.turns == 0 and reading.mirror_score >= view.threshold("mirror", 0.0):
+        issues.append(GateIssue("mirrored", "warn"))
+    return issues, scores
+
+
+def check_input(image: ImageInput, reference: PcaReference | None | Literal["default"] = "default",
+                view: ViewNet | None | Literal["default"] = "default") -> GateResult:
     """Everything that needs no model: tags and image-level checks.
 
-    ``reference="default"`` uses the committed image statistics; when their file is missing, damaged
-    or unverified the result is a refusal that names the fix (fail closed), after the other checks.
-    ``reference=None`` (tests and benches only) runs the checks without the out-of-distribution score.
+    ``reference="default"`` / ``view="default"`` use the committed image statistics and view network;
+    when a file is missing, damaged or unverified the result is a refusal that names the fix (fail
+    closed), after the other checks. ``None`` (tests and benches only) runs the checks without it.
     """
-    problem: GateIssue | None = None
+    problems: list[GateIssue] = []
     if reference == "default":
         ref, problem = image_reference_or_issue()
+        problems += [problem] if problem is not None else []
     else:
         ref = reference
+    if view == "default":
+        net, problem = view_net_or_issue()
+        problems += [problem] if problem is not None else []
+    else:
+        net = view
     gray = _gray(image)
     issues = check_tags(image)
-    pix_issues, scores = check_pixels(gray, np.asarray(image.pixels), ref)
-    if problem is not None:
-        pix_issues.append(problem)
-    return GateResult(tuple(issues + pix_issues), tuple(sorted(scores.items())))
+    pix_issues, scores = check_pixels(gray, np.asarray(image.pixels), ref, net)
+    if any(i.code == "dicom_lateral" for i in issues):  # the tags already say it
+        pix_issues = [i for i in pix_issues if i.code != "lateral"]
+    return GateResult(tuple(issues + pix_issues + problems), tuple(sorted(scores.items())))
 
 
 def check_features(prediction: ChestPrediction, reference: PcaReference | None,
@@ -406,13 +492,21 @@ def _image_reference_cached(path: str, sha: str) -> PcaReference:
     return PcaReference.load(Path(path))
 
 
+@lru_cache(maxsize=4)
+def _view_net_cached(path: str, sha: str) -> ViewNet:
+    from core.chest.view import ViewNet
+
+    return ViewNet.load(Path(path))
+
+
 def _reference_issue(code: str, name: str, state: str, command: str) -> GateIssue:
     return GateIssue(code, "refuse", overridable=False,
                      params=(("name", name), ("state", state), ("command", command)))
 
 
-def _registry_reference(card_name: str) -> tuple[PcaReference | None, str, str]:
-    """(reference, state, command) for a reference card: the reference only when verified and readable."""
+def _registry_reference(card_name: str, loader: Any = None) -> tuple[Any, str, str]:
+    """(reference, state, command) for a reference card: the reference only when verified and readable
+    (read by ``loader(path, sha256)``, :class:`PcaReference` by default)."""
     from core.models import registry
 
     try:
@@ -431,7 +525,7 @@ def _registry_reference(card_name: str) -> tuple[PcaReference | None, str, str]:
     if not st.installed or st.path is None:
         return None, st.state, command
     try:
-        return _image_reference_cached(str(st.path), st.sha256 or ""), "installed", command
+        return (loader or _image_reference_cached)(str(st.path), st.sha256 or ""), "installed", command
     except (OSError, ValueError, KeyError) as exc:  # verified bytes that still do not parse
         return None, f"unreadable ({type(exc).__name__})", command
 
@@ -442,6 +536,14 @@ def image_reference_or_issue() -> tuple[PcaReference | None, GateIssue | None]:
     if ref is not None:
         return ref, None
     return None, _reference_issue("reference_unavailable", IMAGE_STATS_CARD, state, command)
+
+
+def view_net_or_issue() -> tuple[ViewNet | None, GateIssue | None]:
+    """The committed view/orientation network, or the refusal to give when it is not usable."""
+    net, state, command = _registry_reference(VIEW_CARD, _view_net_cached)
+    if net is not None:
+        return net, None
+    return None, _reference_issue("reference_unavailable", VIEW_CARD, state, command)
 
 
 def image_reference() -> PcaReference | None:

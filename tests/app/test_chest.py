@@ -518,3 +518,31 @@ def test_the_session_budget_drops_the_oldest_images_and_the_page_says_so(shared_
     assert not at.exception, [e.value for e in at.exception]
     assert at.dataframe[0].value[t("chest.col.gate", "en")].tolist()[first_dropped] != dropped
     assert t("chest.findings.title", "en") in [s.value for s in at.subheader]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_rotated_film_is_named_and_turned_upright_in_one_click(lang: str, shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from core.chest import loader
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    film = np.asarray(Image.open(shared_data / "cxr" / "samples" / "00000001_000.png").convert("L"))
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(np.rot90(film, -1))).save(buf, format="PNG")  # 90 degrees clockwise
+    at = _chest(lang)
+    at.file_uploader[0].set_value(("sideways.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert t("chest.gate.rotated", lang, angle=90, correction=270) in errors and t("chest.gate.refused", lang) in errors
+    assert t("chest.findings.title", lang) not in [s.value for s in at.subheader]
+    labels = [b.label for b in at.button]
+    assert t("chest.gate.override_button", lang) not in labels  # a sideways film is turned, not "analysed anyway"
+    next(b for b in at.button if b.label == t("chest.gate.rotate_button", lang, correction=270)).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("chest.gate.rotated_applied", lang) in [i.value for i in at.info]
+    assert t("chest.findings.title", lang) in [s.value for s in at.subheader]
+    assert len(at.dataframe[1].value) == 18

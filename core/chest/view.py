@@ -1,0 +1,517 @@
+"""View and orientation of a chest film, for the input gate: upright, rotated by 90/180/270 degrees,
+left-right mirrored, or one lung field only (a lateral view, or a crop that cut a lung off).
+
+A tiny CNN (4 conv blocks, ~70 k parameters, committed as ``weights/chest-gate-view.npz``, card
+``chest-gate-view``) reads the whole image squashed to a 64 x 64 thumbnail, standardised. Its 9
+classes are the 8 symmetries of the square applied to an upright frontal film (:func:`dihedral`:
+rotation ``k % 4`` quarter turns counter-clockwise, mirrored first when ``k >= 4``) and class 8, "one
+lung field": a frontal film cut at 40-60 % of its width, either half stretched to the full width.
+
+It runs with numpy only (batch norm folded into the convolutions), on all 8 symmetric copies of the
+thumbnail at once (test-time augmentation over the dihedral group): the score of each hypothesis
+``h`` (the film is ``dihedral(upright, h)``) is the mean log-probability the copies give to the
+class ``h`` becomes under each copy's transform, so that a film and its mirror image get exactly
+opposite mirror scores. About 3 ms per image on one core.
+
+Training uses only NIH ChestX-ray14 (``cxr/nih14``, ``cxr/nih1000``) and Kermany (``cxr/kermany``,
+CC BY 4.0) films of *training* patients (:func:`view_split`: SHA-256 of the patient id, 60 % train,
+20 % choose for thresholds, 20 % test for the figures). Lateral films never train it; the
+thresholds are chosen on the choose patients' frontal films (:func:`choose_thresholds`).
+
+    python -m core.chest.view train [--data ../shared/data] [--epochs 30] [--members 2] [--width 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+VIEW_CARD = "chest-gate-view"
+SIDE = 64
+ONE_FIELD = 8
+N_CLASSES = 9
+PARTS = ("train", "choose", "test")
+MIN_ROTATION = 2.0  # log-odds; turned films of the choose patients score >= 2.1, text pages and photos <= 1.8
+
+
+# --- the dihedral group of the square -----------------------------------------------------------
+def dihedral(a: np.ndarray, k: int) -> np.ndarray:
+    """``a`` (``(..., H, W)``) under symmetry ``k`` in 0..7: mirrored left-right first when ``k >= 4``,
+    then turned ``k % 4`` quarter turns counter-clockwise (``np.rot90``)."""
+    if k >= 4:
+        a = a[..., ::-1]
+    return np.rot90(a, k % 4, axes=(-2, -1))
+
+
+def _composition() -> np.ndarray:
+    """``comp[g, h]``: the symmetry ``dihedral(dihedral(x, h), g)`` equals."""
+    probe = np.arange(16.0).reshape(4, 4)
+    views = [dihedral(probe, k) for k in range(8)]
+    comp = np.zeros((8, 8), dtype=np.int64)
+    for g in range(8):
+        for h in range(8):
+            both = dihedral(dihedral(probe, h), g)
+            comp[g, h] = next(k for k, v in enumerate(views) if np.array_equal(v, both))
+    return comp
+
+
+COMP = _composition()
+
+
+def thumbnail(gray: np.ndarray, side: int = SIDE) -> np.ndarray:
+    """The whole image squashed to ``side x side`` (area resize), float32."""
+    import cv2
+
+    return cv2.resize(np.ascontiguousarray(gray, dtype=np.float32), (side, side), interpolation=cv2.INTER_AREA)
+
+
+def standardise(x: np.ndarray) -> np.ndarray:
+    """Zero mean, unit standard deviation over the last two axes."""
+    x = np.asarray(x, dtype=np.float32)
+    mean = x.mean(axis=(-2, -1), keepdims=True)
+    std = x.std(axis=(-2, -1), keepdims=True)
+    return (x - mean) / (std + 1e-6)
+
+
+# --- the network in numpy -------------------------------------------------------------------------
+def _conv3x3(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """'Same' 3x3 convolution, channels last: ``x`` (N, H, W, C), ``w`` (9*C, O) in (dy, dx, c) order -> (N, H, W, O)."""
+    n, h, wd, c = x.shape
+    p = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    if c == 1:  # one input channel: OpenCV's 3x3 correlation per output channel, the images stacked in one tall
+        import cv2  # image with a zero row between them (8x faster than a matrix product with K = 9)
+
+        tall = p[:, :, 1:-1, 0].reshape(n * (h + 2), wd)
+        out = np.empty((n, h, wd, w.shape[1]), dtype=np.float32)
+        for o in range(w.shape[1]):
+            res = cv2.filter2D(tall, cv2.CV_32F, w[:, o].reshape(3, 3), borderType=cv2.BORDER_CONSTANT, delta=float(b[o]))
+            out[..., o] = res.reshape(n, h + 2, wd)[:, 1:h + 1]
+        return out
+    cols = np.empty((n, h, wd, 9, c), dtype=np.float32)
+    for dy in range(3):
+        for dx in range(3):
+            cols[:, :, :, dy * 3 + dx, :] = p[:, dy:dy + h, dx:dx + wd, :]
+    return (cols.reshape(n * h * wd, 9 * c) @ w + b).reshape(n, h, wd, -1)
+
+
+def _pool_relu(x: np.ndarray) -> np.ndarray:
+    """2x2 max-pool, then ReLU (the same as ReLU then pool)."""
+    top = np.maximum(x[:, 0::2, 0::2], x[:, 0::2, 1::2])
+    bottom = np.maximum(x[:, 1::2, 0::2], x[:, 1::2, 1::2])
+    return np.maximum(np.maximum(top, bottom), 0.0)
+
+
+Member = tuple[tuple[tuple[np.ndarray, np.ndarray], ...], tuple[np.ndarray, np.ndarray]]
+
+
+def _member_logits(member: Member, x: np.ndarray) -> np.ndarray:
+    convs, fc = member
+    h = np.asarray(x, dtype=np.float32)[..., None]
+    for w, b in convs:
+        h = _pool_relu(_conv3x3(h, w, b))
+    flat = np.ascontiguousarray(h.transpose(0, 3, 1, 2)).reshape(len(h), -1)
+    return flat @ fc[0] + fc[1]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class ViewNet:
+    """The gate's view/orientation network (numpy inference): one or more independently trained
+    members whose class probabilities are averaged, and the thresholds (``meta``).
+
+    Each member is ``(convs, fc)``: ``convs`` holds ``(weight (9*C_in, C_out) in (dy, dx, c_in) order,
+    bias (C_out,))`` per block, batch norm folded in, each block conv -> ReLU -> 2x2 max-pool; ``fc`` is
+    ``(weight (F, 9), bias (9,))`` on the channels-first flattened last block (as torch's ``nn.Flatten``).
+    """
+
+    members: tuple[Member, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """``(N, 9)`` class probabilities of standardised ``(N, 64, 64)`` thumbnails (mean over members)."""
+        return np.mean([_softmax(_member_logits(m, x)) for m in self.members], axis=0)
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        for j, (convs, fc) in enumerate(self.members):
+            for i, (w, b) in enumerate(convs):
+                arrays[f"m{j}_conv{i}_w"], arrays[f"m{j}_conv{i}_b"] = w.astype(np.float32), b.astype(np.float32)
+            arrays[f"m{j}_fc_w"], arrays[f"m{j}_fc_b"] = fc[0].astype(np.float32), fc[1].astype(np.float32)
+        arrays["meta"] = np.frombuffer(json.dumps(self.meta, sort_keys=True).encode(), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> ViewNet:
+        """Read a file written by :meth:`save` (never unpickles). Raises ``OSError``/``ValueError``/``KeyError``."""
+        with np.load(path, allow_pickle=False) as z:
+            files = set(z.files)
+            members = []
+            while f"m{len(members)}_fc_w" in files:
+                j = len(members)
+                n = sum(1 for k in files if k.startswith(f"m{j}_conv") and k.endswith("_w"))
+                convs = tuple((np.asarray(z[f"m{j}_conv{i}_w"], np.float32), np.asarray(z[f"m{j}_conv{i}_b"], np.float32))
+                              for i in range(n))
+                fc = (np.asarray(z[f"m{j}_fc_w"], np.float32), np.asarray(z[f"m{j}_fc_b"], np.float32))
+                if not convs or fc[0].ndim != 2 or fc[0].shape[1] != N_CLASSES:
+                    raise ValueError(f"member {j}: expected convolutions and {N_CLASSES} outputs")
+                members.append((convs, fc))
+            if not members:
+                raise KeyError("m0_fc_w")
+            meta = json.loads(bytes(z["meta"]).decode())
+        return cls(tuple(members), meta)
+
+    def threshold(self, name: str, default: float) -> float:
+        return float(self.meta.get("thresholds", {}).get(name, default))
+
+
+# --- reading a film ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ViewReading:
+    """What the network says about one image.
+
+    ``hypotheses``: mean log-probability of each of the 8 symmetries (the film is
+    ``dihedral(upright, h)``). ``turns``: quarter turns counter-clockwise of the most likely
+    symmetry (0 upright); ``rotation_score``: log-odds of that rotation against upright (0 when
+    upright). ``mirror_score``: log-odds of "mirrored" against "as is" at the most likely rotation
+    (exactly negated for the mirror image). ``one_field``: mean probability of class 8 (one lung field).
+    """
+
+    hypotheses: tuple[float, ...]
+    turns: int
+    rotation_score: float
+    mirror_score: float
+    one_field: float
+
+    @property
+    def clockwise(self) -> int:
+        """Degrees the film is turned clockwise from upright (0, 90, 180 or 270)."""
+        return (360 - 90 * self.turns) % 360
+
+    @property
+    def correction(self) -> int:
+        """Degrees to turn the film clockwise to make it upright."""
+        return (90 * self.turns) % 360
+
+
+def _logsumexp(v: np.ndarray) -> float:
+    m = float(np.max(v))
+    return m + float(np.log(np.sum(np.exp(v - m))))
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController  # installed with scikit-learn
+    except ImportError:  # pragma: no cover
+        return None
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> Any:
+    """A context with BLAS on one thread: the small matrix products here cost 4x the CPU time when
+    spread over the cores that the chest model is using."""
+    ctl = _blas_controller()
+    return ctl.limit(limits=1, user_api="blas") if ctl is not None else nullcontext()
+
+
+def read_view(gray: np.ndarray, net: ViewNet) -> ViewReading:
+    """Read view and orientation of a grey ``(H, W)`` image in [0, 1] (8 symmetric copies, one batch)."""
+    thumb = standardise(thumbnail(gray))
+    batch = np.stack([np.ascontiguousarray(dihedral(thumb, g)) for g in range(8)])
+    with _one_blas_thread():
+        probs = net.probabilities(batch)
+    logp = np.log(np.clip(probs, 1e-6, 1.0))
+    hyp = np.array([np.mean([logp[g, COMP[g, h]] for g in range(8)]) for h in range(8)])
+    by_turn = np.array([_logsumexp(hyp[[r, r + 4]]) for r in range(4)])
+    turns = int(np.argmax(by_turn))
+    rotation = 0.0 if turns == 0 else float(by_turn[turns] - by_turn[0])
+    mirror = float(hyp[turns + 4] - hyp[turns])
+    return ViewReading(tuple(float(v) for v in hyp), turns, rotation, mirror, float(probs[:, ONE_FIELD].mean()))
+
+
+def turned(gray: np.ndarray, degrees_clockwise: int) -> np.ndarray:
+    """``gray`` turned clockwise by a multiple of 90 degrees."""
+    return np.ascontiguousarray(np.rot90(gray, -(int(degrees_clockwise) // 90) % 4, axes=(0, 1)))
+
+
+# --- data and split -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Film:
+    """One real frontal film: ``source`` (nih14, nih1000, kermany), patient id and path."""
+
+    source: str
+    patient: str
+    path: Path
+
+    @property
+    def group(self) -> str:
+        """NIH's two folders share one patient namespace (disjoint patients); Kermany has its own."""
+        return "nih" if self.source.startswith("nih") else self.source
+
+
+def part_of(group: str, patient: str) -> str:
+    """``train`` (60 %), ``choose`` (20 %) or ``test`` (20 %) by SHA-256 of the patient id."""
+    h = int(hashlib.sha256(f"gate-view:{group}:{patient}".encode()).hexdigest(), 16) % 10
+    return "train" if h < 6 else ("choose" if h < 8 else "test")
+
+
+def frontal_films(data_dir: Path) -> list[Film]:
+    """The permissively licensed frontal films of ``data_dir`` (NIH ChestX-ray14 and Kermany).
+
+    Raises:
+        FileNotFoundError: none of their label files exists.
+    """
+    cxr = Path(data_dir) / "cxr"
+    films: list[Film] = []
+    for source in ("nih14", "nih1000"):
+        labels = cxr / source / "labels.csv"
+        if labels.is_file():
+            with labels.open(encoding="utf-8") as fh:
+                films += [Film(source, r["patient"], cxr / source / "images" / r["image"]) for r in csv.DictReader(fh)]
+    labels = cxr / "kermany" / "labels.csv"
+    if labels.is_file():
+        with labels.open(encoding="utf-8") as fh:
+            films += [Film("kermany", r["patient"], cxr / "kermany" / r["image"]) for r in csv.DictReader(fh)]
+    if not films:
+        raise FileNotFoundError(f"no cxr/nih14, cxr/nih1000 or cxr/kermany labels under {data_dir}")
+    return films
+
+
+def view_split(data_dir: Path) -> dict[str, list[Film]]:
+    """``{"train": [...], "choose": [...], "test": [...]}`` by patient (:func:`part_of`)."""
+    out: dict[str, list[Film]] = {p: [] for p in PARTS}
+    for film in frontal_films(data_dir):
+        out[part_of(film.group, film.patient)].append(film)
+    return out
+
+
+def lateral_films(data_dir: Path) -> list[tuple[str, Path, str]]:
+    """``(patient, path, half)`` of ``cxr/laterals`` (evaluation and thresholds only, never training):
+    ``half`` is ``choose`` or ``report`` by SHA-256 parity of the patient id."""
+    labels = Path(data_dir) / "cxr" / "laterals" / "labels.csv"
+    if not labels.is_file():
+        return []
+    out = []
+    with labels.open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            parity = int(hashlib.sha256(f"gate-lateral:{r['patient']}".encode()).hexdigest(), 16) % 2
+            out.append((r["patient"], labels.parent / r["image"], "choose" if parity == 0 else "report"))
+    return out
+
+
+def read_gray(path: Path) -> np.ndarray:
+    """A film decoded as the page does (``core.imaging.load_image``), grey."""
+    from core.chest.preprocess import gray_of
+    from core.imaging import load_image
+
+    return gray_of(load_image(path.read_bytes(), path.name).pixels)
+
+
+def thumbnails(paths: Sequence[Path]) -> np.ndarray:
+    """``(n, 64, 64)`` thumbnails (not standardised) of the films at ``paths``."""
+    return np.stack([thumbnail(read_gray(p)) for p in paths]) if paths else np.zeros((0, SIDE, SIDE), np.float32)
+
+
+# --- training (torch; CPU is enough: about 25 min on 2 cores) ----------------------------------------
+def _torch_net(width: int = 16) -> Any:
+    import torch.nn as nn
+
+    def block(i: int, o: int) -> list[Any]:
+        return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
+
+    w = width
+    return nn.Sequential(*block(1, w), *block(w, 2 * w), *block(2 * w, 4 * w), *block(4 * w, 4 * w),
+                         nn.Flatten(), nn.Dropout(0.2), nn.Linear(4 * w * (SIDE // 16) ** 2, N_CLASSES))
+
+
+def from_torch(modules: Sequence[Any], meta: dict[str, Any]) -> ViewNet:
+    """The numpy :class:`ViewNet` of trained :func:`_torch_net` members (eval mode; batch norm folded)."""
+    import torch.nn as nn
+
+    members = []
+    for module in modules:
+        layers = list(module)
+        convs = []
+        for i, layer in enumerate(layers):
+            if isinstance(layer, nn.Conv2d):
+                bn = layers[i + 1]
+                scale = (bn.weight / (bn.running_var + bn.eps).sqrt()).detach().numpy()
+                w = layer.weight.detach().numpy() * scale[:, None, None, None]  # (O, C, 3, 3)
+                b = bn.bias.detach().numpy() - bn.running_mean.detach().numpy() * scale
+                convs.append((np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0])), b))
+        fc = layers[-1]
+        members.append((tuple(convs), (np.ascontiguousarray(fc.weight.detach().numpy().T), fc.bias.detach().numpy())))
+    return ViewNet(tuple(members), meta)
+
+
+def train(thumbs: np.ndarray, sources: Sequence[str], epochs: int = 30, seed: int = 0, width: int = 16,
+          batch: int = 64, progress: bool = True) -> Any:
+    """Train the torch network on ``(n, 64, 64)`` thumbnails of upright frontal films.
+
+    Each step draws films with NIH and Kermany equally likely, augments them (affine: +-10 degrees,
+    scale +-15 %, aspect +-15 %, shift +-8 %; gamma 0.67-1.5), makes 1 in 9 of them "one lung field"
+    (a 40-60 % cut, either half stretched to the full width), then applies a random symmetry of the
+    square; the label is that symmetry, or class 8.
+    """
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    torch.manual_seed(seed)
+    x_all = torch.as_tensor(np.asarray(thumbs, np.float32))[:, None]
+    kermany = np.asarray([s == "kermany" for s in sources])
+    weights = np.where(kermany, 1.0 / max(1, kermany.sum()), 1.0 / max(1, (~kermany).sum()))
+    weights = torch.as_tensor(weights / weights.sum())
+    model = _torch_net(width)
+    opt = torch.optim.AdamW(model.parameters(), 2e-3, weight_decay=1e-4)
+    per_epoch = max(1, len(x_all) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=epochs * per_epoch)
+
+    def augment(x: Any) -> Any:
+        n = x.shape[0]
+        ang = (torch.rand(n) - 0.5) * 2 * np.deg2rad(10)
+        sc = 1 + (torch.rand(n) - 0.5) * 0.3
+        asp = torch.exp((torch.rand(n) - 0.5) * 0.3)
+        tx, ty = (torch.rand(n) - 0.5) * 0.16, (torch.rand(n) - 0.5) * 0.16
+        cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
+        theta = torch.stack([torch.stack([cos * asp, -sin, tx], 1), torch.stack([sin, cos / asp, ty], 1)], 1)
+        x = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), padding_mode="border", align_corners=False)
+        return x.clamp(0, 1) ** torch.exp((torch.rand(n, 1, 1, 1) - 0.5) * 0.8)
+
+    def one_field(x: Any) -> Any:
+        out = []
+        for j in range(x.shape[0]):
+            cut = int(SIDE * (0.4 + 0.2 * torch.rand(1).item()))
+            part = x[j:j + 1, :, :, :cut] if torch.rand(1).item() < 0.5 else x[j:j + 1, :, :, cut:]
+            out.append(F.interpolate(part, size=(SIDE, SIDE), mode="bilinear", align_corners=False))
+        return torch.cat(out)
+
+    t0 = time.time()
+    for epoch in range(epochs):
+        model.train()
+        for _ in range(per_epoch):
+            idx = torch.multinomial(weights, batch, replacement=True)
+            x = augment(x_all[idx])
+            k = torch.randint(0, 8, (batch,))
+            half = torch.rand(batch) < 1 / N_CLASSES
+            if half.any():
+                x[half] = one_field(x[half])
+            x = torch.stack([torch.rot90(x[j].flip(-1) if k[j] >= 4 else x[j], int(k[j]) % 4, dims=(-2, -1)) for j in range(batch)])
+            x = (x - x.mean(dim=(2, 3), keepdim=True)) / (x.std(dim=(2, 3), keepdim=True) + 1e-6)
+            loss = F.cross_entropy(model(x), torch.where(half, torch.tensor(ONE_FIELD), k), label_smoothing=0.05)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        if progress:
+            done = time.time() - t0
+            eta = done / (epoch + 1) * (epochs - epoch - 1)
+            print(f"  epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}, {done:.0f} s, ETA {eta:.0f} s", flush=True)
+    return model.eval()
+
+
+def readings(thumbs: np.ndarray, net: ViewNet) -> list[ViewReading]:
+    """:func:`read_view` of thumbnails (already 64 x 64): the same reading as from the full image."""
+    return [read_view(t, net) for t in thumbs]
+
+
+def choose_thresholds(choose: dict[str, np.ndarray], net: ViewNet, quantile: float = 99.5) -> dict[str, float]:
+    """Thresholds from upright frontal films of the *choose* patients only, per source (``choose``:
+    source -> thumbnails); for each score, the largest over the sources of its ``quantile``-th
+    percentile, so that at most 0.5 % of each source's upright films are flagged by it:
+    ``mirror`` (mirror_score), ``one_field`` and ``rotation`` (rotation_score; at least
+    :data:`MIN_ROTATION`, which keeps text pages and photos from being read as turned films)."""
+    out = {"mirror": -np.inf, "one_field": -np.inf, "rotation": MIN_ROTATION}
+    for thumbs in choose.values():
+        rs = readings(thumbs, net)
+        out["mirror"] = max(out["mirror"], float(np.percentile([r.mirror_score for r in rs], quantile)))
+        out["one_field"] = max(out["one_field"], float(np.percentile([r.one_field for r in rs], quantile)))
+        out["rotation"] = max(out["rotation"], float(np.percentile([r.rotation_score for r in rs], quantile)))
+    return out
+
+
+# --- CLI --------------------------------------------------------------------------------------------
+def _cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from core.chest.gate import _update_bundled_card
+    from core.models import registry
+
+    torch.set_num_threads(args.threads)
+    split = view_split(Path(args.data))
+    train_films = split["train"]
+    print(f"split by patient: train {len(train_films)}, choose {len(split['choose'])}, test {len(split['test'])} films; reading thumbnails")
+    thumbs = thumbnails([f.path for f in train_films])
+    seeds = list(range(args.seed, args.seed + args.members))
+    models = []
+    for seed in seeds:
+        print(f"member {len(models) + 1}/{len(seeds)} (seed {seed}):")
+        models.append(train(thumbs, [f.source for f in train_films], epochs=args.epochs, seed=seed, width=args.width))
+    meta: dict[str, Any] = {
+        "kind": "chest-gate-view-cnn", "side": SIDE, "classes": [f"dihedral{k}" for k in range(8)] + ["one_field"],
+        "created": datetime.now(UTC).isoformat(timespec="seconds"), "epochs": args.epochs, "seeds": seeds, "width": args.width,
+        "train_films": {s: sum(f.source == s for f in train_films) for s in ("nih14", "nih1000", "kermany")},
+        "split": "sha256('gate-view:<nih|kermany>:<patient>') % 10: 0-5 train, 6-7 choose, 8-9 test",
+    }
+    net = from_torch(models, meta)
+    choose = {g: thumbnails([f.path for f in split["choose"] if f.group == g]) for g in ("nih", "kermany")}
+    thresholds = choose_thresholds(choose, net)
+    meta["thresholds"] = thresholds
+    meta["threshold_rule"] = (f"max over NIH and Kermany of the 99.5th percentile on upright films of the choose patients "
+                              f"(rotation: at least {MIN_ROTATION})")
+    net = ViewNet(net.members, meta)
+    out = Path(args.out) if args.out else registry.BUNDLED_DIR / registry.get_card(VIEW_CARD).file
+    net.save(out)
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    where = "not registered (--out)"
+    if not args.out:
+        where = f"updated the checksum in {_update_bundled_card(registry.get_card(VIEW_CARD), sha, out.stat().st_size)}"
+    print(f"thresholds {json.dumps(thresholds)}; wrote {out} ({out.stat().st_size} bytes, sha256 {sha}); {where}")
+    print("figures on held-out patients: python bench/bench_chest.py gate")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m core.chest.view train`` (see the module docstring)."""
+    from core.settings import PROJECT_ROOT, get_settings
+
+    default_data = get_settings().samples_dir or (PROJECT_ROOT.parent / "shared" / "data")
+    parser = argparse.ArgumentParser(prog="python -m core.chest.view", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    tr = sub.add_parser("train", help="train the committed view/orientation network and choose its thresholds")
+    tr.add_argument("--data", default=str(default_data))
+    tr.add_argument("--epochs", type=int, default=30)
+    tr.add_argument("--seed", type=int, default=0, help="seed of the first member (the others: seed + 1, ...)")
+    tr.add_argument("--members", type=int, default=2, help="independently trained members, probabilities averaged")
+    tr.add_argument("--width", type=int, default=16, help="channels of the first block (then 2x, 4x, 4x)")
+    tr.add_argument("--threads", type=int, default=2)
+    tr.add_argument("--out", default="", help="write here only (the card is not updated)")
+    tr.set_defaults(func=_cmd_train)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FileNotFoundError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
