@@ -9,6 +9,9 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import AllTransferSyntaxes
 
 import core.imaging  # noqa: F401 - the loader itself
+from core.i18n import FALLBACK_LANG, catalog
+
+catalog(FALLBACK_LANG)  # an ImageError's text: read here, not under a worker's memory limit
 
 Image.init()
 try:  # one thread per worker: no OpenCV thread pool (or its memory) inside a decode worker

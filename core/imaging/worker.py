@@ -24,6 +24,7 @@ same pre-decode limits, without the time and memory limits.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import pickle
@@ -308,7 +309,7 @@ def serve(control_fd: int) -> None:
                 except BaseException as exc:  # noqa: BLE001 - a worker never returns into the loop
                     code = 1
                     try:  # tell the caller (the loader itself lets no decoder failure out)
-                        if isinstance(exc, MemoryError):  # the memory limit, outside the loader
+                        if _out_of_memory(exc):  # the memory limit, outside the loader
                             worker.send(("error", "imaging.error.out_of_memory", {"reason": "MemoryError"}, None, None))
                         else:
                             worker.send(("escaped", type(exc).__name__, None, None))
@@ -337,7 +338,9 @@ def _worker(conn: Connection) -> None:
     except ImageError as err:
         conn.send(("error", err.key, dict(err.params), time.perf_counter() - started, _peak_growth(base)))
         return
-    except MemoryError:  # outside the loader's own handling (e.g. building the result)
+    except (MemoryError, OSError) as exc:  # outside the loader's own handling (e.g. building the result)
+        if not _out_of_memory(exc):
+            raise
         conn.send(("error", "imaging.error.out_of_memory", {"reason": "MemoryError"},
                    time.perf_counter() - started, _peak_growth(base)))
         return
@@ -355,6 +358,20 @@ def _worker(conn: Connection) -> None:
     with socket.socket(fileno=os.dup(conn.fileno())) as raw:
         for offset in range(0, len(view), _CHUNK):  # raw bytes, no framing copies, in steps the
             raw.sendall(view[offset : offset + _CHUNK])  # kernel handles well
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """True for an allocation refused under the worker's memory limit: ``MemoryError``, or an
+    ``OSError`` with ENOMEM (``os.scandir``, ``mmap`` and the like report it that way), also
+    when it was raised while handling one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MemoryError) or (isinstance(current, OSError) and current.errno == errno.ENOMEM):
+            return True
+        current = current.__context__
+    return False
 
 
 def _limit_memory(extra: int) -> None:

@@ -70,6 +70,33 @@ def test_a_decode_over_the_memory_limit_is_refused_not_killed() -> None:
     assert stats.outcome == "refused"
 
 
+def test_every_memory_limit_below_the_need_gives_out_of_memory() -> None:
+    """Where the allowance runs out depends on the machine's baseline: at some limits the
+    allocation that fails was the error message's own (reading the translations under the
+    limit gave ``OSError: [Errno 12]``, which escaped as decoder_failed on CI). Sweep them."""
+    data = _big_png()
+    for mb in range(4, 41, 3):
+        result, stats = decode_isolated(data, limits=Limits(max_memory_bytes=mb << 20))
+        assert isinstance(result, ImageError) and result.key == "imaging.error.out_of_memory", mb
+        assert stats.outcome == "refused", mb
+
+
+def test_an_enomem_oserror_counts_as_out_of_memory_also_when_raised_while_handling_one() -> None:
+    import errno
+
+    assert worker_module._out_of_memory(MemoryError())
+    assert worker_module._out_of_memory(OSError(errno.ENOMEM, "Cannot allocate memory"))
+    assert not worker_module._out_of_memory(OSError(errno.ENOENT, "gone"))
+    assert not worker_module._out_of_memory(ValueError("bad"))
+    try:
+        try:
+            raise MemoryError
+        except MemoryError:
+            raise OSError(errno.EBADF, "while reporting it")  # noqa: B904 - the chain is the point
+    except OSError as exc:
+        assert worker_module._out_of_memory(exc)
+
+
 def test_a_worker_that_dies_gives_decoder_failed(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
     import signal
