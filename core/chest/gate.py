@@ -403,14 +403,16 @@ def check_view(gray: np.ndarray, reference: PcaReference, view: ViewNet, score: 
     """What is wrong with a grey film's geometry, named in this order (the first that applies):
 
     1. **cropped** (warn): narrower than :data:`CROP_ASPECT`, and completed with its own mirror
-       image it is in distribution, or the network reads one lung field;
+       image it is in distribution (a narrow whole-body scan is not);
     2. **rotated** (refuse, not overridable; the page offers to turn it): the network reads a turn
        of 90/180/270 degrees with log-odds >= its threshold (at least 2.0), the image turned back is
        in distribution, and more so than as given unless the network is sure (log-odds >=
        :data:`ROTATION_SURE`: a film turned 180 degrees can score like an upright one);
     3. **inverted** (refuse, not overridable; the page offers to invert it): out of distribution,
        its negative is not;
-    4. **lateral** (refuse): the network reads one lung field (``one_field`` >= its threshold). Other
+    4. **lateral** (refuse): the network reads one lung field (``one_field`` >= its threshold) and
+       either the image statistics find the film unusual too, or the network alone is sure
+       (``one_field_alone``: frontal films that look usual rarely read as one field). Other
        radiographs (a shoulder, a knee) can read so too: :func:`core.chest.analysis.analyse` then asks
        the model's own feature check, and names them ``not_chest_features`` when it refuses them;
     5. **not_chest** (refuse) / **unusual** (warn): the image-level out-of-distribution score;
@@ -429,7 +431,7 @@ def check_view(gray: np.ndarray, reference: PcaReference, view: ViewNet, score: 
     if w / h < CROP_ASPECT:
         completed = _completion_score(gray, reference)
         scores["crop_completion"] = completed
-        if completed < threshold or reading.one_field >= view.threshold("one_field", 0.5):
+        if completed < threshold:
             return [GateIssue("cropped", "warn")], scores
     film_like = sharpness < VIEW_SHARPNESS_MAX  # text pages and sharp photos are outside the network's domain
     if film_like and reading.turns and reading.rotation_score >= view.threshold("rotation", 2.0):
@@ -440,7 +442,9 @@ def check_view(gray: np.ndarray, reference: PcaReference, view: ViewNet, score: 
             return [GateIssue("rotated", "refuse", overridable=False, params=params)], scores
     if score >= threshold and inv_score < threshold and inv_score < score:
         return [GateIssue("inverted", "refuse", overridable=False)], scores
-    if film_like and reading.one_field >= view.threshold("one_field", 0.5):
+    one_field = reading.one_field >= view.threshold("one_field", 0.5)
+    sure = reading.one_field >= view.threshold("one_field_alone", 0.5) or score >= UNUSUAL_FRACTION * threshold
+    if film_like and one_field and sure:
         return [GateIssue("lateral", "refuse")], scores
     if score >= threshold:
         return [GateIssue("not_chest", "refuse")], scores

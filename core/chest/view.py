@@ -44,6 +44,11 @@ SIDE = 64
 ONE_FIELD = 8
 N_CLASSES = 9
 PARTS = ("train", "choose", "test")
+THRESHOLD_RULE = (
+    "mirror, one_field, rotation: max over NIH and Kermany of the 99.5th percentile on upright films of the choose "
+    "patients (rotation at least 2.0); one_field_alone: max over NIH choose, Kermany choose and cxr/covid tuning "
+    "patients (even parity) of the 99.9th percentile among films the image statistics do not find unusual"
+)
 MIN_ROTATION = 2.0  # log-odds; turned films of the choose patients score >= 2.1, text pages and photos <= 1.8
 
 
@@ -452,6 +457,44 @@ def choose_thresholds(choose: dict[str, np.ndarray], net: ViewNet, quantile: flo
     return out
 
 
+def covid_tuning_films(data_dir: Path) -> list[Path]:
+    """Frontal films of ``cxr/covid`` (other hospitals, every licence: thresholds only, never training)
+    whose SHA-256 of ``source:patient`` is even, as the feature statistics' tuning films
+    (:func:`core.chest.gate.feature_split`); the odd ones stay held out."""
+    from core.chest.gate import _parity
+
+    meta = Path(data_dir) / "cxr" / "covid" / "metadata.csv"
+    if not meta.is_file():
+        return []
+    with meta.open(encoding="utf-8") as fh:
+        return [meta.parent / "images" / r["image"] for r in csv.DictReader(fh)
+                if r.get("view", "").strip().upper() not in {"L", "LL", "RL", "LATERAL"}
+                and _parity(f"{r.get('source', 'covid')}:{r['patient']}") == 0]
+
+
+def choose_one_field_alone(groups: dict[str, Sequence[Path]], net: ViewNet, quantile: float = 99.9) -> float:
+    """The one-field probability from which a film is called lateral on the network's word alone: the
+    largest over ``groups`` (source -> real frontal films not used for training) of the
+    ``quantile``-th percentile among the films the image-level statistics do not find unusual. Below
+    it (and above ``one_field``), a film is called lateral only when the image statistics find it
+    unusual too (:func:`core.chest.gate.check_view`)."""
+    from core.chest.gate import UNUSUAL_FRACTION, descriptor, image_reference
+
+    reference = image_reference()
+    if reference is None:
+        raise FileNotFoundError("the image-level statistics (chest-gate-image-stats) are not installed")
+    out = 0.0
+    for paths in groups.values():
+        values = []
+        for path in paths:
+            gray = read_gray(path)
+            if reference.score(descriptor(gray)) < UNUSUAL_FRACTION * reference.threshold:
+                values.append(read_view(gray, net).one_field)
+        if values:
+            out = max(out, float(np.percentile(values, quantile)))
+    return out
+
+
 # --- CLI --------------------------------------------------------------------------------------------
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
@@ -478,9 +521,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     net = from_torch(models, meta)
     choose = {g: thumbnails([f.path for f in split["choose"] if f.group == g]) for g in ("nih", "kermany")}
     thresholds = choose_thresholds(choose, net)
+    groups = {g: [f.path for f in split["choose"] if f.group == g] for g in ("nih", "kermany")}
+    groups["covid"] = covid_tuning_films(Path(args.data))
+    thresholds["one_field_alone"] = choose_one_field_alone(groups, net)
     meta["thresholds"] = thresholds
-    meta["threshold_rule"] = (f"max over NIH and Kermany of the 99.5th percentile on upright films of the choose patients "
-                              f"(rotation: at least {MIN_ROTATION})")
+    meta["threshold_rule"] = THRESHOLD_RULE
     net = ViewNet(net.members, meta)
     out = Path(args.out) if args.out else registry.BUNDLED_DIR / registry.get_card(VIEW_CARD).file
     net.save(out)

@@ -49,7 +49,7 @@ def test_the_view_network_is_committed_verified_and_never_unpickled() -> None:
     assert problem is None and net is not None
     card = registry.get_card(VIEW_CARD)
     assert card.bundled and card.sha256 and card.size_bytes == (registry.BUNDLED_DIR / card.file).stat().st_size
-    assert set(net.meta["thresholds"]) == {"mirror", "one_field", "rotation"}
+    assert set(net.meta["thresholds"]) == {"mirror", "one_field", "one_field_alone", "rotation"}
     with np.load(registry.BUNDLED_DIR / card.file, allow_pickle=False) as z:  # plain arrays only
         assert all(z[k].dtype != object for k in z.files)
 
