@@ -534,7 +534,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not args.out:
         where = f"updated the checksum in {_update_bundled_card(registry.get_card(VIEW_CARD), sha, out.stat().st_size)}"
     print(f"thresholds {json.dumps(thresholds)}; wrote {out} ({out.stat().st_size} bytes, sha256 {sha}); {where}")
-    print("figures on held-out patients: python bench/bench_chest.py gate")
+    print("figures on held-out patients: python bench/bench_chest.py gate-view")
     return 0
 
 
