@@ -370,6 +370,8 @@ def cmd_gate(args: argparse.Namespace) -> None:
         for code in c:
             warned[code] = warned.get(code, 0) + 1
     print(f"  issue codes on frontals: {warned}")
+    print("  (the cxr/covid films of patients with even sha256(source:patient) helped choose the view network's "
+          "one_field_alone threshold: bench_chest.py gate-view reports films never used to choose anything)")
     print(f"\nLateral radiographs (cxr/laterals): {len(laterals)}")
     if laterals:
         lat = [decide(load_image(p.read_bytes(), p.name)) for p in laterals]
@@ -447,7 +449,7 @@ def gate_view(root: Path, non_chest: dict[str, list[tuple[str, bytes]]] | None =
     t0 = time.perf_counter()
     n_calls = 0
     for name, films in groups.items():
-        stats = {k: 0 for k in ("pass", "clean", "no_view_issue", "mirror", "rot_ok", "rot_any", "upright_after", "rot_passed", "crop", "crop_inverted", "crop_refused")}
+        stats = {k: 0 for k in ("pass", "clean", "no_view_issue", "mirror", "rot_ok", "rot_any", "upright_after", "rot_passed", "crop", "crop_inverted", "crop_refused", "fp_mirror", "fp_lateral", "fp_rotated")}
         first_refused = []
         for film in films:
             img = load_image(film.path.read_bytes(), film.path.name)
@@ -457,6 +459,9 @@ def gate_view(root: Path, non_chest: dict[str, list[tuple[str, bytes]]] | None =
             stats["pass"] += res.decision != "refuse"
             stats["clean"] += res.decision == "accept"
             stats["no_view_issue"] += not (c & view_codes)
+            stats["fp_mirror"] += "mirrored" in c
+            stats["fp_lateral"] += "lateral" in c
+            stats["fp_rotated"] += "rotated" in c
             if res.decision == "refuse" and len(first_refused) < 5:
                 first_refused.append(f"{film.path.name} {sorted(c)}")
             stats["mirror"] += "mirrored" in codes(check_input(replace(img, pixels=np.ascontiguousarray(px[:, ::-1]))))
@@ -480,6 +485,8 @@ def gate_view(root: Path, non_chest: dict[str, list[tuple[str, bytes]]] | None =
               f"{stats['no_view_issue']}/{n} = {stats['no_view_issue'] / n:.1%}; accepted without any warning {stats['clean'] / n:.1%}")
         for line in first_refused:
             print(f"      refused: {line}")
+        print(f"    upright real films warned mirrored {stats['fp_mirror']} ({stats['fp_mirror'] / n:.1%}), called lateral "
+              f"{stats['fp_lateral']} ({stats['fp_lateral'] / n:.1%}), called rotated {stats['fp_rotated']}")
         print(f"    mirrored copies warned 'mirrored': {stats['mirror']}/{n} = {stats['mirror'] / n:.1%}")
         print(f"    rotated copies (90/180/270 clockwise) named 'rotated' with the right angle: {stats['rot_ok']}/{3 * n} = {stats['rot_ok'] / (3 * n):.1%} "
               f"(named rotated at all {stats['rot_any'] / (3 * n):.1%}; not refused at all {stats['rot_passed']}); "

@@ -4,8 +4,8 @@ Checks, in order (each issue is a warning or a refusal, with a translation key `
 
 * **DICOM tags** (when present): ``Modality`` not CR/DX/DR/RG -> refuse; ``BodyPartExamined`` given
   and not chest -> refuse; ``ViewPosition`` LL/RL/LATERAL -> refuse (lateral view); decubitus -> warn.
-* **Colour**: Hasler-Süsstrunk colourfulness of the RGB pixels > 0.04 -> refuse (photographs; every
-  real radiograph in ``../shared/data`` scores <= 0.005, colour photos 0.06-0.39).
+* **Colour**: Hasler-Süsstrunk colourfulness of the RGB pixels > 0.04 -> refuse, not overridable
+  (photographs; every real radiograph in ``../shared/data`` scores <= 0.005, colour photos 0.06-0.39).
 * **Size / contrast / blur**: short side < 128 px -> refuse, < 224 px -> warn; 1st-99th percentile
   contrast < 0.10 -> refuse, < 0.20 -> warn (real films >= 0.27); sharpness (RMS Laplacian of the
   contrast-normalised 256 px image) < 0.008 -> refuse, < 0.02 -> warn (real films >= 0.03).
@@ -15,6 +15,10 @@ Checks, in order (each issue is a warning or a refusal, with a translation key `
   Score >= threshold -> refuse (``not_chest``); within 80 % of it -> warn (``unusual``).
 * **Inverted**: when the image is out of distribution but its negative is not, it is a negative
   (white lungs) -> refuse with the offer to invert.
+* **View and orientation** (:func:`check_view`, the view network of :mod:`core.chest.view`, card
+  ``chest-gate-view``): a narrow crop through the chest -> warn (``cropped``); turned by 90/180/270
+  degrees -> refuse with the angle and the offer to turn it upright (``rotated``); one lung field ->
+  refuse (``lateral``); left-right mirrored -> warn (``mirrored``).
 * **Feature out-of-distribution score** (only with reference statistics fitted on the *loaded*
   model's pooled features, ``python -m core.chest.gate fit`` = ``fit-features``): same scorer on the features
   of the forward pass already made -> refuse (``not_chest_features``) / warn (``unusual_features``).
@@ -24,8 +28,9 @@ Checks, in order (each issue is a warning or a refusal, with a translation key `
   .gate-features.npz``): without them a radiograph of another body part (the shoulder page's phantom,
   hand- or knee-like films) passes the image-level check and gets chest findings.
 
-Refusals other than unusable quality can be overridden by the user ("this is a frontal chest film"):
-the analysis then runs and the report carries the warning. Figures: ``bench/bench_chest.py gate``
+Refusals other than a colour photo, unusable quality, an inverted or rotated film and a missing
+reference can be overridden by the user ("this is a frontal chest film"): the analysis then runs, the
+report carries the warning, the result is never shared and its exports say it was overridden. Figures: ``bench/bench_chest.py gate``
 and ``docs/chest.md``.
 
 Reference statistics for the image-level score are committed (``weights/chest-gate-image-stats.npz``,
@@ -71,6 +76,8 @@ DECUBITUS_VIEWS = {"LLD", "RLD", "DECUBITUS"}
 
 COLOUR_REFUSE = 0.04
 CROP_ASPECT = 0.62  # width / height below this: a film cut through the chest (real films >= 0.75)
+VIEW_SHARPNESS_MAX = 0.30  # real films in ../shared/data <= 0.25, text pages >= 0.36: sharper is not read for rotation/lateral
+ROTATION_SURE = 3.0  # rotation log-odds at which the network alone names the turn (turned choose films: median 5)
 MIN_SIDE_REFUSE = 128
 MIN_SIDE_WARN = 224
 CONTRAST_REFUSE = 0.10
@@ -372,7 +379,7 @@ def check_pixels(gray: np.ndarray, pixels: np.ndarray, reference: PcaReference |
         scores["ood_image_inverted"] = inv_score
         scores["ood_image_threshold"] = reference.threshold
         if view is not None and not is_colour:  # a photo's geometry means nothing; it is refused for its colour
-            view_issues, view_scores = check_view(gray, reference, view, score, inv_score)
+            view_issues, view_scores = check_view(gray, reference, view, score, inv_score, sharp)
             scores.update(view_scores)
             issues += view_issues
         elif score >= reference.threshold and inv_score < reference.threshold and inv_score < score and not is_colour:
@@ -392,21 +399,27 @@ def _completion_score(gray: np.ndarray, reference: PcaReference) -> float:
 
 
 def check_view(gray: np.ndarray, reference: PcaReference, view: ViewNet, score: float,
-               inv_score: float) -> tuple[list[GateIssue], dict[str, float]]:
+               inv_score: float, sharpness: float = 0.0) -> tuple[list[GateIssue], dict[str, float]]:
     """What is wrong with a grey film's geometry, named in this order (the first that applies):
 
     1. **cropped** (warn): narrower than :data:`CROP_ASPECT`, and completed with its own mirror
-       image it is in distribution, or the network reads one lung field;
+       image it is in distribution (a narrow whole-body scan is not);
     2. **rotated** (refuse, not overridable; the page offers to turn it): the network reads a turn
-       of 90/180/270 degrees with log-odds >= its threshold (at least 2.0), and the image turned back
-       is in distribution, and more so than as given;
+       of 90/180/270 degrees with log-odds >= its threshold (at least 2.0), the image turned back is
+       in distribution, and more so than as given unless the network is sure (log-odds >=
+       :data:`ROTATION_SURE`: a film turned 180 degrees can score like an upright one);
     3. **inverted** (refuse, not overridable; the page offers to invert it): out of distribution,
        its negative is not;
-    4. **lateral** (refuse): the network reads one lung field (``one_field`` >= its threshold). Other
+    4. **lateral** (refuse): the network reads one lung field (``one_field`` >= its threshold) and
+       either the image statistics find the film unusual too, or the network alone is sure
+       (``one_field_alone``: frontal films that look usual rarely read as one field). Other
        radiographs (a shoulder, a knee) can read so too: :func:`core.chest.analysis.analyse` then asks
        the model's own feature check, and names them ``not_chest_features`` when it refuses them;
     5. **not_chest** (refuse) / **unusual** (warn): the image-level out-of-distribution score;
     6. **mirrored** (warn, only for an upright film that 1-5 let through): mirror log-odds >= threshold.
+
+    Rotated and lateral are named only for film-like texture (sharpness < :data:`VIEW_SHARPNESS_MAX`):
+    the network never saw a text page or a sharp photo, and may read them as a turned film.
     """
     from core.chest.view import read_view, turned
 
@@ -418,17 +431,20 @@ def check_view(gray: np.ndarray, reference: PcaReference, view: ViewNet, score: 
     if w / h < CROP_ASPECT:
         completed = _completion_score(gray, reference)
         scores["crop_completion"] = completed
-        if completed < threshold or reading.one_field >= view.threshold("one_field", 0.5):
+        if completed < threshold:
             return [GateIssue("cropped", "warn")], scores
-    if reading.turns and reading.rotation_score >= view.threshold("rotation", 2.0):
+    film_like = sharpness < VIEW_SHARPNESS_MAX  # text pages and sharp photos are outside the network's domain
+    if film_like and reading.turns and reading.rotation_score >= view.threshold("rotation", 2.0):
         upright = reference.score(descriptor(turned(gray, reading.correction)))
         scores["ood_image_upright"] = upright
-        if upright < min(score, threshold):
+        if upright < threshold and (upright < score or reading.rotation_score >= ROTATION_SURE):
             params = (("angle", str(reading.clockwise)), ("correction", str(reading.correction)))
             return [GateIssue("rotated", "refuse", overridable=False, params=params)], scores
     if score >= threshold and inv_score < threshold and inv_score < score:
         return [GateIssue("inverted", "refuse", overridable=False)], scores
-    if reading.one_field >= view.threshold("one_field", 0.5):
+    one_field = reading.one_field >= view.threshold("one_field", 0.5)
+    sure = reading.one_field >= view.threshold("one_field_alone", 0.5) or score >= UNUSUAL_FRACTION * threshold
+    if film_like and one_field and sure:
         return [GateIssue("lateral", "refuse")], scores
     if score >= threshold:
         return [GateIssue("not_chest", "refuse")], scores

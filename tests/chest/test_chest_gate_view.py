@@ -49,7 +49,7 @@ def test_the_view_network_is_committed_verified_and_never_unpickled() -> None:
     assert problem is None and net is not None
     card = registry.get_card(VIEW_CARD)
     assert card.bundled and card.sha256 and card.size_bytes == (registry.BUNDLED_DIR / card.file).stat().st_size
-    assert set(net.meta["thresholds"]) == {"mirror", "one_field", "rotation"}
+    assert set(net.meta["thresholds"]) == {"mirror", "one_field", "one_field_alone", "rotation"}
     with np.load(registry.BUNDLED_DIR / card.file, allow_pickle=False) as z:  # plain arrays only
         assert all(z[k].dtype != object for k in z.files)
 
@@ -115,20 +115,36 @@ def test_lateral_films_are_named_lateral(shared_data: Path) -> None:
     assert "PA/AP" in named[0].issues[0].message("en") or any("PA/AP" in i.message("en") for i in named[0].issues)
 
 
-@pytest.mark.parametrize("name", ["camera", "page"])
-def test_a_grey_photo_read_as_one_field_is_named_by_the_models_features(name: str) -> None:
-    """The image-level checks alone read these two as one lung field; the page's model knows better."""
+def _radiograph_like_non_chest() -> list[tuple[str, ImageInput]]:
+    """Knee-, hand- and shoulder-like phantoms and grey photos, several of which the image-level
+    checks alone read as one lung field."""
     import skimage.data
     from PIL import Image
 
+    from core.chest.phantoms import hand_like, knee_like
+    from core.shoulder.phantom import demo_case
+
+    arrays = [("knee", knee_like(3)), ("hand", hand_like(3)), ("shoulder", demo_case()[0].image),
+              ("camera", skimage.data.camera() / 255.0), ("clock", skimage.data.clock() / 255.0)]
+    out = []
+    for name, arr in arrays:
+        buf = io.BytesIO()
+        Image.fromarray(np.uint8(np.clip(np.asarray(arr, dtype=np.float64), 0, 1) * 255 + 0.5)).save(buf, format="PNG")
+        out.append((name, load_image(buf.getvalue(), f"{name}.png")))
+    return out
+
+
+def test_other_radiographs_read_as_one_field_are_named_by_the_models_features() -> None:
+    """The image-level checks alone call these "lateral"; the page's model knows they are no chest film."""
     from core.chest.starter import STARTER_MULTILABEL, load_starter
 
-    buf = io.BytesIO()
-    Image.fromarray(getattr(skimage.data, name)()).save(buf, format="PNG")
-    img = load_image(buf.getvalue(), "grey.png")
-    result = analyse(img, load_starter(STARTER_MULTILABEL))
-    assert not result.analysed and "not_chest_features" in _codes(result.gate)
-    assert "lateral" not in _codes(result.gate)
+    starter = load_starter(STARTER_MULTILABEL)
+    read_as_lateral = [(n, img) for n, img in _radiograph_like_non_chest() if "lateral" in _codes(check_input(img))]
+    assert len(read_as_lateral) >= 2, "expected some non-chest images that the image-level checks read as one field"
+    for name, img in read_as_lateral:
+        result = analyse(img, starter)
+        assert not result.analysed and "not_chest_features" in _codes(result.gate), name
+        assert "lateral" not in _codes(result.gate), name
 
 
 def test_a_lateral_stays_lateral_with_the_models_feature_check(shared_data: Path) -> None:
