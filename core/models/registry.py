@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,7 @@ CARDS_DIR = PROJECT_ROOT / "weights" / "cards"
 BUNDLED_DIR = PROJECT_ROOT / "weights"
 PINS_FILE = "model-pins.json"
 PINS_KEY = ".pins-key"
+logger = logging.getLogger(__name__)
 
 State = Literal["installed", "missing", "corrupt", "unpinned"]
 
@@ -69,23 +71,60 @@ def _load_cards(cards_dir: str, _stamp: float) -> tuple[ModelCard, ...]:
     return tuple(cards)
 
 
-def list_cards(task: str | None = None, cards_dir: Path = CARDS_DIR) -> list[ModelCard]:
-    """All model cards (optionally of one task), sorted by name.
+@lru_cache(maxsize=8)
+def _load_site_cards(cards_dir: str, _stamp: float, bundled: frozenset[str]) -> tuple[ModelCard, ...]:
+    """A site's own cards: never bundled, and a card that cannot be read, or that would shadow a
+    bundled card or another site card, is left out with a warning (a site's mistake must not take
+    the pages down, nor replace a model the project ships)."""
+    cards: list[ModelCard] = []
+    for path in sorted(Path(cards_dir).glob("*.json")):
+        try:
+            card = ModelCard.from_file(path)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            logger.warning("site model card %s left out: %s", path.name, exc)
+            continue
+        if card.name in bundled or any(c.name == card.name for c in cards):
+            logger.warning("site model card %s left out: the name %r is already taken", path.name, card.name)
+            continue
+        cards.append(replace(card, bundled=False))
+    return tuple(cards)
+
+
+def _stamp(folder: Path) -> float:
+    try:
+        return max((p.stat().st_mtime for p in folder.glob("*.json")), default=0.0)
+    except OSError:
+        return 0.0
+
+
+def list_cards(task: str | None = None, cards_dir: Path | None = None) -> list[ModelCard]:
+    """All model cards (optionally of one task): the project's own (``weights/cards``), then the
+    site's (``DRDC_SITE_CARDS_DIR``, when set), each sorted by name. With ``cards_dir``, only the
+    cards in that folder.
 
     Raises:
-        ValueError: a card file is invalid or two cards share a name.
+        ValueError: one of the project's card files is invalid or two share a name (a site card
+            with a problem is left out with a warning instead).
     """
-    stamp = max((p.stat().st_mtime for p in cards_dir.glob("*.json")), default=0.0)
-    cards = _load_cards(str(cards_dir), stamp)
+    folder = CARDS_DIR if cards_dir is None else cards_dir
+    cards = _load_cards(str(folder), _stamp(folder))
+    site = get_settings().site_cards_dir if cards_dir is None else None
+    if site is not None and site.is_dir():
+        cards = cards + _load_site_cards(str(site), _stamp(site), frozenset(c.name for c in cards))
     return [c for c in cards if task is None or c.task == task]
 
 
-def get_card(name: str, cards_dir: Path = CARDS_DIR) -> ModelCard:
-    """The card called ``name``. Raises ``KeyError`` when there is none."""
-    for card in list_cards(cards_dir=cards_dir):
+def get_card(name: str, cards_dir: Path | None = None) -> ModelCard:
+    """The card called ``name`` (among the cards :func:`list_cards` gives).
+
+    Raises:
+        KeyError: there is none.
+    """
+    cards = list_cards(cards_dir=cards_dir)
+    for card in cards:
         if card.name == name:
             return card
-    raise KeyError(f"no model card named {name!r}; known: {[c.name for c in list_cards(cards_dir=cards_dir)]}")
+    raise KeyError(f"no model card named {name!r}; known: {[c.name for c in cards]}")
 
 
 def install_dir(settings: Settings | None = None) -> Path:

@@ -24,29 +24,29 @@ SITE = "site-chest-test"
 STARTER = "starter-nih14-efficientnet-lite0"
 
 
-@pytest.fixture()
-def site_card(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModelCard, bytes]:
-    """A site-installable chest model: the bundled starter's weights under a card that is not bundled
-    and claims a better held-out AUC (so the chest page prefers it once installed)."""
-    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "weights"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    starter = registry.get_card(STARTER)
+def write_site_card(folder: Path) -> tuple[ModelCard, bytes]:
+    """A site's own chest model card in ``folder`` (as ``DRDC_SITE_CARDS_DIR`` reads it): the bundled
+    starter's weights under a name the project does not ship, claiming a better held-out AUC (so the
+    chest page prefers it once installed). Returns the card and the bytes that match it."""
+    starter = registry.get_card(STARTER, cards_dir=registry.CARDS_DIR)
     data = (registry.BUNDLED_DIR / starter.file).read_bytes()
     draft = json.loads(json.dumps(starter.to_dict()))
     draft.update(name=SITE, file=f"{SITE}.safetensors", bundled=False, sha256=hashlib.sha256(data).hexdigest(),
                  size_bytes=len(data), title="Site chest model (test)")
     draft["metrics"]["held_out_test"]["mean_auc"] = 0.99
     draft.get("translations", {}).get("ko", {})["title"] = "사이트 흉부 모델(시험)"
-    card = ModelCard.from_dict(draft)
-    real = registry.list_cards
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{SITE}.json").write_text(json.dumps(draft, ensure_ascii=False), encoding="utf-8")
+    return ModelCard.from_dict(draft), data
 
-    def with_site(task: str | None = None, cards_dir: Path = registry.CARDS_DIR) -> list[ModelCard]:
-        return [c for c in real(task, cards_dir)] + ([card] if task in (None, card.task) else [])
 
-    import core.models
-
-    monkeypatch.setattr(registry, "list_cards", with_site)
-    monkeypatch.setattr(core.models, "list_cards", with_site)  # the page imports it from the package
+@pytest.fixture()
+def site_card(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModelCard, bytes]:
+    """The site card of :func:`write_site_card`, found through ``DRDC_SITE_CARDS_DIR``."""
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setenv("DRDC_SITE_CARDS_DIR", str(tmp_path / "site-cards"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    card, data = write_site_card(tmp_path / "site-cards")
     st.cache_resource.clear()
     yield card, data
     st.cache_resource.clear()

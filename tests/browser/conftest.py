@@ -6,6 +6,7 @@ absent (``.ci/run`` installs chromium). Screenshots go to ``tests/out/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -53,10 +54,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.
     raise RuntimeError("streamlit did not become healthy in time")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a fresh app server with its own temporary data folder."""
-    data = tmp_path_factory.mktemp("browser-data")
+@contextlib.contextmanager
+def serve_app(data: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``streamlit run app.py`` on a free loopback port with its data in ``data`` (plus
+    ``extra_env``); yields its base URL once healthy, and stops it afterwards."""
     port = _free_port()
     env = {
         **os.environ,
@@ -65,6 +66,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DRDC_ADMIN_SECRET": "browser-test-secret",
         "STREAMLIT_SERVER_HEADLESS": "true",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        **(extra_env or {}),
     }
     log = (data / "server.log").open("wb")
     proc = subprocess.Popen(
@@ -83,6 +85,13 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a fresh app server with its own temporary data folder."""
+    with serve_app(tmp_path_factory.mktemp("browser-data")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

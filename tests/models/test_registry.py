@@ -265,3 +265,45 @@ def test_a_same_size_rewrite_is_never_served_from_the_hash_cache(tmp_path: Path)
     path.write_bytes(b"b" * 64)
     os.utime(path, ns=(stamp, stamp))  # the same size and mtime as before, as within one tick
     assert registry.sha256_of(path) == hashlib.sha256(b"b" * 64).hexdigest() != first
+
+
+# ----------------------------------------------------------------------------- a site's own cards
+
+
+def _write_card(folder: Path, name: str, **overrides: object) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(_card(name=name, file=f"{name}.pt", **overrides)), encoding="utf-8")
+    return path
+
+
+def test_site_cards_join_the_project_cards_and_never_count_as_bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site-cards"
+    _write_card(site, "site-chest", bundled=True, sha256="ab" * 32)  # a site cannot claim a committed file
+    monkeypatch.setenv("DRDC_SITE_CARDS_DIR", str(site))
+    names = [c.name for c in registry.list_cards()]
+    assert "site-chest" in names and XRV in names
+    card = registry.get_card("site-chest")
+    assert card.bundled is False
+    assert registry.candidate_paths(card)[0] == get_settings().weights_dir / "site-chest.pt"
+    assert [c.name for c in registry.list_cards(task="chest-multilabel") if c.name == "site-chest"]
+    # an explicit folder lists that folder only
+    assert "site-chest" not in [c.name for c in registry.list_cards(cards_dir=registry.CARDS_DIR)]
+    monkeypatch.delenv("DRDC_SITE_CARDS_DIR")
+    assert "site-chest" not in [c.name for c in registry.list_cards()]
+
+
+def test_a_broken_or_shadowing_site_card_is_left_out_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    site = tmp_path / "site-cards"
+    _write_card(site, XRV, title="A site's file under the project's name")  # would shadow a project card
+    (site / "broken.json").write_text("{ not json", encoding="utf-8")
+    _write_card(site, "fine-model")
+    monkeypatch.setenv("DRDC_SITE_CARDS_DIR", str(site))
+    with caplog.at_level("WARNING", logger="core.models.registry"):
+        cards = registry.list_cards()
+    assert [c.name for c in cards].count(XRV) == 1
+    assert registry.get_card(XRV).title != "A site's file under the project's name"
+    assert "fine-model" in [c.name for c in cards]
+    assert "broken.json" in caplog.text and "already taken" in caplog.text
