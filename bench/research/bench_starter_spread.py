@@ -11,7 +11,7 @@ carry no usable signal for that finding.
 
 Needs ``../shared/data``; says why and exits 0 without it.
 
-    python -m bench spread
+    python -m bench research spread
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
   it stopped, and whether the consistency guard passed the text;
 * peak resident memory of this process (load + generation; conversion runs in its own process).
 
-    python -m bench.bench_llm [--threads 2] [--new-tokens 128] [--dtype float32] [--convert]
+    python -m bench.research.bench_llm [--threads 2] [--new-tokens 128] [--dtype float32] [--convert]
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ with a bootstrap 95 % interval). Feature sets:
 
 Needs ``../shared/data`` and the pre-trained encoder; says why and exits 0 when either is missing.
 
-    python -m bench ssl
+    python -m bench research ssl
 """
 
 from __future__ import annotations

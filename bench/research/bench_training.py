@@ -1,6 +1,6 @@
 """Starter chest models: load time, one-image latency (probabilities + all CAMs) and batch throughput.
 
-    python -m bench training
+    python -m bench research training
 """
 
 from __future__ import annotations
