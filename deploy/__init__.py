@@ -1,0 +1,1 @@
+"""Running several app replicas behind nginx (docs/deploy.md): the proxy's configuration."""

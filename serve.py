@@ -1,0 +1,28 @@
+"""The app with a readiness route, for running several replicas behind a proxy (docs/deploy.md):
+
+    streamlit run serve.py --server.port 8501      # app.py's pages, plus GET /healthz
+
+``GET /healthz`` answers 200 with the checks of :func:`core.health.health` when the replica can serve,
+503 when it cannot (the proxy or orchestrator then sends users elsewhere). ``make run`` keeps
+starting ``app.py`` directly: one person on a laptop needs no proxy.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core.health import health
+from core.settings import PROJECT_ROOT
+
+
+async def healthz(_request: Request) -> Response:
+    report = await run_in_threadpool(health)
+    return Response(report.to_json(), status_code=200 if report.ok else 503, media_type="application/json",
+                    headers={"Cache-Control": "no-store"})
+
+
+app = st.App(str(PROJECT_ROOT / "app.py"), routes=[Route("/healthz", healthz, methods=["GET"])])

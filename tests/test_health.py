@@ -1,0 +1,57 @@
+"""Replica readiness (core/health.py, ``GET /healthz`` in serve.py, ``python -m core.health``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import health as health_module
+from core.health import health, register_check
+from core.settings import PROJECT_ROOT, get_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_extra_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health_module, "_EXTRA_CHECKS", {})
+
+
+def test_a_replica_with_its_folder_and_a_verified_chest_model_is_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRDC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DRDC_REPLICA", "replica-7")
+    report = health()
+    assert report.ok and report.replica == "replica-7"
+    assert report.checks["data_dir"][0] and report.checks["chest_model"] == (True, "starter-nih14-efficientnet-lite0")
+    assert not list((tmp_path / "data").iterdir())  # the write probe leaves nothing behind
+
+
+def test_an_unwritable_data_folder_or_a_failing_check_makes_it_not_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("DRDC_DATA_DIR", str(blocker / "data"))  # under a file: cannot be created
+    report = health()
+    assert not report.ok and not report.checks["data_dir"][0]
+
+    monkeypatch.setenv("DRDC_DATA_DIR", str(tmp_path / "data"))
+    register_check("store", lambda _s: (_ for _ in ()).throw(ConnectionRefusedError()))
+    report = health(get_settings())
+    assert not report.ok and report.checks["store"] == (False, "ConnectionRefusedError")
+
+
+def test_the_route_answers_503_when_not_ready_and_the_cli_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import serve
+
+    register_check("store", lambda _s: (False, "unreachable"))
+    response = asyncio.run(serve.healthz(None))  # type: ignore[arg-type]
+    assert response.status_code == 503 and json.loads(response.body)["checks"]["store"] == [False, "unreachable"]
+    assert response.headers["cache-control"] == "no-store"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for data_dir, code in ((tmp_path / "a" / "b", 0), (blocker / "data", 1)):
+        done = subprocess.run([sys.executable, "-m", "core.health"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=60, env={"DRDC_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"})
+        assert done.returncode == code and json.loads(done.stdout)["ok"] is (code == 0), done.stderr
