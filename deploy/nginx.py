@@ -32,8 +32,9 @@ TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 
 
 def render(upstreams: list[str], listen: str = "8080", run_dir: str = "/tmp/drdc-nginx", *,
-           daemon: bool = False, max_body_mb: int = 200) -> str:
-    """The configuration text for ``upstreams`` (``host:port`` each).
+           daemon: bool = False, max_body_mb: int = 200, logs_to_console: bool = False) -> str:
+    """The configuration text for ``upstreams`` (``host:port`` each). ``logs_to_console``: errors to
+    stderr and requests to stdout (in a container), else files in ``run_dir``.
 
     Raises:
         ValueError: no upstream, or an upstream that is not ``host:port``.
@@ -45,9 +46,12 @@ def render(upstreams: list[str], listen: str = "8080", run_dir: str = "/tmp/drdc
         if not host or not port.isdigit():
             raise ValueError(f"upstream {up!r} is not host:port")
     servers = "\n".join(f"        server {up} max_fails=1 fail_timeout=10s;" for up in upstreams)
+    run = run_dir.rstrip("/")
     text = TEMPLATE.read_text(encoding="utf-8")
-    for key, value in {"SERVERS": servers, "LISTEN": listen, "RUN_DIR": run_dir.rstrip("/"),
-                       "DAEMON": "on" if daemon else "off", "MAX_BODY_MB": str(max_body_mb)}.items():
+    values = {"SERVERS": servers, "LISTEN": listen, "RUN_DIR": run, "DAEMON": "on" if daemon else "off",
+              "MAX_BODY_MB": str(max_body_mb), "ERROR_LOG": "/dev/stderr" if logs_to_console else f"{run}/error.log",
+              "ACCESS_LOG": "/dev/stdout" if logs_to_console else f"{run}/access.log"}
+    for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     return text
 
@@ -58,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", default="8080", help="nginx listen address (default 8080)")
     parser.add_argument("--run-dir", default="/tmp/drdc-nginx", help="pid, logs and temporary files")
     parser.add_argument("--daemon", action="store_true", help="let nginx go to the background")
+    parser.add_argument("--console-logs", action="store_true", help="log to stderr/stdout (containers)")
     args = parser.parse_args(argv)
-    sys.stdout.write(render(args.upstream, args.listen, args.run_dir, daemon=args.daemon))
+    sys.stdout.write(render(args.upstream, args.listen, args.run_dir, daemon=args.daemon,
+                            logs_to_console=args.console_logs))
     return 0
 
 

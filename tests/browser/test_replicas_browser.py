@@ -15,7 +15,7 @@ import pytest
 from core.i18n import t
 from core.settings import PROJECT_ROOT
 from tests.browser.conftest import shot, wait_for_app
-from tests.scaleout.cluster import Cluster, cluster, nginx_binary
+from deploy.local import Cluster, cluster, nginx_binary
 
 FILM = PROJECT_ROOT / "assets" / "demo" / "chest" / "nih-00005425_000.png"
 

@@ -1,6 +1,9 @@
-"""Start N app replicas (``serve.py``) and nginx in front of them, as plain processes on loopback
-ports (the same layout as compose.yaml, without containers). Used by the replica tests and the load
-bench."""
+"""N app replicas (``serve.py``) and nginx in front of them, as plain processes on loopback ports: the
+layout of compose.yaml without containers, to try a department set-up on one machine, and what the
+replica tests and the load bench start.
+
+    python -m deploy.local --replicas 2 [--db-url postgresql://...]   # prints the address; Ctrl-C stops
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from deploy.nginx import render
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def nginx_binary() -> str | None:
@@ -129,3 +132,29 @@ def cluster(root: Path, n: int = 2, env: dict[str, str] | None = None) -> Iterat
                 proc.kill()
         for log in logs:
             log.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(prog="python -m deploy.local", description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--db-url", default=os.environ.get("DRDC_DB_URL"), help="shared store (default: none, "
+                        "each replica keeps its own local files)")
+    parser.add_argument("--root", type=Path, default=None, help="data folders and logs (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    root = args.root or Path(tempfile.mkdtemp(prefix="drdc-local-"))
+    env = {"DRDC_DB_URL": args.db_url} if args.db_url else {}
+    with cluster(root, args.replicas, env) as running:
+        print(f"{running.url}  (replicas: {', '.join(running.replicas)}; logs in {root})", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Many people analysing chest films at once: N real browser sessions (Playwright contexts in Debian's
+chromium) against replicas behind nginx, each uploading films one after another on the chest page.
+
+    python -m bench.bench_load                                # 5 users x 3 films, 1 replica, then 2
+    python -m bench.bench_load --users 20 --films 2 --replicas 2
+
+Per analysis: the time from a film's upload until the page shows it analysed (its row in the batch
+table, the script idle again), as a person waits for it. Prints p50/p95, films per minute over the
+whole run, how often a session saw the "waiting for a free analysis slot" notice, the replicas'
+resident memory per session, and errors (an exception on the page, a refusal, a timeout).
+
+Everything runs on this machine: the browsers' rendering competes with the replicas for the same
+cores, so on 2 cores the figures are upper bounds for a server whose users sit elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from core.i18n import t
+from core.settings import PROJECT_ROOT
+from deploy.local import cluster, nginx_binary
+
+FILMS = sorted((PROJECT_ROOT / "assets" / "demo" / "chest").glob("nih-*.png"))
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+           " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.match(/Running|실행/)")
+
+
+@dataclass
+class Session:
+    seconds: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    waited: int = 0
+
+
+async def _user(browser, url: str, index: int, films: list[Path], timeout_s: float, out: Session) -> None:  # type: ignore[no-untyped-def]
+    context = await browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    await context.add_cookies([{"name": "drdc_route", "value": f"load-user-{index}", "url": url}])
+    page = await context.new_page()
+    page.set_default_timeout(timeout_s * 1000)
+    page.on("pageerror", lambda exc: out.errors.append(f"page error: {exc}"))
+    waiting_text = t("chest.queue.waiting", "en", position="").split("{")[0].strip()[:24]
+    try:
+        await page.goto(url + "/chest")
+        await page.wait_for_selector("[data-testid='stFileUploaderDropzoneInput']", state="attached")
+        await page.wait_for_function(IDLE_JS)
+        for k, film in enumerate(films, start=1):
+            start = time.perf_counter()
+            await page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(film))
+            title = t("chest.batch.title", "en", n=k)
+            await page.get_by_role("heading", name=title, exact=True).wait_for()
+            await page.wait_for_function(IDLE_JS)
+            out.seconds.append(time.perf_counter() - start)
+            if waiting_text and await page.get_by_text(waiting_text).count():
+                out.waited += 1
+            if await page.get_by_test_id("stException").count():
+                out.errors.append(f"user {index}: exception shown after film {k}")
+    except Exception as exc:  # noqa: BLE001 - a bench counts failures, it does not stop at the first
+        out.errors.append(f"user {index}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+    finally:
+        await context.close()
+
+
+def _rss_mib(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            total += proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
+async def _run(url: str, users: int, films: int, timeout_s: float, pids: list[int]) -> dict[str, float | int | str]:
+    from playwright.async_api import async_playwright
+
+    chosen = [FILMS[(i % len(FILMS))] for i in range(films)]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        before = _rss_mib(pids)
+        sessions = [Session() for _ in range(users)]
+        start = time.perf_counter()
+        await asyncio.gather(*[
+            _user(browser, url, i, chosen[i % len(chosen):] + chosen[: i % len(chosen)], timeout_s, s)
+            for i, s in enumerate(sessions)
+        ])
+        wall = time.perf_counter() - start
+        after = _rss_mib(pids)
+        await browser.close()
+    times = sorted(x for s in sessions for x in s.seconds)
+    errors = [e for s in sessions for e in s.errors]
+    q = statistics.quantiles(times, n=20) if len(times) >= 2 else times * 19
+    return {
+        "analyses": len(times), "expected": users * films, "p50_s": round(statistics.median(times), 2) if times else "-",
+        "p95_s": round(q[18], 2) if times else "-", "max_s": round(max(times), 2) if times else "-",
+        "films_per_min": round(len(times) / wall * 60, 1), "wall_s": round(wall, 1),
+        "waited": sum(s.waited for s in sessions), "errors": len(errors),
+        "rss_mib_before": round(before), "rss_mib_after": round(after),
+        "mib_per_session": round((after - before) / users, 1),
+        "first_errors": "; ".join(errors[:3]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_load", description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=5)
+    parser.add_argument("--films", type=int, default=3, help="films each user analyses, one after another")
+    parser.add_argument("--replicas", type=int, action="append", help="replica counts to measure (default: 1 and 2)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds one step may take before it counts as an error")
+    args = parser.parse_args(argv)
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        print("skipped: playwright is not installed (pip install -r requirements-dev.txt)")
+        return 0
+    if nginx_binary() is None or not Path(CHROMIUM).exists():
+        print(f"skipped: needs nginx ({nginx_binary()}) and chromium at {CHROMIUM}")
+        return 0
+    print(f"{args.users} simultaneous users x {args.films} films each; {psutil.cpu_count()} CPU cores; "
+          f"browsers on the same machine")
+    for replicas in args.replicas or [1, 2]:
+        root = Path(tempfile.mkdtemp(prefix="drdc-load-"))
+        try:
+            with cluster(root, replicas) as running:
+                pids = [p.pid for p in psutil.Process().children() if "serve.py" in " ".join(p.cmdline())]
+                figures = asyncio.run(_run(running.url, args.users, args.films, args.timeout, pids))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        print(f"replicas {replicas}: " + ", ".join(f"{k} {v}" for k, v in figures.items() if v != ""), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
