@@ -5,6 +5,7 @@ counted per visitor, per network and board-wide so guessing is locked out."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from core.board import security, text
@@ -130,26 +131,24 @@ class Moderator:
             rows = tx.reports(int(post_id))
         return [report_from_row(row) for row in rows]
 
+    def _act(self, post_id: int, action: str, apply: Callable[[SqliteTx, int], bool]) -> None:
+        """Apply a moderation action to a post and audit it. Raises NotFoundError."""
+        with self._board._engine.write() as tx:
+            if not apply(tx, int(post_id)):
+                raise NotFoundError("board.error.not_found")
+            _log(tx, self._board.clock(), action, post_id=int(post_id))
+
     def restore(self, post_id: int) -> None:
         """Make a post visible again and clear its reports. Raises NotFoundError."""
-        with self._board._engine.write() as tx:
-            if not tx.restore(int(post_id)):
-                raise NotFoundError("board.error.not_found")
-            _log(tx, self._board.clock(), "restore", post_id=int(post_id))
+        self._act(post_id, "restore", lambda tx, pid: tx.restore(pid))
 
     def hide(self, post_id: int) -> None:
         """Hide a post pending review. Raises NotFoundError."""
-        with self._board._engine.write() as tx:
-            if not tx.hide(int(post_id)):
-                raise NotFoundError("board.error.not_found")
-            _log(tx, self._board.clock(), "hide", post_id=int(post_id))
+        self._act(post_id, "hide", lambda tx, pid: tx.hide(pid))
 
     def delete_post(self, post_id: int) -> None:
         """Delete a post with its comments, likes and reports. Raises NotFoundError."""
-        with self._board._engine.write() as tx:
-            if not tx.delete_post(int(post_id)):
-                raise NotFoundError("board.error.not_found")
-            _log(tx, self._board.clock(), "delete_post", post_id=int(post_id))
+        self._act(post_id, "delete_post", lambda tx, pid: tx.delete_post(pid))
 
     def delete_comment(self, comment_id: int) -> None:
         """Delete a comment. Raises NotFoundError."""
