@@ -25,6 +25,7 @@ from core.board import (
     CATEGORIES,
     COOKIE_NAME,
     Board,
+    BoardConfig,
     SummaryError,
     Visitor,
     summary_lines,
@@ -228,6 +229,31 @@ def summary_block(summary: Mapping[str, Any]) -> None:
     st.text("\n".join(summary_lines(summary, lang())), width="stretch")
 
 
+def credentials(
+    cfg: BoardConfig, nickname_key: str, password_key: str, *, new: bool, side_by_side: bool = True
+) -> tuple[str, str]:
+    """The nickname and password inputs of every board form. ``new`` (a new post, comment or
+    share): the nickname starts as the session's last one and the password explains what it
+    is for; otherwise (an owner proving it wrote something) both start empty."""
+    left: Any
+    right: Any
+    left, right = st.columns(2) if side_by_side else (st, st)
+    nickname = left.text_input(
+        tr("board.field.nickname"),
+        value=st.session_state.get(NICKNAME_KEY, "") if new else "",
+        max_chars=cfg.nickname_max,
+        key=nickname_key,
+    )
+    password = right.text_input(
+        tr("board.field.password"),
+        type="password",
+        max_chars=cfg.password_max,
+        help=tr("board.field.password_help") if new else None,
+        key=password_key,
+    )
+    return nickname, password
+
+
 def share_to_board(category: str, summary: Mapping[str, Any], key: str) -> int | None:
     """Offer to share ``summary`` to the community board under ``category``.
 
@@ -260,19 +286,7 @@ def share_to_board(category: str, summary: Mapping[str, Any], key: str) -> int |
         with st.form(key=f"{key}__form", clear_on_submit=False):
             board = get_board()
             cfg = board.config
-            nickname = st.text_input(
-                tr("board.field.nickname"),
-                value=st.session_state.get(NICKNAME_KEY, ""),
-                max_chars=cfg.nickname_max,
-                key=f"{key}__nickname",
-            )
-            password = st.text_input(
-                tr("board.field.password"),
-                type="password",
-                max_chars=cfg.password_max,
-                help=tr("board.field.password_help"),
-                key=f"{key}__password",
-            )
+            nickname, password = credentials(cfg, f"{key}__nickname", f"{key}__password", new=True, side_by_side=False)
             note = st.text_area(tr("board.share.note"), max_chars=cfg.comment_max, key=f"{key}__note")
             submitted = st.form_submit_button(tr("board.share.button"), type="primary")
         if not submitted:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.board import Board, BoardConfig, cheap_password_hasher
-from core.board.store import _SEARCH_SQL
+from core.board.queries import SEARCH_SQL
 from core.board.text import bigram_token, parse_query
 
 # Titles and bodies with Korean (particles attached), Latin letters in both cases, non-ASCII
@@ -144,7 +144,7 @@ def test_rare_short_term_uses_the_bigram_index(filled: Board, db_path: Path) -> 
     plans = {}
     for sort in ("newest", "popular"):
         with sqlite3.connect(db_path) as conn:
-            rows = conn.execute("EXPLAIN QUERY PLAN " + _SEARCH_SQL[("bigram", sort)], params)
+            rows = conn.execute("EXPLAIN QUERY PLAN " + SEARCH_SQL[("bigram", sort)], params)
             plans[sort] = [r[3] for r in rows]
     # newest: walk the index backwards, then each candidate post by its id (no scan of the posts)
     assert plans["newest"][:2] == ["SCAN posts_bigram VIRTUAL TABLE INDEX 192:M1", "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"]
