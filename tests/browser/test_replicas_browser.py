@@ -14,8 +14,8 @@ import pytest
 
 from core.i18n import t
 from core.settings import PROJECT_ROOT
-from tests.browser.conftest import shot, wait_for_app
 from deploy.local import Cluster, cluster, nginx_binary
+from tests.browser.conftest import shot, wait_for_app
 
 FILM = PROJECT_ROOT / "assets" / "demo" / "chest" / "nih-00005425_000.png"
 

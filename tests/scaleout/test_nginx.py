@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.nginx import main, render
 from deploy.local import nginx_binary
+from deploy.nginx import main, render
 
 
 def test_the_configuration_routes_sticky_and_upgrades_websockets() -> None:
