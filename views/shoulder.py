@@ -478,10 +478,9 @@ def _model_section(gray: np.ndarray | None) -> None:
     cols = st.columns(3)
     for col, (label, p) in zip(cols, pred["probs"].items(), strict=True):
         col.metric(tr(f"shoulder.model.label_{label}"), f"{100 * p:.0f}%")
-    from core.shoulder.train import overlay_rgb, resize_square
+    from core.shoulder.model import cam_picture
 
-    size = pred["cam"].shape[0]
-    st.image(overlay_rgb(resize_square(gray, size), pred["cam"]), caption=tr("shoulder.model.gradcam"), width=320)
+    st.image(cam_picture(gray, pred["cam"]), caption=tr("shoulder.model.gradcam"), width=320)
 
 
 @st.cache_resource(show_spinner=False)
