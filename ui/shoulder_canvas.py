@@ -13,7 +13,8 @@ import streamlit as st
 from core.shoulder import LevelMeasurement, Line
 from core.shoulder.display import LINE_COLOURS, draw_overlay, fabric_line_endpoints
 from ui.common import tr
-from ui.shoulder_state import COORDS, S, bound_number, option_labels, placed_lines, set_line
+from ui.options import option_labels
+from ui.shoulder_state import COORDS, S, bound_number, placed_lines, set_line
 
 CANVAS_WIDTH = 640
 

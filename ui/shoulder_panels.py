@@ -25,7 +25,8 @@ from core.shoulder.workflow import (
     spacing_modes,
 )
 from ui.common import lang, show_user_error, tr
-from ui.shoulder_state import S, bound_number, file_facts, get_line, option_labels, placed_lines, value
+from ui.options import option_labels
+from ui.shoulder_state import S, bound_number, file_facts, get_line, placed_lines, value
 
 Spacing = tuple[float, float]
 

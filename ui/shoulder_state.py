@@ -9,30 +9,22 @@ to it: their state is pulled in at the start of a run and pushed out just before
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from core.errors import UserError
-from core.i18n import t
 from core.imaging.compact import load_compact
 from core.session_memory import UploadStore
 from core.shoulder import LevelMeasurement, Line, MeasurementError, remeasure_with_edges
 from core.shoulder.gate import FileFacts, inspect_file
 from core.shoulder.workflow import LINES, MAX_SIDE, ShoulderImage, demo_image, from_input
-from ui.common import lang
 
 COORDS = ("x1", "y1", "x2", "y2")
 STORE = "sh_store"
 WIDGET_PREFIX = "sh_in_"
 S = st.session_state
 
-
-def option_labels(prefix: str) -> Callable[[Any], str]:
-    """Option labels in the language of this run (bound now, so AppTest formats them the same)."""
-    code = lang()
-    return lambda value: t(prefix + str(value), code)
 
 
 def _store() -> dict[str, float]:

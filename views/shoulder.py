@@ -22,6 +22,7 @@ from core.shoulder.workflow import (
 )
 from ui.common import show_user_error, tr
 from ui.demo import sample_picker
+from ui.options import option_labels
 from ui.shoulder_canvas import drawing, numbers
 from ui.shoulder_panels import calibration, export, gate_passes, level_details, model_section, results, share
 from ui.shoulder_state import (
@@ -30,7 +31,6 @@ from ui.shoulder_state import (
     demo,
     get_line,
     load,
-    option_labels,
     placed_lines,
     pull_widgets,
     reset_for,
