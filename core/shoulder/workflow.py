@@ -22,6 +22,7 @@ from core.shoulder.measure import (
     measure_level,
     spacing_from_calibration,
 )
+from core.shoulder.phantom import DEMO_SPEC, demo_case
 from core.shoulder.profile import Line, MeasurementError
 from core.shoulder.screening import TINGART_LEVEL2_MM, Screening, mean_cct, screen
 
@@ -86,8 +87,6 @@ def from_input(img: ImageInput) -> ShoulderImage:
 
 def demo_image() -> tuple[ShoulderImage, dict[str, Line]]:
     """The built phantom with known DTI and cortical thickness, and its preset lines."""
-    from core.shoulder.phantom import DEMO_SPEC, demo_case
-
     ph, lines = demo_case()
     sp = DEMO_SPEC.spacing_mm
     image = ShoulderImage(gray=np.asarray(ph.image, dtype=np.float32), spacing=(sp, sp), id=DEMO_ID,
