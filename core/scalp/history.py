@@ -151,6 +151,12 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in (code or "").casefold() if not ch.isspace() and ch != "-")
 
 
+def code_marker(code: str) -> str:
+    """A session marker of a code: the same for every spelling of it (case, spaces and dashes do
+    not count), and not the code itself."""
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
 def check_code(code: str) -> str:
     """The normalised code, if it is long and varied enough.
 

@@ -51,6 +51,21 @@ FIELDS: tuple[str, ...] = (
     "recent_triggers", "stress", "sleep", "smoking", "symptoms",
 )
 FOV_RANGE_MM = (2.0, 100.0)
+DEFAULTS: dict[str, str] = {"family_history": "unknown", "stress": "medium", "sleep": "6to8", "smoking": "no"}
+"""What the form shows first for the optional single-choice questions (the required ones start empty)."""
+
+
+def default_index(name: str) -> int | None:
+    """The form's first choice of question ``name``: none for a required question, else the index
+    of its default (the first option when it has none).
+
+    Raises:
+        KeyError: ``name`` is not a single-choice question.
+    """
+    if name in REQUIRED_SINGLE:
+        return None
+    options = list(SINGLE[name])
+    return options.index(DEFAULTS[name]) if name in DEFAULTS else 0
 
 
 def missing_answers(form: Mapping[str, Any]) -> tuple[str, ...]:

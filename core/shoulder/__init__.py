@@ -8,7 +8,8 @@ Public API (no torch or Streamlit imported here):
 * :func:`measure_level` - edges + shaft-tilt correction + DTI and cortical thickness at one level.
 * :func:`screen` - screening category from DTI and mean CCT against published thresholds.
 * :mod:`core.shoulder.phantom` - synthetic radiograph phantoms with known dimensions.
-* :mod:`core.shoulder.train` - ``python -m core.shoulder.train pretrain|finetune|evaluate``.
+* :mod:`core.shoulder.model` / :mod:`core.shoulder.inference` - the learned model at run time.
+* :mod:`core.shoulder.train` - ``python -m core.shoulder.train pretrain|finetune|evaluate`` (never imported by the app).
 """
 
 from core.shoulder.edges import CorticalEdges, find_edges, gradient_edges, manual_edges, model_fit_edges

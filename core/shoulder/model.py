@@ -3,6 +3,9 @@ predictions only when verified weights are installed (never from random weights)
 
 No weights ship with the app: a site that has DXA-labelled shoulder radiographs trains its own
 with ``python -m core.shoulder.train`` and installs the file under the card's name.
+
+torch is imported (through :mod:`core.shoulder.inference`) only when a model is loaded, so a page
+that only shows the install status never pays for it. Nothing here imports the training code.
 """
 
 from __future__ import annotations
@@ -41,27 +44,30 @@ def model_info(name: str = CLASSIFIER_CARD) -> ModelInfo:
 
 
 def load(path: Path) -> tuple[Any, dict[str, float]]:
-    """(model, thresholds) from a verified checkpoint (torch imported only here).
+    """(model, thresholds) from a verified checkpoint.
 
     Raises:
         ValueError: not a shoulder classifier checkpoint.
+        OSError: the file cannot be read.
     """
-    from core.shoulder.train import load_classifier
+    from core.shoulder.inference import load_classifier  # torch: only once a model is installed
 
     return load_classifier(path)
 
 
 def predict(model: Any, gray: np.ndarray, with_cam: bool = True) -> dict[str, Any]:
-    """Class probabilities (``normal``, ``osteopenia``, ``osteoporosis``) and a Grad-CAM map."""
-    import torch
+    """Class probabilities (``normal``, ``osteopenia``, ``osteoporosis``) and a Grad-CAM map.
 
-    from core.shoulder.net import LABELS
-    from core.shoulder.train import gradcam_overlays, predict_probs, resize_square
+    Raises:
+        RuntimeError: the network failed on this image (torch).
+    """
+    from core.shoulder.inference import predict as run  # torch: only once a model is installed
 
-    size = model.cfg.img_size
-    img = torch.from_numpy(resize_square(gray, size))[None, None]
-    probs = predict_probs(model, img)[0]
-    out: dict[str, Any] = {"probs": {k: float(p) for k, p in zip(LABELS, probs, strict=True)}}
-    if with_cam:
-        out["cam"] = gradcam_overlays(model, img)[0]
-    return out
+    return run(model, gray, with_cam=with_cam)
+
+
+def cam_picture(gray: np.ndarray, cam_map: np.ndarray) -> np.ndarray:
+    """The Grad-CAM map of :func:`predict` over the radiograph as uint8 RGB."""
+    from core.shoulder.inference import cam_picture as picture  # torch: only once a model is installed
+
+    return picture(gray, cam_map)

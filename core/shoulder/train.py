@@ -11,6 +11,9 @@ A labelled folder holds one sub-folder per class, ``normal/``, ``osteopenia/`` a
 (columns ``file,patient``; ``file`` relative to the folder) keeps all images of a patient on
 the same side of the train/validation split; without it each image counts as its own patient.
 
+The runtime side (loading a checkpoint, probabilities, Grad-CAM) is :mod:`core.shoulder.inference`
+and the data layout :mod:`core.shoulder.dataset`; the app never imports this module.
+
 Nothing here runs at import time or downloads anything. Checkpoints are written outside git
 (``weights/downloads/`` by default). No weights are shipped: without real labelled shoulder
 radiographs the page relies on the measurements.
@@ -19,7 +22,6 @@ radiographs the page relies on the measurements.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -33,41 +35,19 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from core.settings import get_settings
+from core.shoulder.dataset import labelled_items, list_images, load_cache, read_gray, split_by_patient
+from core.shoulder.inference import (
+    gradcam_overlays,
+    load_classifier,
+    overlay_rgb,
+    predict_probs,
+    resize_square,
+)
 from core.shoulder.metrics import auc, binary_report, youden_threshold
 from core.shoulder.net import LABELS, MEAN, STD, EncoderConfig, MaskedAutoencoder, ShoulderClassifier
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm", ".dicom", ".tif", ".tiff", ".bmp"}
 ENCODER_FILE = "shoulder-mae-vit-encoder.pt"
 CLASSIFIER_FILE = "shoulder-osteoporosis-vit.pt"
-
-
-# --- images --------------------------------------------------------------------------------------
-def list_images(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursive, sorted)."""
-    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def read_gray(path: Path) -> np.ndarray:
-    """A display-ready grayscale float32 image in [0, 1] via the shared loader (DICOM included).
-
-    Raises:
-        core.imaging.ImageError: the file is not a readable image.
-    """
-    try:
-        from core.imaging import load_image
-    except ImportError:  # the shared loader is not installed: plain PNG/JPEG only
-        from PIL import Image
-
-        with Image.open(path) as im:
-            return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
-    return np.asarray(load_image(path.read_bytes(), path.name).gray(), dtype=np.float32)
-
-
-def resize_square(gray: np.ndarray, size: int) -> np.ndarray:
-    """Resize to ``size`` x ``size`` (area interpolation)."""
-    import cv2
-
-    return cv2.resize(gray.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
 
 
 def to_tensor(gray: np.ndarray, size: int) -> torch.Tensor:
@@ -95,21 +75,6 @@ def _augment(batch: torch.Tensor, size: int, gen: torch.Generator, scale: tuple[
         bias = float(torch.empty(1).uniform_(-0.1, 0.1, generator=gen))
         out[i] = crop[0] * gain + bias
     return (out - MEAN) / STD
-
-
-def load_cache(paths: Sequence[Path], size: int, log=print) -> torch.Tensor:  # noqa: ANN001
-    """Read and resize every image once: (N, 1, size, size) float tensor in [0, 1]. Unreadable files are skipped."""
-    from core.errors import UserError
-
-    arrays = []
-    for p in paths:
-        try:
-            arrays.append(resize_square(read_gray(p), size))
-        except (UserError, OSError, ValueError) as exc:
-            log(f"skip {p}: {exc}")
-    if not arrays:
-        raise SystemExit("no readable images found")
-    return torch.from_numpy(np.stack(arrays))[:, None]
 
 
 # --- pre-training --------------------------------------------------------------------------------
@@ -345,49 +310,6 @@ def load_encoder_checkpoint(path: Path) -> tuple[EncoderConfig, dict[str, torch.
     return EncoderConfig(**ckpt["config"]), ckpt["state_dict"]
 
 
-# --- labelled data -------------------------------------------------------------------------------
-def labelled_items(folder: Path) -> tuple[list[Path], np.ndarray, list[str]]:
-    """(paths, labels as indices into :data:`LABELS`, patient ids) of a labelled folder.
-
-    Raises:
-        SystemExit: no class sub-folder holds an image.
-    """
-    folder = Path(folder)
-    patients: dict[str, str] = {}
-    pfile = folder / "patients.csv"
-    if pfile.is_file():
-        with pfile.open(newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                patients[row["file"]] = row["patient"]
-    paths: list[Path] = []
-    labels: list[int] = []
-    groups: list[str] = []
-    for k, name in enumerate(LABELS):
-        for p in list_images(folder / name):
-            rel = p.relative_to(folder).as_posix()
-            paths.append(p)
-            labels.append(k)
-            groups.append(patients.get(rel, rel))
-    if not paths:
-        raise SystemExit(f"{folder}: no images in {', '.join(LABELS)} sub-folders")
-    return paths, np.array(labels), groups
-
-
-def split_by_patient(labels: np.ndarray, groups: list[str], val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, val): patients are shuffled within each class and never split."""
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for k in np.unique(labels):
-        pats = sorted({g for g, lab in zip(groups, labels, strict=True) if lab == k})
-        rng.shuffle(pats)
-        n_val = max(1, int(round(len(pats) * val_fraction))) if len(pats) > 1 else 0
-        val_p = set(pats[:n_val])
-        for i, (g, lab) in enumerate(zip(groups, labels, strict=True)):
-            if lab == k:
-                (val if g in val_p else train).append(i)
-    return np.array(sorted(train)), np.array(sorted(val))
-
-
 # --- fine-tuning ---------------------------------------------------------------------------------
 def scores_from_probs(probs: np.ndarray) -> dict[str, np.ndarray]:
     """Scores of the two binary endpoints: osteoporosis vs rest, low bone mass vs normal."""
@@ -396,17 +318,6 @@ def scores_from_probs(probs: np.ndarray) -> dict[str, np.ndarray]:
 
 def truths_from_labels(labels: np.ndarray) -> dict[str, np.ndarray]:
     return {"osteoporosis": labels == 2, "low_bone_mass": labels >= 1}
-
-
-@torch.no_grad()
-def predict_probs(model: ShoulderClassifier, images: torch.Tensor, batch_size: int = 32) -> np.ndarray:
-    """Softmax probabilities for a (N, 1, S, S) tensor in [0, 1]."""
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        x = (images[i:i + batch_size] - MEAN) / STD
-        out.append(torch.softmax(model(x), dim=1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(LABELS)))
 
 
 def finetune(
@@ -507,32 +418,6 @@ def make_report(labels: np.ndarray, probs: np.ndarray, thresholds: dict[str, flo
             "accuracy": float((probs.argmax(axis=1) == labels).mean()) if len(labels) else float("nan")}
 
 
-def gradcam_overlays(model: ShoulderClassifier, images: torch.Tensor, target: int = 2) -> np.ndarray:
-    """Grad-CAM maps (N, S, S) in [0, 1] for class ``target`` on the last encoder block.
-
-    Hooks are removed on exit (the context manager), so repeated calls do not stack them.
-    """
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
-    from core.shoulder.net import vit_reshape_transform
-
-    model.eval()
-    x = (images - MEAN) / STD
-    with GradCAM(model=model, target_layers=[model.encoder.blocks[-1].norm1],
-                 reshape_transform=vit_reshape_transform(model.cfg)) as cam:
-        maps = cam(input_tensor=x, targets=[ClassifierOutputTarget(target)] * len(x))
-    return np.asarray(maps, dtype=np.float32)
-
-
-def overlay_rgb(gray: np.ndarray, cam_map: np.ndarray) -> np.ndarray:
-    """Heat map over the grayscale radiograph as uint8 RGB (jet, 40% opacity)."""
-    from pytorch_grad_cam.utils.image import show_cam_on_image
-
-    rgb = np.repeat(np.clip(gray, 0, 1)[..., None], 3, axis=2).astype(np.float32)
-    return show_cam_on_image(rgb, cam_map, use_rgb=True, image_weight=0.6)
-
-
 def write_report(report_dir: Path, report: dict[str, object], labels: np.ndarray, probs: np.ndarray,
                  paths: Sequence[Path], model: ShoulderClassifier, n_gradcam: int) -> None:
     """report.json, ROC curves and up to ``n_gradcam`` Grad-CAM overlays (osteoporosis class)."""
@@ -580,21 +465,6 @@ def plot_roc(labels: np.ndarray, probs: np.ndarray, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def load_classifier(path: Path) -> tuple[ShoulderClassifier, dict[str, float]]:
-    """(model in eval mode, thresholds) from a fine-tuned checkpoint.
-
-    Raises:
-        ValueError: the file is not a shoulder classifier checkpoint.
-    """
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != "shoulder-classifier":
-        raise ValueError(f"{path} is not a shoulder classifier checkpoint")
-    model = ShoulderClassifier(EncoderConfig(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
-    model.eval()
-    return model, dict(ckpt.get("thresholds", {}))
 
 
 def evaluate(data: Path, model_path: Path, report_dir: Path | None = None, gradcam: int = 8,

@@ -274,3 +274,12 @@ def test_a_writer_killed_mid_save_leaves_the_previous_history(tmp_path: Path, mo
     monkeypatch.undo()
     assert [e.time for e in store.entries(CODE)] == ["first"]
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_code_marker_is_one_for_every_spelling_and_never_the_code() -> None:
+    from core.scalp.history import code_marker
+
+    code = "7K2Q-XM9D-PL4R-ZT8W"
+    marker = code_marker(code)
+    assert marker == code_marker("7k2q xm9d pl4r zt8w") == code_marker(" 7K2QXM9DPL4RZT8W ")
+    assert marker != code_marker("7K2Q-XM9D-PL4R-ZT8X") and code.lower().replace("-", "") not in marker

@@ -104,3 +104,14 @@ def test_adjustments_state_a_reason_and_touch_each_condition_once() -> None:
         assert a.delta == 1
         assert t(a.reason_key, "ko") != a.reason_key and t(a.reason_key, "en") != a.reason_key
     assert adjustments(Questionnaire.from_form(form())) == ()
+
+
+def test_the_form_starts_required_questions_empty_and_optional_ones_at_their_default() -> None:
+    from core.scalp.questionnaire import DEFAULTS, REQUIRED_SINGLE, SINGLE, default_index
+
+    assert all(default_index(name) is None for name in REQUIRED_SINGLE)
+    assert SINGLE["stress"][default_index("stress")] == "medium" == DEFAULTS["stress"]
+    assert SINGLE["family_history"][default_index("family_history")] == "unknown"
+    assert all(name in SINGLE and name not in REQUIRED_SINGLE and value in SINGLE[name] for name, value in DEFAULTS.items())
+    with pytest.raises(KeyError):
+        default_index("no_such_question")
