@@ -18,7 +18,8 @@ from core.chest import gate
 from core.chest.analysis import analyse, rotated
 from core.chest.gate import VIEW_CARD, check_input, view_net_or_issue
 from core.chest.reading import OperatingPoint
-from core.chest.view import COMP, ViewNet, dihedral, lateral_films, read_view, view_split
+from core.chest.view import COMP, ViewNet, dihedral, read_view
+from core.chest.view_fit import lateral_films, view_split
 from core.imaging import ImageInput, load_image
 from core.models import registry
 
