@@ -18,7 +18,7 @@ from core.i18n import t
 from core.imaging.compact import CompactImage, load_compact
 from core.llm import writer_names
 from core.llm.careplan import care_plan_facts
-from core.llm.guarded import GuardedOutcome
+from core.llm.guarded_writer import GuardedOutcome
 from core.llm.writer import writer_status
 from core.models.registry import installed_path
 from core.samples import list_samples
