@@ -296,16 +296,16 @@ def built_radiograph_like() -> dict[str, list[tuple[str, bytes]]]:
 
     * the shoulder page's demonstration phantom (``core.shoulder.phantom.demo_case``: a projected humeral
       shaft) and 5 phantoms with other diameters, soft tissue and axis angles;
-    * 6 hand-like and 6 knee-like projections (``core.chest.phantoms``);
+    * 6 hand-like and 6 knee-like projections (``tests/chest/phantoms.py``);
     * real non-chest medical images bundled with pydicom (two head CT slices, a whole-body bone scan, an
       abdominal MR), their display pixels only.
     """
 
     import pydicom
 
-    from core.chest.phantoms import hand_like, knee_like
     from core.imaging import load_image
     from core.shoulder.phantom import PhantomSpec, demo_case, render_phantom
+    from tests.chest.phantoms import hand_like, knee_like
 
     out: dict[str, list[tuple[str, bytes]]] = {"shoulder phantom": [("demo_case", _png(demo_case()[0].image))]}
     rng = np.random.default_rng(1)

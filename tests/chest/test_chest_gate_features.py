@@ -67,7 +67,7 @@ def test_the_shoulder_phantom_is_refused_for_the_starter(starter) -> None:
 
 @pytest.mark.parametrize("kind", ["hand", "knee"])
 def test_hand_and_knee_like_projections_are_refused_for_the_starter(kind: str, starter) -> None:
-    from core.chest.phantoms import hand_like, knee_like
+    from tests.chest.phantoms import hand_like, knee_like
 
     pixels = (hand_like if kind == "hand" else knee_like)(seed=3)
     result = analyse(load_image(_png(pixels), f"{kind}.png"), starter)

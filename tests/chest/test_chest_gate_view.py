@@ -122,8 +122,8 @@ def _radiograph_like_non_chest() -> list[tuple[str, ImageInput]]:
     import skimage.data
     from PIL import Image
 
-    from core.chest.phantoms import hand_like, knee_like
     from core.shoulder.phantom import demo_case
+    from tests.chest.phantoms import hand_like, knee_like
 
     arrays = [("knee", knee_like(3)), ("hand", hand_like(3)), ("shoulder", demo_case()[0].image),
               ("camera", skimage.data.camera() / 255.0), ("clock", skimage.data.clock() / 255.0)]
