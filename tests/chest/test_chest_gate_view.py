@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -247,19 +246,6 @@ def test_an_overridden_result_is_never_shared_and_its_exports_say_so(test_model,
     assert normal.analysed and not normal.overridden
     assert "override_notice" not in export.to_dict(normal, op, "en")
     assert export.share_summary(normal, op, "en")["task"] == "chest"
-
-
-@pytest.fixture()
-def weights_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "bundled"
-    folder.mkdir()
-    for card in registry.list_cards():
-        src = registry.BUNDLED_DIR / card.file
-        if card.bundled and src.is_file():
-            shutil.copy2(src, folder / card.file)
-    monkeypatch.setattr(registry, "BUNDLED_DIR", folder)
-    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "downloads"))
-    return folder
 
 
 @pytest.mark.parametrize("damage", ["flip", "delete"])
