@@ -330,13 +330,21 @@ def _cmd_fit_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m core.chest.gate_fit fit-image|fit-features`` (see module docstring)."""
+def cli_parser(module: str, doc: str) -> tuple[argparse.ArgumentParser, Any, Path]:
+    """The argument parser of ``python -m <module>`` (described by the first line of ``doc``), its
+    subcommand group, and the default ``--data`` folder (``DRDC_SAMPLES_DIR``, else ``../shared/data``)."""
     from core.settings import PROJECT_ROOT, get_settings
 
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
     default_data = get_settings().samples_dir or (PROJECT_ROOT.parent / "shared" / "data")
-    parser = argparse.ArgumentParser(prog="python -m core.chest.gate_fit", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    return parser, parser.add_subparsers(dest="cmd", required=True), Path(default_data)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m core.chest.gate_fit fit-image|fit-features`` (see module docstring)."""
+    from core.settings import PROJECT_ROOT
+
+    parser, sub, default_data = cli_parser("core.chest.gate_fit", __doc__ or "")
     img = sub.add_parser("fit-image", help="fit the committed model-free reference statistics")
     img.add_argument("--data", default=str(default_data))
     img.add_argument("--k", type=int, default=8)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from core.chest.gate import UNUSUAL_FRACTION, VIEW_CARD, descriptor, image_reference
-from core.chest.gate_fit import covid_frontal_rows, parity, read_gray, update_bundled_card
+from core.chest.gate_fit import cli_parser, covid_frontal_rows, parity, read_gray, update_bundled_card
 from core.chest.view import N_CLASSES, ONE_FIELD, SIDE, ViewNet, ViewReading, read_view, thumbnail
 
 PARTS = ("train", "choose", "test")
@@ -304,11 +304,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m core.chest.view_fit train`` (see the module docstring)."""
-    from core.settings import PROJECT_ROOT, get_settings
-
-    default_data = get_settings().samples_dir or (PROJECT_ROOT.parent / "shared" / "data")
-    parser = argparse.ArgumentParser(prog="python -m core.chest.view_fit", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    parser, sub, default_data = cli_parser("core.chest.view_fit", __doc__ or "")
     tr = sub.add_parser("train", help="train the committed view/orientation network and choose its thresholds")
     tr.add_argument("--data", default=str(default_data))
     tr.add_argument("--epochs", type=int, default=40)

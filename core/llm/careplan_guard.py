@@ -26,18 +26,19 @@ from functools import cache, lru_cache
 
 from core.i18n import catalog
 from core.llm import labeler
-from core.llm.guard_result import P_EMPTY, GuardResult, guard_result
+from core.llm.guard_result import (
+    P_DIAGNOSIS,
+    P_DOSE,
+    P_EMPTY,
+    P_INVENTED,
+    P_MEDICATION,
+    P_OMITTED_CONDITION,
+    P_REFERRAL,
+    P_SEVERITY,
+    GuardResult,
+    guard_result,
+)
 from core.llm.labeler import Mention
-
-#: Translation keys of the problems (each takes ``{names}``, a list of conditions or phrases).
-P_INVENTED = "guard.problem.invented_condition"
-P_OMITTED_CONDITION = "guard.problem.omitted_condition"
-P_DIAGNOSIS = "guard.problem.diagnosis"
-P_DOSE = "guard.problem.dose"
-P_MEDICATION = "guard.problem.medication"
-P_SEVERITY = "guard.problem.severity"
-P_REFERRAL = "guard.problem.referral"
-
 
 # Asserting vocabulary: the condition names and their direct synonyms (a grade-0 condition
 # named positively is "invented"). Broad words (oily, redness, flakes, thinning...) only count

@@ -16,8 +16,21 @@ from core.llm.labeler import NO_FINDING
 
 Kind = Literal["chest", "care_plan"]
 
-#: Translation key of the problem "the text is empty" (both guards; every problem key takes ``{names}``).
-P_EMPTY = "guard.problem.empty"
+#: Translation keys of the problems (each takes ``{names}``, a list of findings, conditions or phrases).
+P_EMPTY = "guard.problem.empty"  # both guards
+P_ASSERTED = "guard.problem.asserted"  # chest report guard
+P_OVERSTATED = "guard.problem.overstated"
+P_NOT_ASSESSED = "guard.problem.not_assessed"
+P_OMITTED = "guard.problem.omitted"
+P_CONTRADICTED = "guard.problem.contradicted"
+P_NORMAL_CLAIM = "guard.problem.normal_claim"
+P_INVENTED = "guard.problem.invented_condition"  # care-plan guard
+P_OMITTED_CONDITION = "guard.problem.omitted_condition"
+P_DIAGNOSIS = "guard.problem.diagnosis"
+P_DOSE = "guard.problem.dose"
+P_MEDICATION = "guard.problem.medication"
+P_SEVERITY = "guard.problem.severity"
+P_REFERRAL = "guard.problem.referral"
 
 
 @dataclass(frozen=True)

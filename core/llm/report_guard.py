@@ -23,16 +23,18 @@ from __future__ import annotations
 
 from core.llm import labeler
 from core.llm.facts import ChestReportFacts
-from core.llm.guard_result import P_EMPTY, GuardResult, guard_result
+from core.llm.guard_result import (
+    P_ASSERTED,
+    P_CONTRADICTED,
+    P_EMPTY,
+    P_NORMAL_CLAIM,
+    P_NOT_ASSESSED,
+    P_OMITTED,
+    P_OVERSTATED,
+    GuardResult,
+    guard_result,
+)
 from core.llm.labeler import NO_FINDING
-
-#: Translation keys of the problems (each takes ``{names}``, a list of finding names).
-P_ASSERTED = "guard.problem.asserted"
-P_OVERSTATED = "guard.problem.overstated"
-P_NOT_ASSESSED = "guard.problem.not_assessed"
-P_OMITTED = "guard.problem.omitted"
-P_CONTRADICTED = "guard.problem.contradicted"
-P_NORMAL_CLAIM = "guard.problem.normal_claim"
 
 
 def check_chest_report(text: str, facts: ChestReportFacts, lang: str) -> GuardResult:

@@ -31,25 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.imaging.gate import (
-    COLOUR_REFUSE,
-    CONTRAST_REFUSE,
-    CONTRAST_WARN,
-    MIN_SIDE_REFUSE,
-    MIN_SIDE_WARN,
-    RADIOGRAPH_MODALITIES,
-    Decision,
-    Severity,
-    colourfulness,
-    quality,
-)
-from core.imaging.gate import GateIssue as _Issue
-from core.imaging.gate import GateResult as _Result
-
-__all__ = [
-    "COLOUR_REFUSE", "CONTRAST_REFUSE", "CONTRAST_WARN", "MIN_SIDE_REFUSE", "MIN_SIDE_WARN", "RADIOGRAPH_MODALITIES",
-    "SHARPNESS_WARN", "Decision", "FileFacts", "GateIssue", "GateResult", "Severity", "check_input", "inspect_file",
-]
+from core.imaging import gate as common
+from core.imaging.gate import Decision, colourfulness, quality
 
 #: Thresholds other than those shared with the chest page (:mod:`core.imaging.gate`).
 SHARPNESS_WARN = 0.008
@@ -61,14 +44,14 @@ CAMERA_TAGS = (0x010F, 0x0110)
 _THUMB = 256
 
 
-class GateIssue(_Issue):
+class GateIssue(common.GateIssue):
     """One problem the shoulder gate found (translation key ``shoulder.gate.<code>``); ``overridable``
     says whether the user may go on after confirming the file is a radiograph."""
 
     namespace = "shoulder"
 
 
-class GateResult(_Result):
+class GateResult(common.GateResult):
     """All issues found and the scores behind them; the page passes the user's override to :meth:`decision`."""
 
     def decision(self, overridden: bool = False) -> Decision:
@@ -133,28 +116,28 @@ def check_input(gray: np.ndarray, facts: FileFacts | None = None) -> GateResult:
     scores: dict[str, float] = {}
     modality = _norm(facts.modality)
     body = _norm(facts.body_part)
-    if modality and modality not in RADIOGRAPH_MODALITIES:
+    if modality and modality not in common.RADIOGRAPH_MODALITIES:
         issues.append(GateIssue("modality", "refuse", params=(("value", modality),)))
     if body and not any(part in body for part in SHOULDER_BODY_PARTS):
         issues.append(GateIssue("body_part", "warn", params=(("value", body),)))
     if facts.colourfulness is not None:
         scores["colourfulness"] = facts.colourfulness
-        if facts.colourfulness > COLOUR_REFUSE:
+        if facts.colourfulness > common.COLOUR_REFUSE:
             issues.append(GateIssue("colour", "refuse"))
     if facts.camera and not any(i.code == "colour" for i in issues):
         issues.append(GateIssue("camera", "refuse"))
     gray = np.asarray(gray, dtype=np.float32)
     short = int(min(gray.shape[:2]))
     scores["short_side"] = float(short)
-    if short < MIN_SIDE_REFUSE:
+    if short < common.MIN_SIDE_REFUSE:
         issues.append(GateIssue("too_small", "refuse", overridable=False, params=(("pixels", str(short)),)))
-    elif short < MIN_SIDE_WARN:
+    elif short < common.MIN_SIDE_WARN:
         issues.append(GateIssue("low_resolution", "warn", params=(("pixels", str(short)),)))
     contrast, sharp = quality(gray)
     scores["contrast"], scores["sharpness"] = contrast, sharp
-    if contrast < CONTRAST_REFUSE:
+    if contrast < common.CONTRAST_REFUSE:
         issues.append(GateIssue("low_contrast", "refuse", overridable=False))
-    elif contrast < CONTRAST_WARN:
+    elif contrast < common.CONTRAST_WARN:
         issues.append(GateIssue("low_contrast_warn", "warn"))
     if sharp < SHARPNESS_WARN:
         issues.append(GateIssue("blurry", "warn"))
