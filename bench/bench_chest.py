@@ -296,16 +296,16 @@ def built_radiograph_like() -> dict[str, list[tuple[str, bytes]]]:
 
     * the shoulder page's demonstration phantom (``core.shoulder.phantom.demo_case``: a projected humeral
       shaft) and 5 phantoms with other diameters, soft tissue and axis angles;
-    * 6 hand-like and 6 knee-like projections (``core.chest.phantoms``);
+    * 6 hand-like and 6 knee-like projections (``tests/chest/phantoms.py``);
     * real non-chest medical images bundled with pydicom (two head CT slices, a whole-body bone scan, an
       abdominal MR), their display pixels only.
     """
 
     import pydicom
 
-    from core.chest.phantoms import hand_like, knee_like
     from core.imaging import load_image
     from core.shoulder.phantom import PhantomSpec, demo_case, render_phantom
+    from tests.chest.phantoms import hand_like, knee_like
 
     out: dict[str, list[tuple[str, bytes]]] = {"shoulder phantom": [("demo_case", _png(demo_case()[0].image))]}
     rng = np.random.default_rng(1)
@@ -329,7 +329,8 @@ def cmd_gate(args: argparse.Namespace) -> None:
     import cv2
 
     from core.chest.analysis import inverted as negative
-    from core.chest.gate import check_input, frontal_split, image_reference
+    from core.chest.gate import check_input, image_reference
+    from core.chest.gate_fit import frontal_split
     from core.imaging import load_image
 
     root = data_dir()
@@ -337,7 +338,7 @@ def cmd_gate(args: argparse.Namespace) -> None:
     print(f"image reference: {'loaded' if ref else 'MISSING'}; threshold {ref.threshold:.3f}; fitted on {ref.meta.get('n_fit')} images" if ref else "image reference missing")
     split = frontal_split(root)
     held = list(split.held_out) + sorted((root / "dicom").glob("*.dcm"))
-    from core.chest.view import lateral_films
+    from core.chest.view_fit import lateral_films
 
     laterals = [path for _, path, _ in lateral_films(root)]
 
@@ -415,16 +416,17 @@ def gate_view(root: Path, non_chest: dict[str, list[tuple[str, bytes]]] | None =
     """View and orientation checks of the gate on held-out films (``core.chest.view``): real frontal pass
     rates per source, mirrored, rotated, half-width crops, laterals and colour photos.
 
-    Frontal films: the *test* patients of :func:`core.chest.view.view_split` (never used to train the
+    Frontal films: the *test* patients of :func:`core.chest.view_fit.view_split` (never used to train the
     view network or choose its thresholds); NIH ChestX-ray14 ``nih14`` films also held out from the
-    image-level statistics (odd SHA-256 parity, as :func:`core.chest.gate.frontal_split`).
+    image-level statistics (odd SHA-256 parity, as :func:`core.chest.gate_fit.frontal_split`).
     ``limit``: at most this many films per source (0: all).
     """
     from dataclasses import replace
 
     from core.chest.analysis import rotated
-    from core.chest.gate import _parity, check_input, view_net_or_issue
-    from core.chest.view import lateral_films, view_split
+    from core.chest.gate import check_input, view_net_or_issue
+    from core.chest.gate_fit import parity
+    from core.chest.view_fit import lateral_films, view_split
     from core.imaging import load_image
 
     net, problem = view_net_or_issue()
@@ -436,7 +438,7 @@ def gate_view(root: Path, non_chest: dict[str, list[tuple[str, bytes]]] | None =
     print(f"  network: {meta.get('kind')}, trained on {meta.get('train_films')} films of training patients; "
           f"thresholds {json.dumps({k: round(v, 3) for k, v in meta.get('thresholds', {}).items()})} = {meta.get('threshold_rule')}")
     split = view_split(root)
-    test = [f for f in split["test"] if f.source != "nih14" or _parity(f.patient) == 1]
+    test = [f for f in split["test"] if f.source != "nih14" or parity(f.patient) == 1]
     groups = {"NIH (adult)": [f for f in test if f.group == "nih"], "Kermany (paediatric)": [f for f in test if f.group == "kermany"]}
     if limit:
         groups = {k: v[:: max(1, len(v) // limit)][:limit] for k, v in groups.items()}
@@ -529,8 +531,8 @@ def gate_features(root: Path, image_fit: tuple[Path, ...], sets: dict[str, list[
         check_features,
         check_input,
         feature_reference,
-        feature_split,
     )
+    from core.chest.gate_fit import feature_split
     from core.chest.reading import OperatingPoint
     from core.imaging import load_image
 
@@ -539,7 +541,7 @@ def gate_features(root: Path, image_fit: tuple[Path, ...], sets: dict[str, list[
     print(f"\n--- feature check of the page's default model: {desc}")
     if ref is None:
         print(f"  no verified feature statistics for {model.name}: only the image-level checks run "
-              f"(python -m core.chest.gate fit-features --model {model.name})")
+              f"(python -m core.chest.gate_fit fit-features --model {model.name})")
         return
     meta = ref.meta
     print(f"  statistics: k {meta.get('k')}, fitted on {meta.get('n_fit')} films, threshold {ref.threshold:.3f} "

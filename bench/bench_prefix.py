@@ -7,7 +7,7 @@ Held-out radiographs: ``--n`` images from ``--start`` (sorted by file name) of `
 ``python -m core.llm.train_prefix build-data`` (NIH test-split patients, never trained on), at the
 balanced operating point; even positions are written in English, odd ones in Korean, and both
 models get the same (image, language) pairs. Each text is checked with
-``core.llm.guard.check_chest_report`` against the facts it was written from.
+``core.llm.report_guard.check_chest_report`` against the facts it was written from.
 
 * (a) base Gemma-3-270M, few-shot completion prompt (``core.llm.prompts.chest_prompt``: two worked
   examples with the structured writer's text), no prefix, no LoRA (adapter disabled);
@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     from core.llm.train_prefix import facts_from_dict
 
     try:
-        from core.llm.guard import check_chest_report
+        from core.llm.report_guard import check_chest_report
     except ImportError:
-        print("core.llm.guard is not available: nothing to measure")
+        print("core.llm.report_guard is not available: nothing to measure")
         return 0
     data = Path(args.data)
     if not is_converted() or not data.exists():

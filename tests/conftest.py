@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,39 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (a fresh clone has none)")
     return SHARED_DATA
+
+
+@pytest.fixture()
+def weights_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty (not yet created) downloads folder for the registry, and a temporary ``HOME`` so that
+    no real ``~/.torchxrayvision`` cache leaks in."""
+    folder = tmp_path / "weights"
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(folder))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return folder
+
+
+@pytest.fixture()
+def weights_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the committed weights folder (the bundled cards' files) that the registry reads
+    instead of the real one, so a test may damage or delete files; downloads go to a temporary folder.
+    The chest gate's cached reference files are forgotten before and after."""
+    from core.chest import gate
+    from core.models import registry
+
+    folder = tmp_path / "bundled"
+    folder.mkdir()
+    for card in registry.list_cards():
+        src = registry.BUNDLED_DIR / card.file
+        if card.bundled and src.is_file():
+            shutil.copy2(src, folder / card.file)
+    monkeypatch.setattr(registry, "BUNDLED_DIR", folder)
+    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "downloads"))
+    gate._image_reference_cached.cache_clear()
+    gate._view_net_cached.cache_clear()
+    yield folder
+    gate._image_reference_cached.cache_clear()
+    gate._view_net_cached.cache_clear()
 
 
 @pytest.fixture(autouse=True)

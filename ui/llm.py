@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.llm.guarded import GuardedOutcome, GuardedWriter
+from core.llm.guarded_writer import GuardedOutcome, GuardedWriter
 from core.llm.writer import get_writer
 from ui.common import lang, tr
 

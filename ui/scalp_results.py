@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.llm import writer_names
 from core.llm.careplan import care_plan_facts
-from core.llm.guarded import GuardedOutcome
+from core.llm.guarded_writer import GuardedOutcome
 from core.llm.writer import writer_status
 from core.scalp import CONDITIONS, MODEL_CARD, SECTIONS, Questionnaire, ScalpResult, render_item
 from core.scalp.overlay import OVERLAYS, cam_overlay, overlay

@@ -26,7 +26,7 @@ from core.i18n import t
 from core.imaging import ImageInput
 from core.imaging.compact import CompactImage, load_compact
 from core.llm import get_writer, writer_names
-from core.llm.guarded import GuardedOutcome
+from core.llm.guarded_writer import GuardedOutcome
 from core.llm.structured import location_phrase
 from core.llm.writer import WriterStatus, writer_status
 from core.models.registry import get_card

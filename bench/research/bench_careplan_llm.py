@@ -3,7 +3,7 @@
 Cases: ``--n`` questionnaires and grade sets drawn with a fixed seed (every required answer, a few
 optional ones, each of the six grades 0-3 or not measured), alternately Korean and English. Each
 goes through the scalp page's path: knowledge-base plan -> care-plan prompt -> the ``gemma``
-writer -> :func:`core.llm.guarded.run_guarded` (greedy, the writer's own token and time limits).
+writer -> :func:`core.llm.guarded_writer.run_guarded` (greedy, the writer's own token and time limits).
 Prints, per case, whether the guard passed and why not, time to first chunk, and the rate.
 
 Needs the converted Gemma (``make llm``); says so and exits 0 without it.
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from core.llm.careplan import care_plan_facts
-    from core.llm.guarded import run_guarded
+    from core.llm.guarded_writer import run_guarded
     from core.scalp import Questionnaire, build_plan
 
     torch.set_num_threads(2)

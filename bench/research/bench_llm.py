@@ -58,7 +58,7 @@ def main() -> int:
     import torch
 
     from core.llm import gemma, hf
-    from core.llm.guarded import default_check
+    from core.llm.guarded_writer import default_check
     from core.llm.prompts import chest_prompt
 
     if not gemma.installed():

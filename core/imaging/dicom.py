@@ -1,6 +1,6 @@
 """DICOM through pydicom >= 3 (compressed transfer syntaxes via the pylibjpeg plugins).
 
-Privacy: only the allow-listed technical elements below are ever read into the result.
+Privacy: only the allow-listed technical elements of :mod:`core.imaging.dicom_meta` are ever read into the result.
 Patient, study, institution and UID elements are never accessed, so their values cannot
 reach ``meta``, ``repr`` or an error message. Modality, Body Part Examined and View Position
 keep only enumerated terms (:mod:`core.imaging.tags`; anything else becomes ``"OTHER"``), and
@@ -10,7 +10,6 @@ Burned In Annotation is kept as a flag so pages can keep such pixels out of repo
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
@@ -38,30 +37,27 @@ from pydicom.uid import (
 )
 
 from core.imaging import tags
+from core.imaging.dicom_meta import (
+    CODE_STRING,
+    DICOM_FORMAT,
+    code_string,
+    finite_number,
+    first_value,
+    is_present,
+    patient_spacing,
+    safe_get,
+    sop_class,
+    technical_meta,
+    uid_name,
+)
 from core.imaging.pixels import is_color, luma, robust_window, scale_to_unit
 from core.imaging.precheck import CountingReader, ReadBudgetExceeded, bounded_inflate, j2k_header, jpeg_header
 from core.imaging.quiet import quiet_pydicom
 from core.imaging.raster import check_dimensions
 from core.imaging.types import ImageError, Limits
 
-_FMT = "DICOM"
-# Code String values (Modality, View Position...) are at most 16 upper-case letters, digits,
-# spaces or underscores; anything else is not shown.
-_CS = re.compile(r"^[A-Z0-9 _]{1,16}$")
+_FMT = DICOM_FORMAT
 _MONO = ("MONOCHROME1", "MONOCHROME2")
-
-#: meta keys a DICOM result may carry (the PHI-free allow-list; tests check against it).
-DICOM_META_KEYS = frozenset(
-    {
-        "format", "transfer_syntax", "sop_class", "modality", "body_part_examined", "view_position",
-        "rows", "columns", "number_of_frames", "frame_index", "samples_per_pixel", "bits_allocated",
-        "bits_stored", "pixel_representation", "photometric_interpretation", "decoded_photometric",
-        "pixel_spacing", "imager_pixel_spacing", "spacing_source", "spacing_plane", "magnification_factor",
-        "lossy_compression", "burned_in_annotation",
-        "modality_lut", "rescale_slope", "rescale_intercept", "voi", "window_center", "window_width",
-        "voi_lut_function", "window_low", "window_high", "voi_note", "inverted", "palette_bits",
-    }
-)
 
 
 def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
@@ -89,10 +85,10 @@ def decode_dicom(data: bytes, forced: bool, limits: Limits) -> dict[str, Any]:
             samples=header["samples_per_pixel"],
         )
         arr, decoded_pi = _decode_first_frame(ds, header, limits)
-        meta = _technical_meta(ds, header)
+        meta = technical_meta(ds, header)
         meta["decoded_photometric"] = tags.photometric(decoded_pi)
         pixels, color = _display(arr, ds, header, decoded_pi, meta)
-        spacing = _spacing(ds, meta)
+        spacing = patient_spacing(ds, meta)
     return {
         "pixels": pixels,
         "is_color": color,
@@ -205,7 +201,7 @@ def _header(ds: Dataset, forced: bool) -> dict[str, Any]:
         ds.PhotometricInterpretation = photometric
     if "SamplesPerPixel" not in ds:
         ds.SamplesPerPixel = samples
-    if not _CS.match(photometric):
+    if not CODE_STRING.match(photometric):
         raise ImageError("imaging.error.unsupported_pixels", detail="PhotometricInterpretation")
     return {
         "pixel_keyword": pixel_keyword,
@@ -233,7 +229,7 @@ def _raise_no_pixels(ds: Dataset, forced: bool) -> None:
     """No pixel data. An image object cut short is 'truncated', a forced read of something
     that is not DICOM 'corrupt', anything else (structured report, presentation state,
     DICOMDIR...) 'dicom_no_pixels'."""
-    sop = _sop_class(ds)
+    sop = sop_class(ds)
     if sop is not None:
         if "Image Storage" in sop and "Rows" in ds:
             raise ImageError("imaging.error.truncated", format=_FMT, reason="no pixel data", sop_class=sop)
@@ -243,29 +239,6 @@ def _raise_no_pixels(ds: Dataset, forced: bool) -> None:
     if len(ds) == 0:
         raise ImageError("imaging.error.truncated", format=_FMT, reason="no elements")
     raise ImageError("imaging.error.dicom_no_pixels", format=_FMT)
-
-
-def _sop_class(ds: Dataset) -> str | None:
-    """The SOP Class name when it is a standard (registered) UID, else None."""
-    for source, keyword in ((ds, "SOPClassUID"), (getattr(ds, "file_meta", None), "MediaStorageSOPClassUID")):
-        try:
-            value = source.get(keyword) if source is not None else None
-        except Exception:
-            value = None
-        if value:
-            name = _uid_name(value)
-            if name:
-                return name
-    return None
-
-
-def _uid_name(value: object) -> str | None:
-    try:
-        uid = UID(str(value))
-        name = uid.name
-    except Exception:
-        return None
-    return name if name and name != str(uid) else None
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -305,7 +278,7 @@ def _decode_first_frame(ds: Dataset, header: dict[str, Any], limits: Limits) -> 
         ImageError: ``dicom_unsupported``, ``too_many_scans``, ``truncated`` or ``corrupt``.
     """
     tsyntax = _transfer_syntax(ds)
-    syntax_name = _uid_name(tsyntax) or "unknown"
+    syntax_name = uid_name(tsyntax) or "unknown"
     try:
         decoder = get_decoder(tsyntax)
     except Exception:
@@ -392,7 +365,7 @@ def _grayscale(arr: np.ndarray, ds: Dataset, header: dict[str, Any], meta: dict[
         elif padding is not None and meta.get("modality_lut") is not None:
             padding = None  # a LUT-mapped padding value is not tracked
         out, low, high = robust_window(values, exclude=padding)
-        meta.update(voi="percentile", window_low=_num(low), window_high=_num(high))
+        meta.update(voi="percentile", window_low=finite_number(low), window_high=finite_number(high))
     if header["photometric"] == "MONOCHROME1":
         out = np.subtract(np.float32(1.0), out, out=out if out.flags.writeable else None)
         meta["inverted"] = True
@@ -431,7 +404,7 @@ def _voi(values: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray | 
     float32 without full-size temporaries) and scale the output range to [0, 1]; None when the
     file has no usable VOI."""
     has_lut = _has_voi_lut(ds)
-    has_window = _present(_safe_get(ds, "WindowCenter")) and _present(_safe_get(ds, "WindowWidth"))
+    has_window = is_present(safe_get(ds, "WindowCenter")) and is_present(safe_get(ds, "WindowWidth"))
     if not (has_lut or has_window):
         return None
     try:
@@ -443,10 +416,10 @@ def _voi(values: np.ndarray, ds: Dataset, meta: dict[str, Any]) -> np.ndarray | 
             if not (math.isfinite(low) and math.isfinite(high)) or high == low:
                 raise ValueError("empty VOI output range")
             return scale_to_unit(np.asarray(out), low, high)
-        center, width = float(_first(ds.WindowCenter)), float(_first(ds.WindowWidth))
-        function = _cs(ds.get("VOILUTFunction")) or "LINEAR"
+        center, width = float(first_value(ds.WindowCenter)), float(first_value(ds.WindowWidth))
+        function = code_string(ds.get("VOILUTFunction")) or "LINEAR"
         out = window(values, center, width, function)
-        meta.update(voi="window", window_center=_num(center), window_width=_num(width), voi_lut_function=function)
+        meta.update(voi="window", window_center=finite_number(center), window_width=finite_number(width), voi_lut_function=function)
         return out
     except Exception:
         for key in ("voi", "window_center", "window_width", "voi_lut_function"):
@@ -508,20 +481,6 @@ def _voi_lut_range(ds: Dataset) -> tuple[float, float]:
     return float(lut.min()), float(lut.max())
 
 
-def _present(value: Any) -> bool:
-    if value is None:
-        return False
-    if hasattr(value, "__len__") and not isinstance(value, (int, float)):
-        return len(value) > 0
-    return True
-
-
-def _first(value: Any) -> Any:
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return value[0]
-    return value
-
-
 def _padding_value(ds: Dataset) -> float | None:
     try:
         padding = ds.get("PixelPaddingValue")
@@ -562,120 +521,3 @@ def _rgb_result(rgb: np.ndarray, full_scale: float) -> tuple[np.ndarray, bool]:
     return np.clip(luma(unit), 0.0, 1.0), False
 
 
-# ----------------------------------------------------------------------------- metadata
-
-
-def _technical_meta(ds: Dataset, header: dict[str, Any]) -> dict[str, Any]:
-    """The allow-listed, PHI-free description of the file."""
-    meta: dict[str, Any] = {"format": _FMT}
-    tsyntax = getattr(ds, "file_meta", {}).get("TransferSyntaxUID")
-    meta["transfer_syntax"] = header.get("stored_syntax") or (_uid_name(tsyntax) if tsyntax else None) or "unknown"
-    sop = _sop_class(ds)
-    if sop:
-        meta["sop_class"] = sop
-    # enumerated terms only: anything else a person typed there becomes "OTHER" (core.imaging.tags)
-    for key, keyword, allowed in (
-        ("modality", "Modality", tags.modality),
-        ("body_part_examined", "BodyPartExamined", tags.body_part),
-        ("view_position", "ViewPosition", tags.view_position),
-    ):
-        value = allowed(_safe_get(ds, keyword))
-        if value:
-            meta[key] = value
-    burned_in = tags.yes_no(_safe_get(ds, "BurnedInAnnotation"))
-    if burned_in is not None:
-        meta["burned_in_annotation"] = burned_in
-    meta.update(
-        rows=header["rows"],
-        columns=header["columns"],
-        number_of_frames=header["number_of_frames"],
-        frame_index=0,
-        samples_per_pixel=header["samples_per_pixel"],
-        bits_allocated=header["bits_allocated"],
-        bits_stored=header["bits_stored"],
-        pixel_representation="signed" if header["pixel_representation"] == 1 else "unsigned",
-        photometric_interpretation=tags.photometric(header["photometric"]),
-    )
-    lossy = _cs(_safe_get(ds, "LossyImageCompression"))
-    if lossy in ("00", "01"):
-        meta["lossy_compression"] = lossy == "01"
-    return meta
-
-
-def _spacing(ds: Dataset, meta: dict[str, Any]) -> tuple[float, float] | None:
-    """(row_mm, col_mm) in the patient plane when the file says so; records the source in ``meta``.
-
-    Pixel Spacing (calibrated to the patient) is used as it is. Imager Pixel Spacing is measured at
-    the detector, where a projection radiograph is magnified (typically 1.1-1.2x), so it is divided
-    by Estimated Radiographic Magnification Factor when the file gives a plausible one (1-2);
-    without it the spacing is kept and ``meta["spacing_plane"]`` says ``"detector"``, so pages can
-    say that lengths are magnified (DICOM PS3.3 C.8.11.7 / 10.7.1).
-    """
-    chosen: tuple[float, float] | None = None
-    for key, keyword in (("pixel_spacing", "PixelSpacing"), ("imager_pixel_spacing", "ImagerPixelSpacing")):
-        pair = _spacing_pair(_safe_get(ds, keyword))
-        if pair is None:
-            continue
-        meta[key] = list(pair)
-        if chosen is None:
-            chosen = pair
-            meta["spacing_source"] = keyword
-            meta["spacing_plane"] = "patient"
-            if keyword == "ImagerPixelSpacing":
-                factor = _magnification(ds)
-                if factor is None:
-                    meta["spacing_plane"] = "detector"
-                else:
-                    meta["magnification_factor"] = factor
-                    chosen = (pair[0] / factor, pair[1] / factor)
-    return chosen
-
-
-def _magnification(ds: Dataset) -> float | None:
-    """Estimated Radiographic Magnification Factor when present and plausible (1 to 2), else None."""
-    value = _safe_get(ds, "EstimatedRadiographicMagnificationFactor")
-    try:
-        factor = float(value) if value is not None and not isinstance(value, (bytes, list)) else None
-    except (TypeError, ValueError):
-        return None
-    if factor is None or not np.isfinite(factor) or not 1.0 <= factor <= 2.0:
-        return None
-    return factor
-
-
-def _spacing_pair(value: Any) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    try:
-        items = list(value) if not isinstance(value, (str, bytes)) else []
-        if len(items) != 2:
-            return None
-        row, col = float(items[0]), float(items[1])
-    except Exception:
-        return None
-    if not all(math.isfinite(v) and 0 < v < 100 for v in (row, col)):
-        return None
-    return row, col
-
-
-def _safe_get(ds: Dataset, keyword: str) -> Any:
-    try:
-        return ds.get(keyword)
-    except Exception:
-        return None
-
-
-def _cs(value: Any) -> str | None:
-    """A Code String value when it looks like one (else None, never arbitrary text)."""
-    if value is None:
-        return None
-    text = str(_first(value)).strip().upper()
-    return text if _CS.match(text) else None
-
-
-def _num(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None

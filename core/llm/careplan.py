@@ -3,7 +3,7 @@
 :class:`CarePlanFacts` is to the scalp page what :class:`~core.llm.facts.ChestReportFacts` is to
 the chest page: one immutable object every writer works from. The structured writer renders the
 knowledge-base plan as text; LLM writers rephrase that plan as a personal plan, and the guard
-(``core.llm.guard.check_care_plan``) checks their text against the grades.
+(``core.llm.careplan_guard.check_care_plan``) checks their text against the grades.
 
 Nothing here imports ``core.scalp`` at module level (it pulls in OpenCV and scikit-image); the
 types are only needed for annotations and :func:`care_plan_facts` imports what it uses.

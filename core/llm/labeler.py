@@ -198,14 +198,20 @@ _KO_TERMINATORS = re.compile(
 _SENTENCE = re.compile(r"(?<!\d)\.(?!\d)|\.(?=\s|$)|[!?\n。]|(?<=[다음함됨임])\.")
 
 
-def _compile_cues(table: Sequence[tuple[str, str]], word: bool) -> list[tuple[re.Pattern[str], str]]:
+def compile_cues(table: Sequence[tuple[str, str]], word: bool) -> list[tuple[re.Pattern[str], str]]:
+    """``(pattern, status)`` pairs of a cue table, compiled case-insensitively; with ``word``, a cue
+    matches only as a whole word (not inside another word or after a slash).
+
+    Raises:
+        re.error: a pattern of ``table`` is not a valid regular expression.
+    """
     wrap = (lambda p: rf"(?<![\w/])(?:{p})(?![\w])") if word else (lambda p: f"(?:{p})")
     return [(re.compile(wrap(p), re.I), status) for p, status in table]
 
 
-_EN_PRE_RX = _compile_cues(_EN_PRE, True)
-_EN_POST_RX = _compile_cues(_EN_POST, True)
-_KO_POST_RX = _compile_cues(_KO_POST, False)
+_EN_PRE_RX = compile_cues(_EN_PRE, True)
+_EN_POST_RX = compile_cues(_EN_POST, True)
+_KO_POST_RX = compile_cues(_KO_POST, False)
 
 
 def _name_patterns(lang: str) -> dict[str, list[str]]:
@@ -253,7 +259,7 @@ def _spans(pattern: re.Pattern[str], text: str) -> Iterable[tuple[int, int]]:
             yield m.start(), m.end()
 
 
-def _clauses(text: str, lang: str) -> list[tuple[int, int]]:
+def clauses(text: str, lang: str) -> list[tuple[int, int]]:
     """Character ranges of the clauses (sentences cut at scope terminators)."""
     cuts = {0, len(text)}
     for m in _SENTENCE.finditer(text):
@@ -273,7 +279,7 @@ def _mask(text: str, pattern: re.Pattern[str]) -> str:
     return pattern.sub(lambda m: " " * len(m.group(0)), text)
 
 
-def _nearest(cues: Sequence[tuple[re.Pattern[str], str]], window: str, *, last: bool) -> tuple[str, str, int] | None:
+def nearest_cue(cues: Sequence[tuple[re.Pattern[str], str]], window: str, *, last: bool) -> tuple[str, str, int] | None:
     """The cue nearest the mention: the last one in ``window`` (before) or the first (after).
 
     At the same position the longest match wins. Returns (status, cue text, position) or None.
@@ -295,8 +301,8 @@ def _nearest(cues: Sequence[tuple[re.Pattern[str], str]], window: str, *, last: 
 def _classify_en(clause: str, start: int, end: int, mention: str) -> tuple[MentionStatus, str | None]:
     if re.search(r"\bnot\b", mention, re.I):
         return "negative", "not"
-    pre = _nearest(_EN_PRE_RX, clause[:start], last=True)
-    post = _nearest(_EN_POST_RX, clause[end:], last=False)
+    pre = nearest_cue(_EN_PRE_RX, clause[:start], last=True)
+    post = nearest_cue(_EN_POST_RX, clause[end:], last=False)
     found = [c for c in (pre, post) if c is not None]
     for status in ("uncertain", "negative"):
         for c in found:
@@ -306,7 +312,7 @@ def _classify_en(clause: str, start: int, end: int, mention: str) -> tuple[Menti
 
 
 def _classify_ko(clause: str, start: int, end: int, mention: str) -> tuple[MentionStatus, str | None]:
-    post = _nearest(_KO_POST_RX, clause[end:], last=False)
+    post = nearest_cue(_KO_POST_RX, clause[end:], last=False)
     if post is not None:
         return post[0], post[1]  # type: ignore[return-value]
     pre = _KO_PRE_UNCERTAIN.search(clause[:start])
@@ -351,11 +357,11 @@ def find_mentions(text: str, lang: str | None = None) -> list[Mention]:
         for label, rx in _mention_patterns(mlang):
             found.extend((a, b, label, mlang) for a, b in _spans(rx, text))
     kept = keep_longest(found)
-    clauses = _clauses(text, lang)
+    ranges = clauses(text, lang)
     masked = _mask(text, _EN_PSEUDO)
     out: list[Mention] = []
     for a, b, label, _ in kept:
-        ca, cb = next(((x, y) for x, y in clauses if x <= a < y), (0, len(text)))
+        ca, cb = next(((x, y) for x, y in ranges if x <= a < y), (0, len(text)))
         clause = masked[ca:cb]
         if label == NO_FINDING:
             status: MentionStatus = "positive"

@@ -1,7 +1,7 @@
 """Input gate of the shoulder page: is this file a radiograph the measurements can be made on?
 
-Runs before anything is drawn or measured, like the chest page's gate (:mod:`core.chest.gate`),
-whose colourfulness and quality measures it reuses. Its image-level out-of-distribution score is
+Runs before anything is drawn or measured, like the chest page's gate, with the colourfulness and
+quality measures and thresholds both share (:mod:`core.imaging.gate`). Its image-level out-of-distribution score is
 not used here: it describes frontal *chest* films, and a shoulder or humerus film is not one.
 
 Checks (each issue has the translation key ``shoulder.gate.<code>``):
@@ -10,7 +10,7 @@ Checks (each issue has the translation key ``shoulder.gate.<code>``):
   "OT") -> refuse; ``BodyPartExamined`` that is neither shoulder/arm nor chest (chest films show the
   proximal humerus too) -> warn.
 * **Colour**: Hasler-Süsstrunk colourfulness of the RGB pixels > 0.04 -> refuse (colour photos
-  score 0.06-0.39, radiographs <= 0.005; see :mod:`core.chest.gate`).
+  score 0.06-0.39, radiographs <= 0.005; see :mod:`core.imaging.gate`).
 * **Camera**: a JPEG/PNG/TIFF/WebP/HEIF file whose EXIF names a camera (Make or Model) is a
   photograph -> refuse. Radiograph exports from a PACS or a viewer carry no camera.
 * **Quality**: short side < 128 px -> refuse, < 224 px -> warn; 1st-99th percentile contrast
@@ -28,23 +28,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from core.chest.gate import colourfulness, quality
+from core.imaging import gate as common
+from core.imaging.gate import Decision, colourfulness, quality
 
-#: Thresholds, the same as the chest page's (figures in :mod:`core.chest.gate`).
-RADIOGRAPH_MODALITIES = frozenset({"CR", "DX", "DR", "RG"})
-COLOUR_REFUSE = 0.04
-MIN_SIDE_REFUSE = 128
-MIN_SIDE_WARN = 224
-CONTRAST_REFUSE = 0.10
-CONTRAST_WARN = 0.20
+#: Thresholds other than those shared with the chest page (:mod:`core.imaging.gate`).
 SHARPNESS_WARN = 0.008
-
-Severity = Literal["warn", "refuse"]
-Decision = Literal["accept", "warn", "refuse"]
 
 #: Body parts a shoulder measurement can be made on (DICOM ``BodyPartExamined``, upper case).
 SHOULDER_BODY_PARTS = ("SHOULDER", "HUMERUS", "ARM", "CLAVICLE", "SCAPULA", "CHEST", "THORAX", "어깨", "상완", "흉부")
@@ -53,54 +44,19 @@ CAMERA_TAGS = (0x010F, 0x0110)
 _THUMB = 256
 
 
-@dataclass(frozen=True)
-class GateIssue:
-    """One problem found; ``overridable`` says whether the user may go on after confirming the
-    file is a radiograph."""
+class GateIssue(common.GateIssue):
+    """One problem the shoulder gate found (translation key ``shoulder.gate.<code>``); ``overridable``
+    says whether the user may go on after confirming the file is a radiograph."""
 
-    code: str
-    severity: Severity
-    overridable: bool = True
-    params: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def key(self) -> str:
-        return f"shoulder.gate.{self.code}"
-
-    def message(self, lang: str | None) -> str:
-        from core.i18n import t
-
-        return t(self.key, lang, **dict(self.params))
+    namespace = "shoulder"
 
 
-@dataclass(frozen=True)
-class GateResult:
-    """All issues found and the scores behind them."""
-
-    issues: tuple[GateIssue, ...] = ()
-    scores: tuple[tuple[str, float], ...] = ()
+class GateResult(common.GateResult):
+    """All issues found and the scores behind them; the page passes the user's override to :meth:`decision`."""
 
     def decision(self, overridden: bool = False) -> Decision:
-        refusals = self.refusals
-        if refusals and not (overridden and self.can_override):
-            return "refuse"
-        return "warn" if self.issues else "accept"
-
-    @property
-    def refusals(self) -> tuple[GateIssue, ...]:
-        return tuple(i for i in self.issues if i.severity == "refuse")
-
-    @property
-    def warnings(self) -> tuple[GateIssue, ...]:
-        return tuple(i for i in self.issues if i.severity == "warn")
-
-    @property
-    def can_override(self) -> bool:
-        """True when there is a refusal and every refusal may be overridden."""
-        return bool(self.refusals) and all(i.overridable for i in self.refusals)
-
-    def score(self, name: str) -> float | None:
-        return dict(self.scores).get(name)
+        """``refuse`` unless there is no refusal, or the user ``overridden`` them and every one may be."""
+        return self.decided(overridden and self.can_override)
 
 
 @dataclass(frozen=True)
@@ -160,28 +116,28 @@ def check_input(gray: np.ndarray, facts: FileFacts | None = None) -> GateResult:
     scores: dict[str, float] = {}
     modality = _norm(facts.modality)
     body = _norm(facts.body_part)
-    if modality and modality not in RADIOGRAPH_MODALITIES:
+    if modality and modality not in common.RADIOGRAPH_MODALITIES:
         issues.append(GateIssue("modality", "refuse", params=(("value", modality),)))
     if body and not any(part in body for part in SHOULDER_BODY_PARTS):
         issues.append(GateIssue("body_part", "warn", params=(("value", body),)))
     if facts.colourfulness is not None:
         scores["colourfulness"] = facts.colourfulness
-        if facts.colourfulness > COLOUR_REFUSE:
+        if facts.colourfulness > common.COLOUR_REFUSE:
             issues.append(GateIssue("colour", "refuse"))
     if facts.camera and not any(i.code == "colour" for i in issues):
         issues.append(GateIssue("camera", "refuse"))
     gray = np.asarray(gray, dtype=np.float32)
     short = int(min(gray.shape[:2]))
     scores["short_side"] = float(short)
-    if short < MIN_SIDE_REFUSE:
+    if short < common.MIN_SIDE_REFUSE:
         issues.append(GateIssue("too_small", "refuse", overridable=False, params=(("pixels", str(short)),)))
-    elif short < MIN_SIDE_WARN:
+    elif short < common.MIN_SIDE_WARN:
         issues.append(GateIssue("low_resolution", "warn", params=(("pixels", str(short)),)))
     contrast, sharp = quality(gray)
     scores["contrast"], scores["sharpness"] = contrast, sharp
-    if contrast < CONTRAST_REFUSE:
+    if contrast < common.CONTRAST_REFUSE:
         issues.append(GateIssue("low_contrast", "refuse", overridable=False))
-    elif contrast < CONTRAST_WARN:
+    elif contrast < common.CONTRAST_WARN:
         issues.append(GateIssue("low_contrast_warn", "warn"))
     if sharp < SHARPNESS_WARN:
         issues.append(GateIssue("blurry", "warn"))

@@ -253,7 +253,7 @@ class _Verdict:
 
 def _with_llm(monkeypatch: pytest.MonkeyPatch, test_model, text: str, ok: bool, stop: str = "eos") -> list:
     from core.chest import loader
-    from core.llm import guard, writer
+    from core.llm import report_guard, writer
 
     checked: list = []
 
@@ -263,7 +263,7 @@ def _with_llm(monkeypatch: pytest.MonkeyPatch, test_model, text: str, ok: bool, 
 
     monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
     monkeypatch.setitem(writer._FACTORIES, "transformers", lambda: _FakeLLM(text, stop))
-    monkeypatch.setattr(guard, "check_chest_report", check)
+    monkeypatch.setattr(report_guard, "check_chest_report", check)
     return checked
 
 

@@ -282,7 +282,7 @@ class _Verdict:
 
 
 def _patch_llm(monkeypatch: pytest.MonkeyPatch, text: str, ok: bool) -> list:
-    from core.llm import guard, writer
+    from core.llm import careplan_guard, writer
 
     seen: list = []
 
@@ -291,7 +291,7 @@ def _patch_llm(monkeypatch: pytest.MonkeyPatch, text: str, ok: bool) -> list:
         return _Verdict(ok)
 
     monkeypatch.setitem(writer._FACTORIES, "transformers", lambda: _FakePlanLLM(text))
-    monkeypatch.setattr(guard, "check_care_plan", check)
+    monkeypatch.setattr(careplan_guard, "check_care_plan", check)
     return seen
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.chest.gate import GateResult, PcaReference, check_input, descriptor, frontal_split, image_reference
+from core.chest.gate import GateResult, PcaReference, check_input, descriptor, image_reference
+from core.chest.gate_fit import frontal_split
 from core.imaging import load_image
 
 
@@ -190,14 +191,14 @@ def test_fit_features_cli_writes_pins_and_binds_the_statistics_to_the_model_file
     """The CLI plumbing with the (random) test model standing in for installed weights, in a temporary
     weights folder: statistics are written beside the weights, pinned in the registry, and used only
     for a model file with the same SHA-256."""
-    from core.chest import gate, loader
+    from core.chest import gate, gate_fit, loader
     from core.chest.model import ModelIdentity, PooledLinearChestModel
     from core.models import registry
 
     monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setattr(registry, "require", lambda name, *a, **k: tmp_path / "w.pt")
     monkeypatch.setattr(loader, "load_model", lambda name, path: test_model)
-    assert gate.main(["fit", "--model", "xrv-densenet121-res224-all", "--data", str(shared_data), "--k", "4", "--limit", "12"]) == 0
+    assert gate_fit.main(["fit", "--model", "xrv-densenet121-res224-all", "--data", str(shared_data), "--k", "4", "--limit", "12"]) == 0
     st = registry.status("xrv-densenet121-res224-all-gate")
     assert st.installed and st.path is not None and st.path.parent == tmp_path
     ref = PcaReference.load(st.path)
@@ -209,3 +210,17 @@ def test_fit_features_cli_writes_pins_and_binds_the_statistics_to_the_model_file
                                    ModelIdentity("xrv-densenet121-res224-all", "x", "v", "f" * 64), test_model.preprocess)
     assert gate.feature_reference(other) is None  # statistics of another file are ignored
     assert gate.feature_reference(test_model) is None  # never for test models
+
+
+def test_the_runtime_gate_imports_no_fitting_or_training_code() -> None:
+    """The page and the analysis import :mod:`core.chest.gate` and :mod:`core.chest.view`: neither may
+    pull in the fitting modules, the training package or torch (checked in a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, core.chest.gate, core.chest.view, core.shoulder.gate; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch' or m.startswith("
+            "('core.training', 'core.chest.gate_fit', 'core.chest.view_fit'))))")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.chest import gate
+from core.chest import gate_fit
 from core.chest.analysis import analyse
-from core.chest.gate import PcaReference, feature_reference, feature_split
+from core.chest.gate import PcaReference, feature_reference
+from core.chest.gate_fit import feature_split
 from core.chest.starter import STARTER_MULTILABEL, load_starter
 from core.imaging import load_image
 from core.models import registry
@@ -66,7 +67,7 @@ def test_the_shoulder_phantom_is_refused_for_the_starter(starter) -> None:
 
 @pytest.mark.parametrize("kind", ["hand", "knee"])
 def test_hand_and_knee_like_projections_are_refused_for_the_starter(kind: str, starter) -> None:
-    from core.chest.phantoms import hand_like, knee_like
+    from tests.chest.phantoms import hand_like, knee_like
 
     pixels = (hand_like if kind == "hand" else knee_like)(seed=3)
     result = analyse(load_image(_png(pixels), f"{kind}.png"), starter)
@@ -130,7 +131,7 @@ def test_fit_features_cli_works_for_the_starter(shared_data: Path, tmp_path: Pat
     shutil.copy(registry.BUNDLED_DIR / registry.get_card(STARTER_MULTILABEL).file, bundled)
     monkeypatch.setattr(registry, "CARDS_DIR", cards)
     monkeypatch.setattr(registry, "BUNDLED_DIR", bundled)
-    assert gate.main(["fit-features", "--model", STARTER_MULTILABEL, "--data", str(data), "--k", "4"]) == 0
+    assert gate_fit.main(["fit-features", "--model", STARTER_MULTILABEL, "--data", str(data), "--k", "4"]) == 0
     out = bundled / f"{STARTER_MULTILABEL}.gate-features.npz"
     ref = PcaReference.load(out)
     assert ref.meta["model"] == STARTER_MULTILABEL and ref.meta["model_sha256"] == starter.sha256
@@ -138,8 +139,8 @@ def test_fit_features_cli_works_for_the_starter(shared_data: Path, tmp_path: Pat
     card = json.loads((cards / f"{STARTER_GATE}.json").read_text(encoding="utf-8"))
     assert card["sha256"] == registry.sha256_of(out) and card["size_bytes"] == out.stat().st_size
     # --out writes only there; the committed statistics were never touched
-    assert gate.main(["fit-features", "--model", STARTER_MULTILABEL, "--data", str(data), "--k", "4",
-                      "--out", str(tmp_path / "elsewhere.npz")]) == 0
+    assert gate_fit.main(["fit-features", "--model", STARTER_MULTILABEL, "--data", str(data), "--k", "4",
+                          "--out", str(tmp_path / "elsewhere.npz")]) == 0
     assert PcaReference.load(tmp_path / "elsewhere.npz").meta["n_fit"] == 12
     assert registry.sha256_of(registry.PROJECT_ROOT / "weights" / f"{STARTER_MULTILABEL}.gate-features.npz") == committed
 
@@ -150,14 +151,14 @@ def test_a_model_without_a_gate_card_gets_one(tmp_path: Path) -> None:
     from core.models.card import ModelCard
 
     shutil.copy(registry.CARDS_DIR / "starter-screening-efficientnet-lite0.json", tmp_path)
-    card = gate.ensure_gate_card("starter-screening-efficientnet-lite0", cards_dir=tmp_path)
+    card = gate_fit.ensure_gate_card("starter-screening-efficientnet-lite0", cards_dir=tmp_path)
     again = ModelCard.from_file(tmp_path / "starter-screening-efficientnet-lite0-gate.json")
     assert card == again and card.task == "reference-stats" and not card.bundled and card.sha256 is None
     korean = " ".join([card.localized("title", "ko"), card.localized("intended_use", "ko"), *card.localized("limitations", "ko")])
     assert any("\uac00" <= ch <= "\ud7a3" for ch in korean)
-    assert gate.ensure_gate_card("starter-screening-efficientnet-lite0", cards_dir=tmp_path) == card
+    assert gate_fit.ensure_gate_card("starter-screening-efficientnet-lite0", cards_dir=tmp_path) == card
     with pytest.raises(KeyError):
-        gate.ensure_gate_card("no-such-model", cards_dir=tmp_path)
+        gate_fit.ensure_gate_card("no-such-model", cards_dir=tmp_path)
 
 
 def test_fit_features_refuses_bad_input_before_any_work(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -168,9 +169,9 @@ def test_fit_features_refuses_bad_input_before_any_work(tmp_path: Path, monkeypa
     monkeypatch.setattr(registry, "CARDS_DIR", cards)
     monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "weights"))
     before = sorted(p.name for p in cards.iterdir())
-    assert gate.main(["fit-features", "--model", "no-such-model", "--data", str(tmp_path)]) == 2
+    assert gate_fit.main(["fit-features", "--model", "no-such-model", "--data", str(tmp_path)]) == 2
     assert "no-such-model" in capsys.readouterr().err
-    assert gate.main(["fit-features", "--model", "starter-screening-efficientnet-lite0",
-                      "--data", str(tmp_path / "absent")]) == 2  # installed, but no data there
-    assert gate.main(["fit-features", "--model", "xrv-densenet121-res224-all", "--data", str(tmp_path)]) == 2
+    assert gate_fit.main(["fit-features", "--model", "starter-screening-efficientnet-lite0",
+                          "--data", str(tmp_path / "absent")]) == 2  # installed, but no data there
+    assert gate_fit.main(["fit-features", "--model", "xrv-densenet121-res224-all", "--data", str(tmp_path)]) == 2
     assert sorted(p.name for p in cards.iterdir()) == before

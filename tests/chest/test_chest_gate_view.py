@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from core.chest import gate
 from core.chest.analysis import analyse, rotated
 from core.chest.gate import VIEW_CARD, check_input, view_net_or_issue
 from core.chest.reading import OperatingPoint
-from core.chest.view import COMP, ViewNet, dihedral, lateral_films, read_view, view_split
+from core.chest.view import COMP, ViewNet, dihedral, read_view
+from core.chest.view_fit import lateral_films, view_split
 from core.imaging import ImageInput, load_image
 from core.models import registry
 
@@ -121,8 +121,8 @@ def _radiograph_like_non_chest() -> list[tuple[str, ImageInput]]:
     import skimage.data
     from PIL import Image
 
-    from core.chest.phantoms import hand_like, knee_like
     from core.shoulder.phantom import demo_case
+    from tests.chest.phantoms import hand_like, knee_like
 
     arrays = [("knee", knee_like(3)), ("hand", hand_like(3)), ("shoulder", demo_case()[0].image),
               ("camera", skimage.data.camera() / 255.0), ("clock", skimage.data.clock() / 255.0)]
@@ -246,19 +246,6 @@ def test_an_overridden_result_is_never_shared_and_its_exports_say_so(test_model,
     assert normal.analysed and not normal.overridden
     assert "override_notice" not in export.to_dict(normal, op, "en")
     assert export.share_summary(normal, op, "en")["task"] == "chest"
-
-
-@pytest.fixture()
-def weights_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "bundled"
-    folder.mkdir()
-    for card in registry.list_cards():
-        src = registry.BUNDLED_DIR / card.file
-        if card.bundled and src.is_file():
-            shutil.copy2(src, folder / card.file)
-    monkeypatch.setattr(registry, "BUNDLED_DIR", folder)
-    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "downloads"))
-    return folder
 
 
 @pytest.mark.parametrize("damage", ["flip", "delete"])

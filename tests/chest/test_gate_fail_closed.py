@@ -5,7 +5,6 @@ with one byte flipped in a reference, hand/knee/shoulder films and a text page w
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -39,22 +38,6 @@ def _chest_like() -> np.ndarray:
         img = np.where(lung, 0.3 + 0.08 * np.sin(xx * 60) * np.sin(yy * 60), img)
     rng = np.random.default_rng(0)
     return np.clip(img + rng.normal(0, 0.02, img.shape), 0, 1)
-
-
-@pytest.fixture()
-def weights_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the committed weights folder that the registry reads instead of the real one."""
-    folder = tmp_path / "bundled"
-    folder.mkdir()
-    for card in registry.list_cards():
-        src = registry.BUNDLED_DIR / card.file
-        if card.bundled and src.is_file():
-            shutil.copy2(src, folder / card.file)
-    monkeypatch.setattr(registry, "BUNDLED_DIR", folder)
-    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path / "downloads"))
-    gate._image_reference_cached.cache_clear()
-    yield folder
-    gate._image_reference_cached.cache_clear()
 
 
 def _flip_one_byte(path: Path) -> None:

@@ -16,7 +16,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import MPEG2MPML, JPEG2000Lossless, JPEGBaseline8Bit, RLELossless
 
 from core.imaging import ImageError, load_image
-from core.imaging.dicom import DICOM_META_KEYS
+from core.imaging.dicom_meta import DICOM_META_KEYS
 
 from .helpers import (
     PHI,

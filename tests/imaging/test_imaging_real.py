@@ -12,7 +12,7 @@ import pytest
 from pydicom.uid import ExplicitVRLittleEndian
 
 from core.imaging import ImageInput, load_image
-from core.imaging.dicom import DICOM_META_KEYS
+from core.imaging.dicom_meta import DICOM_META_KEYS
 
 from .helpers import dicom_bytes
 

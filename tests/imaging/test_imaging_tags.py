@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.imaging import corpus, load_image, tags
-from core.imaging.dicom import DICOM_META_KEYS
+from core.imaging.dicom_meta import DICOM_META_KEYS
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -8,7 +8,7 @@ import pytest
 from core.i18n import t
 from core.llm import StructuredWriter, write_text
 from core.llm.careplan import CarePlanFacts, care_plan_facts
-from core.llm.guarded import GuardedWriter
+from core.llm.guarded_writer import GuardedWriter
 from core.llm.prompts import SEED_FIELDS, care_plan_prompt
 from core.scalp import CONDITIONS, Questionnaire, build_plan, render_item
 
@@ -106,7 +106,7 @@ def test_the_hf_writer_builds_the_care_plan_prompt(facts: CarePlanFacts) -> None
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_with_the_real_guard_the_plan_text_passes_and_a_made_up_plan_is_replaced(facts: CarePlanFacts, lang: str) -> None:
-    from core.llm.guard import check_care_plan
+    from core.llm.careplan_guard import check_care_plan
 
     structured = write_text(StructuredWriter(), facts, lang)
     assert check_care_plan(structured, facts.grade_map(), lang).ok  # the fallback itself is consistent

@@ -9,15 +9,10 @@ import pytest
 
 from core.chest.labels import XRV_LABELS, region, slug
 from core.i18n import t
+from core.llm.careplan_guard import REFERRAL_RULES, check_care_plan, find_doses, required_referrals
 from core.llm.facts import ChestReportFacts, FindingFact
-from core.llm.guard import (
-    REFERRAL_RULES,
-    GuardResult,
-    check_care_plan,
-    check_chest_report,
-    find_doses,
-    required_referrals,
-)
+from core.llm.guard_result import GuardResult
+from core.llm.report_guard import check_chest_report
 from core.llm.structured import StructuredWriter
 from core.llm.writer import write_text
 from core.scalp.careplan import build_plan, render_item

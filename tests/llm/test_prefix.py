@@ -243,7 +243,7 @@ def test_writer_streams_checks_the_embedding_and_is_registered(tok) -> None:
 
 
 def test_the_writer_reports_a_length_or_time_cut(tok) -> None:
-    from core.llm.guarded import GuardedWriter
+    from core.llm.guarded_writer import GuardedWriter
 
     model = PrefixLoRAModel.create(_llama(tok), tok, _cfg(max_new_tokens=6))
     facts = _facts(EFFUSION, emb=np.ones(D, dtype=np.float32))

@@ -24,14 +24,6 @@ XRV = "xrv-densenet121-res224-all"
 UNKNOWN = "xrv-densenet121-res224-all-gate"  # a non-bundled card whose publisher states no checksum
 
 
-@pytest.fixture()
-def weights_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "weights"
-    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(folder))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no real ~/.torchxrayvision cache leaks in
-    return folder
-
-
 def _card(**overrides: object) -> dict[str, object]:
     base: dict[str, object] = {
         "name": "demo-model", "task": "chest-multilabel", "title": "Demo", "version": "1",

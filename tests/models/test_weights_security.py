@@ -45,14 +45,6 @@ def hostile_pickle(marker: Path, torch_format: bool) -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture()
-def weights_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "weights"
-    monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(folder))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    return folder
-
-
 def test_the_hostile_fixture_really_runs_code_when_unpickled(tmp_path: Path) -> None:
     """Guards the tests below: the planted file does create its marker when loaded unsafely."""
     marker = tmp_path / "ran"

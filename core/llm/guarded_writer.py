@@ -1,6 +1,7 @@
 """Run an LLM writer, check its text, and decide what the page shows as the report.
 
-The LLM's text is a *draft* until the guard (``core.llm.guard``) has checked it against the facts:
+The LLM's text is a *draft* until its guard (:mod:`core.llm.report_guard` for a chest report,
+:mod:`core.llm.careplan_guard` for a scalp care plan) has checked it against the facts:
 
 * guard passes -> the LLM text is the report (labelled machine-written, checked);
 * guard fails  -> the structured writer's text is the report, with the guard's note saying why;
@@ -23,6 +24,7 @@ from typing import Any, Literal
 
 from core.errors import UserError
 from core.i18n import t
+from core.llm import careplan_guard, report_guard
 from core.llm.careplan import CarePlanFacts
 from core.llm.facts import ChestReportFacts
 from core.llm.writer import ReportFacts, ReportWriter, get_writer
@@ -83,19 +85,17 @@ class GuardedOutcome:
 
 
 def default_check(text: str, facts: ReportFacts, lang: str) -> Any:
-    """The guard for ``facts``: ``check_chest_report`` or ``check_care_plan``.
+    """The guard for ``facts``: :func:`core.llm.report_guard.check_chest_report` or
+    :func:`core.llm.careplan_guard.check_care_plan` (looked up when called).
 
     Raises:
-        ImportError: the guard module is not installed.
         TypeError: unknown kind of facts.
     """
-    from core.llm import guard
-
     if isinstance(facts, ChestReportFacts):
-        return guard.check_chest_report(text, facts, lang)
+        return report_guard.check_chest_report(text, facts, lang)
     if isinstance(facts, CarePlanFacts):
         doctor = tuple(item.rule_id for item in facts.plan.section("doctor"))  # what the plan itself advises
-        return guard.check_care_plan(text, facts.grade_map(), lang, pustules=facts.pustules, referrals=doctor)
+        return careplan_guard.check_care_plan(text, facts.grade_map(), lang, pustules=facts.pustules, referrals=doctor)
     raise TypeError(f"no guard for {type(facts).__name__}")
 
 

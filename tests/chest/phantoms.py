@@ -6,11 +6,12 @@ each pixel shows the attenuation summed along the ray (bone bright, air dark), b
 Gaussian point-spread function, with quantum (Poisson) and detector (Gaussian) noise. They are
 not anatomy: they share what a real hand or knee film has and a chest film lacks (long bones,
 joints, air around a limb, no lung fields), so a gate that lets them through would also let real
-non-chest radiographs through. ``bench/bench_chest.py gate`` and ``tests/chest`` use them.
+non-chest radiographs through. ``tests/chest`` and ``bench/bench_chest.py gate`` use them (test
+fixture code: never imported by the app).
 
 Usage::
 
-    from core.chest.phantoms import hand_like, knee_like
+    from tests.chest.phantoms import hand_like, knee_like
     img = hand_like(seed=0)      # float32 (H, W) in [0, 1]
 """
 
@@ -23,7 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from core.shoulder.phantom import _chord  # the same chord length through a circle
+
+def _chord(radius: np.ndarray | float, d: np.ndarray) -> np.ndarray:
+    """Length of the chord through a circle of ``radius`` at distance ``d`` from its centre (0 outside)."""
+    return 2.0 * np.sqrt(np.clip(np.asarray(radius) ** 2 - d * d, 0.0, None))
 
 
 @dataclass(frozen=True)

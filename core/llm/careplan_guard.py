@@ -1,20 +1,4 @@
-"""Consistency guard: LLM-written chest reports and scalp care plans are checked before display.
-
-Chest (:func:`check_chest_report`) labels the text with :mod:`core.llm.labeler` and compares
-each label with the classifier's facts:
-
-=========================  ======================  =====================  =====================
-text says \\ classifier     positive                uncertain              negative
-=========================  ======================  =====================  =====================
-positive                    ok                      fail (overstated)      fail (asserted)
-uncertain                   ok (counts as present)  ok                     fail (asserted)
-negative                    fail (contradicted)     fail (contradicted)    ok
-not mentioned               fail (omitted)          ok                     ok
-=========================  ======================  =====================  =====================
-
-A positive or uncertain mention of a finding the classifier does not assess at all (absent
-from ``facts.findings``) fails (``not_assessed``); a normal-study statement ("no acute
-cardiopulmonary abnormality") fails when the classifier flagged anything.
+"""Consistency guard of LLM-written scalp care plans, checked before display.
 
 Care plan (:func:`check_care_plan`): fails when a condition graded >= 2 is not mentioned (or
 only denied); when a condition graded 0 is asserted as present (conditional, topical or
@@ -38,138 +22,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Literal
 
-from core.i18n import catalog, t
+from core.i18n import catalog
 from core.llm import labeler
-from core.llm.facts import ChestReportFacts
-from core.llm.labeler import NO_FINDING, Mention
+from core.llm.guard_result import (
+    P_DIAGNOSIS,
+    P_DOSE,
+    P_EMPTY,
+    P_INVENTED,
+    P_MEDICATION,
+    P_OMITTED_CONDITION,
+    P_REFERRAL,
+    P_SEVERITY,
+    GuardResult,
+    guard_result,
+)
+from core.llm.labeler import Mention
 
-Kind = Literal["chest", "care_plan"]
-
-#: Translation keys of the problems (each takes ``{names}``, a list of finding/condition names).
-P_ASSERTED = "guard.problem.asserted"
-P_OVERSTATED = "guard.problem.overstated"
-P_NOT_ASSESSED = "guard.problem.not_assessed"
-P_OMITTED = "guard.problem.omitted"
-P_CONTRADICTED = "guard.problem.contradicted"
-P_NORMAL_CLAIM = "guard.problem.normal_claim"
-P_EMPTY = "guard.problem.empty"
-P_INVENTED = "guard.problem.invented_condition"
-P_OMITTED_CONDITION = "guard.problem.omitted_condition"
-P_DIAGNOSIS = "guard.problem.diagnosis"
-P_DOSE = "guard.problem.dose"
-P_MEDICATION = "guard.problem.medication"
-P_SEVERITY = "guard.problem.severity"
-P_REFERRAL = "guard.problem.referral"
-
-
-@dataclass(frozen=True)
-class GuardResult:
-    """Outcome of a check.
-
-    Attributes:
-        ok: True when the text may be shown.
-        asserted_not_found: labels (chest) or conditions (scalp) the text asserts although the
-            classifier did not find them (or does not assess them).
-        omitted: labels / conditions the classifier flagged that the text leaves out or denies.
-        problems: translation keys (namespace ``guard``) of the failed rules, in rule order.
-        details: (problem key, labels or phrases it concerns) pairs, for :meth:`note`.
-        kind: ``chest`` or ``care_plan`` (says what is shown instead).
-    """
-
-    ok: bool
-    asserted_not_found: tuple[str, ...] = ()
-    omitted: tuple[str, ...] = ()
-    problems: tuple[str, ...] = ()
-    details: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
-    kind: Kind = "chest"
-
-    def reasons(self, lang: str | None) -> list[str]:
-        """One translated sentence part per problem."""
-        out = []
-        names_of = dict(self.details)
-        for key in self.problems:
-            names = t("guard.list_separator", lang).join(_display(n, self.kind, lang) for n in names_of.get(key, ()))
-            out.append(t(key, lang, names=names))
-        return out
-
-    def note(self, lang: str | None) -> str:
-        """One paragraph for the UI saying why the AI text is hidden and what is shown instead.
-
-        Empty when ``ok``.
-        """
-        if self.ok:
-            return ""
-        reasons = t("guard.reason_separator", lang).join(self.reasons(lang))
-        return t(f"guard.note.{self.kind}", lang, reasons=reasons)
-
-
-def _display(name: str, kind: Kind, lang: str | None) -> str:
-    if kind == "care_plan":
-        key = f"scalp.condition.{name}"
-        return t(key, lang) if key in catalog("en") else name
-    if name == NO_FINDING:
-        return t("guard.no_finding", lang)
-    from core.chest.labels import localized_name
-
-    return localized_name(name, lang)
-
-
-def _result(kind: Kind, details: Sequence[tuple[str, tuple[str, ...]]], asserted: Sequence[str],
-            omitted: Sequence[str]) -> GuardResult:
-    details = tuple((k, tuple(dict.fromkeys(v))) for k, v in details if v or k in (P_EMPTY,))
-    return GuardResult(ok=not details, asserted_not_found=tuple(dict.fromkeys(asserted)),
-                       omitted=tuple(dict.fromkeys(omitted)), problems=tuple(k for k, _ in details),
-                       details=details, kind=kind)
-
-
-# ------------------------------------------------------------------------------ chest
-def check_chest_report(text: str, facts: ChestReportFacts, lang: str) -> GuardResult:
-    """Check a chest report against the classifier's facts (rules in the module docstring).
-
-    Raises:
-        TypeError: ``text`` is not a string.
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be str, not {type(text).__name__}")
-    if not text.strip():
-        return _result("chest", [(P_EMPTY, ())], (), tuple(f.label for f in facts.positives))
-    mentions = labeler.find_mentions(text, "ko" if lang == "ko" or labeler.detect_lang(text) == "ko" else "en")
-    said = labeler.aggregate(mentions)
-    said.pop(NO_FINDING, None)
-    status = {f.label: f.status for f in facts.findings}
-    asserted, overstated, not_assessed, contradicted, omitted = [], [], [], [], []
-    for label, claim in said.items():
-        truth = status.get(label)
-        if truth is None:
-            if claim in ("positive", "uncertain"):
-                not_assessed.append(label)
-        elif claim == "positive" and truth == "uncertain":
-            overstated.append(label)
-        elif claim in ("positive", "uncertain") and truth == "negative":
-            asserted.append(label)
-        elif claim == "negative" and truth in ("positive", "uncertain"):
-            contradicted.append(label)
-    for fact in facts.positives:
-        if said.get(fact.label) is None:
-            omitted.append(fact.label)
-    normal_claim = facts.positives and any(m.label == NO_FINDING and m.status == "positive" for m in mentions)
-    details = [
-        (P_ASSERTED, tuple(asserted)),
-        (P_OVERSTATED, tuple(overstated)),
-        (P_NOT_ASSESSED, tuple(not_assessed)),
-        (P_OMITTED, tuple(omitted)),
-        (P_CONTRADICTED, tuple(contradicted)),
-        (P_NORMAL_CLAIM, (NO_FINDING,) if normal_claim else ()),
-    ]
-    omitted_all = omitted + [x for x in contradicted if status.get(x) == "positive"]
-    return _result("chest", details, asserted + overstated + not_assessed, omitted_all)
-
-
-# ------------------------------------------------------------------------------ scalp
 # Asserting vocabulary: the condition names and their direct synonyms (a grade-0 condition
 # named positively is "invented"). Broad words (oily, redness, flakes, thinning...) only count
 # as *mentions* of a condition graded >= 2.
@@ -330,9 +200,9 @@ def _scalp_patterns(lang: str, strict: bool) -> tuple[tuple[str, re.Pattern[str]
     return tuple(out)
 
 
-_SCALP_EN_PRE_RX = labeler._compile_cues(_SCALP_EN_PRE, True)
-_SCALP_EN_POST_RX = labeler._compile_cues(_SCALP_EN_POST, True)
-_SCALP_KO_POST_RX = labeler._compile_cues(_SCALP_KO_POST, False)
+_SCALP_EN_PRE_RX = labeler.compile_cues(_SCALP_EN_PRE, True)
+_SCALP_EN_POST_RX = labeler.compile_cues(_SCALP_EN_POST, True)
+_SCALP_KO_POST_RX = labeler.compile_cues(_SCALP_KO_POST, False)
 
 
 def scalp_mentions(text: str, lang: str, strict: bool = True) -> list[Mention]:
@@ -355,7 +225,7 @@ def scalp_mentions(text: str, lang: str, strict: bool = True) -> list[Mention]:
         for condition, rx in pats:
             found.extend((m.start(), m.end(), condition, mlang) for m in rx.finditer(text) if m.end() > m.start())
     kept = labeler.keep_longest(found)
-    clauses = labeler._clauses(text, lang)
+    clauses = labeler.clauses(text, lang)
     out = []
     for a, b, condition, _ in kept:
         ca, cb = next(((x, y) for x, y in clauses if x <= a < y), (0, len(text)))
@@ -367,14 +237,14 @@ def scalp_mentions(text: str, lang: str, strict: bool = True) -> list[Mention]:
 
 def _scalp_status(clause: str, start: int, end: int, lang: str) -> tuple[str, str | None]:
     if lang == "ko":
-        post = labeler._nearest(_SCALP_KO_POST_RX, clause[end:], last=False)
+        post = labeler.nearest_cue(_SCALP_KO_POST_RX, clause[end:], last=False)
         if post is not None:
             return post[0], post[1]
         pre = _SCALP_KO_PRE.search(clause[:start])
         if pre:
             return "uncertain", pre.group(0)
-    pre_en = labeler._nearest(_SCALP_EN_PRE_RX, clause[:start], last=True)
-    post_en = labeler._nearest(_SCALP_EN_POST_RX, clause[end:], last=False)
+    pre_en = labeler.nearest_cue(_SCALP_EN_PRE_RX, clause[:start], last=True)
+    post_en = labeler.nearest_cue(_SCALP_EN_POST_RX, clause[end:], last=False)
     found = [c for c in (pre_en, post_en) if c is not None]
     for status in ("uncertain", "negative"):
         for c in found:
@@ -559,7 +429,7 @@ def check_care_plan(text: str, grades: Mapping[str, int | None], lang: str, *, p
         raise TypeError(f"text must be str, not {type(text).__name__}")
     required = tuple(c for c, g in grades.items() if g is not None and g >= 2)
     if not text.strip():
-        return _result("care_plan", [(P_EMPTY, ())], (), required)
+        return guard_result("care_plan", [(P_EMPTY, ())], (), required)
     lang = "ko" if lang == "ko" or labeler.detect_lang(text) == "ko" else "en"
     strict = scalp_mentions(text, lang, strict=True)
     broad = scalp_mentions(text, lang, strict=False)
@@ -579,4 +449,4 @@ def check_care_plan(text: str, grades: Mapping[str, int | None], lang: str, *, p
         (P_DOSE, tuple(find_doses(text))),
         (P_MEDICATION, tuple(find_medication_advice(text))),
     ]
-    return _result("care_plan", details, invented, omitted)
+    return guard_result("care_plan", details, invented, omitted)

@@ -11,7 +11,7 @@ import pytest
 from core.errors import MissingModelError
 from core.i18n import t
 from core.llm import ChestReportFacts, FindingFact, StructuredWriter, write_text
-from core.llm.guarded import GuardedWriter, default_check
+from core.llm.guarded_writer import GuardedWriter, default_check
 
 EFFUSION = FindingFact("Effusion", "effusion", 0.86, "positive", "high", "pleura", "left", "lower")
 CARDIO = FindingFact("Cardiomegaly", "cardiomegaly", 0.55, "uncertain", "low", "heart")
@@ -113,7 +113,7 @@ def test_a_time_limited_draft_is_flagged() -> None:
 
 def test_without_a_guard_module_nothing_unchecked_is_shown() -> None:
     def no_guard(*_):  # noqa: ANN002, ANN202
-        raise ImportError("core.llm.guard")
+        raise ImportError("core.llm.report_guard")
 
     out = GuardedWriter(FakeLLM("FINDINGS\nanything"), check=no_guard).run(FACTS, "en")
     assert out.source == "structured" and out.note("en") == t("llm.guarded.no_guard", "en")
@@ -133,7 +133,7 @@ def test_a_guard_that_crashes_fails_closed(exc: Exception) -> None:
 def _real_guard_or_skip(text: str, lang: str):  # noqa: ANN202
     result = default_check(text, FACTS, lang)
     if "guard.problem.not_checked" in tuple(getattr(result, "problems", ())):
-        pytest.skip("core.llm.guard is still a stub (it checks nothing yet)")
+        pytest.skip("core.llm.report_guard is still a stub (it checks nothing yet)")
     return result
 
 
