@@ -53,7 +53,7 @@ def engine(settings: Settings | None = None) -> str:
         return FILES
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in _SCHEMES:
-        raise StorageConfigError("storage.error.bad_url", scheme=scheme or url[:20])
+        raise StorageConfigError("storage.error.bad_url", scheme=(scheme or "?")[:20])  # never the rest: it may hold a password
     return _SCHEMES[scheme]
 
 

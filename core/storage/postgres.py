@@ -51,8 +51,8 @@ def driver() -> tuple[ModuleType, ModuleType]:
 
 def _url(settings: Settings | None) -> str:
     settings = settings or get_settings()
-    if engine(settings) != POSTGRESQL:
-        raise StorageConfigError("storage.error.bad_url", scheme=str(settings.db_url or "")[:20])
+    if engine(settings) != POSTGRESQL:  # unset: engine() raises for any other URL
+        raise StorageConfigError("storage.error.bad_url", scheme="?")
     return str(settings.db_url)
 
 
