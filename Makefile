@@ -15,7 +15,7 @@ $(VENV)/.runtime-deps: requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt requirements-postgres.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install -r requirements-dev.txt -c constraints.txt
 	touch $(VENV)/.runtime-deps $@
 

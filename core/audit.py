@@ -8,7 +8,11 @@ values, so a caller cannot log something else by mistake.
 A site exports the trail with ``python -m core.audit export [--format csv|jsonl] [--out FILE]`` or
 from the chest page.
 
-Storage: the current file ``analyses.jsonl`` rotates by size: once appending a line would take it
+Two engines (:mod:`core.storage`): with ``DRDC_DB_URL`` unset, the local files described below;
+with a PostgreSQL URL, an append-only table shared by every replica (:mod:`core.audit_pg`).
+Validation, the allow-list and the exports are the same for both.
+
+File engine: the current file ``analyses.jsonl`` rotates by size: once appending a line would take it
 past :data:`MAX_BYTES` (10 MB, about 25,000 records), it becomes ``analyses.jsonl.1`` (older ones
 move up to ``.2`` ... ``.{KEEP}``; the oldest beyond :data:`KEEP` is removed) and a new current file
 starts. Readers and exports read every kept file, oldest first.
@@ -42,7 +46,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core import audit_pg
 from core.settings import Settings, get_settings
+from core.storage import is_postgres
 
 FIELDS: tuple[str, ...] = (
     "time", "feature", "input_sha256", "model_name", "model_version", "model_sha256",
@@ -100,7 +106,9 @@ def record(fields: dict[str, Any], settings: Settings | None = None) -> dict[str
 
     Raises:
         AuditError: an unknown field or a value that is not a plain code/number/checksum.
-        OSError: the data folder is not writable.
+        OSError: the data folder is not writable, or the database cannot be reached
+            (``core.storage.StorageUnavailableError``).
+        core.storage.StorageConfigError: ``DRDC_DB_URL`` is not usable (bad URL, no driver).
     """
     unknown = set(fields) - set(FIELDS)
     if unknown:
@@ -109,6 +117,9 @@ def record(fields: dict[str, Any], settings: Settings | None = None) -> dict[str
     for name in FIELDS:
         if name in fields:
             row[name] = _clean(name, fields[name])
+    if is_postgres(settings):
+        audit_pg.append(row, settings)
+        return row
     path = audit_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
@@ -257,6 +268,9 @@ def _synced_state(path: Path) -> dict[str, Any]:
 def read(settings: Settings | None = None) -> Iterator[dict[str, Any]]:
     """Every stored record, oldest first, rotated files included (lines that do not parse,
     such as a truncated last line, are skipped)."""
+    if is_postgres(settings):
+        yield from audit_pg.read(settings)
+        return
     path = audit_path(settings)
     files = [_rotated(path, n) for n in range(KEEP, 0, -1)] + [path]
     for file in files:
@@ -294,7 +308,9 @@ def export_csv(settings: Settings | None = None) -> bytes:
 
 def count(settings: Settings | None = None) -> int:
     """How many records the trail holds (every kept file), without scanning it: see the module
-    notes. Equal to ``len(list(read()))``."""
+    notes (PostgreSQL: one counter row). Equal to ``len(list(read()))``."""
+    if is_postgres(settings):
+        return audit_pg.count(settings)
     path = audit_path(settings)
     state = _load_state(path)
     size = _size(path)

@@ -6,6 +6,7 @@
 | ``DRDC_WEIGHTS_DIR`` | where downloaded/installed weights go | ``<project>/weights/downloads`` |
 | ``DRDC_SAMPLES_DIR`` | demo-mode sample images | ``<project>/../shared/data`` if present |
 | ``DRDC_DB_PATH`` | community board database | ``<data dir>/board.sqlite3`` |
+| ``DRDC_DB_URL`` | shared storage for replicas: ``postgresql://user:pass@host/db`` (see ``docs/deploy.md``) | unset = local files |
 | ``DRDC_SITE_CARDS_DIR`` | a site's own model cards (models it trained or bought), installable from the Models page | none |
 | ``DRDC_ADMIN_SECRET`` | unlocks board moderation | unset = moderation off |
 | ``DRDC_LLM_PATH`` | causal LM for the ``transformers`` report writer: a folder or a hub id | unset = writer off |
@@ -37,6 +38,7 @@ class Settings:
     llm_max_time: float = 90.0
     llm_dtype: str = "float32"
     site_cards_dir: Path | None = None
+    db_url: str | None = None
 
 
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
@@ -76,4 +78,5 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         llm_max_time=float(_number(env, "DRDC_LLM_MAX_TIME", 90.0, float)),
         llm_dtype=(env.get("DRDC_LLM_DTYPE") or "float32").lower(),
         site_cards_dir=_path(env, "DRDC_SITE_CARDS_DIR", Path()) if env.get("DRDC_SITE_CARDS_DIR") else None,
+        db_url=(env.get("DRDC_DB_URL") or "").strip() or None,
     )

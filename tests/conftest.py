@@ -13,6 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from core.storage import postgres  # noqa: E402
+from tests.postgres_server import Cluster, fresh_schema_url  # noqa: E402
+
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
 
@@ -59,7 +62,31 @@ def weights_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test's app data (board db, audit log, history) in a temporary folder."""
+    """Keep every test's app data (board db, audit log, history) in a temporary folder, on local files."""
     data = tmp_path_factory.mktemp("drdc-data")
     monkeypatch.setenv("DRDC_DATA_DIR", str(data))
     monkeypatch.delenv("DRDC_DB_PATH", raising=False)
+    monkeypatch.delenv("DRDC_DB_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of an empty PostgreSQL database for this test session: ``DRDC_TEST_PG_URL`` when set,
+    else a throwaway cluster started from the installed ``initdb``/``pg_ctl`` and removed at the end.
+    Skips (with the reason) when neither the driver nor a server is available."""
+    with Cluster.for_session() as url:
+        yield url
+
+
+@pytest.fixture(params=["files", "postgresql"])
+def storage_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test once per storage engine: local files (``DRDC_DB_URL`` unset), then PostgreSQL
+    (``DRDC_DB_URL`` pointing at a fresh schema of the session's database, so each test starts empty)."""
+    if request.param == "files":
+        yield "files"
+        return
+    monkeypatch.setenv("DRDC_DB_URL", fresh_schema_url(request.getfixturevalue("postgres_url")))
+    try:
+        yield "postgresql"
+    finally:
+        postgres.close_pools()

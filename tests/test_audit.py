@@ -1,5 +1,6 @@
 """The audit trail's storage: size rotation, every line parseable after a crashed writer, and a
-count that does not scan the trail (issue 16). Field rules are tested in tests/chest."""
+count that does not scan the trail (issue 16). Field rules are tested in tests/chest. The tests
+taking ``storage_engine`` run on both engines (local files, PostgreSQL: issue 17)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core import audit
+from core import audit, audit_pg
+from core.settings import get_settings
 
 SHA = "a" * 64
 
@@ -86,22 +88,75 @@ def test_count_recovers_a_lost_state_and_lines_appended_behind_its_back() -> Non
     assert audit.count() == 5 == len(list(audit.read()))
 
 
-def test_no_trail_counts_zero_and_creates_nothing() -> None:
-    assert audit.count() == 0
+def test_no_trail_counts_zero_and_creates_nothing(storage_engine: str) -> None:
+    assert audit.count() == 0 and list(audit.read()) == []
     assert not audit.audit_path().parent.exists()
+
+
+def test_records_read_back_oldest_first_and_export_alike_on_either_engine(storage_engine: str) -> None:
+    stored = [
+        audit.record({"feature": "chest", "input_sha256": SHA, "model_name": "densenet121-res224-all",
+                      "model_version": "1.0", "model_sha256": "c" * 64, "test_model": 0, "preset": "balanced",
+                      "operating_point": 0.123456, "gate_decision": "accepted", "gate_issues": ["rotated", "dark"],
+                      "overridden": 1, "n_positive": "2", "n_uncertain": 1}),
+        audit.record({"feature": "scalp", "input_sha256": "d" * 64, "gate_decision": "blocked", "gate_issues": []}),
+        audit.record(_rec(3)),
+    ]
+    assert stored[0]["operating_point"] == 0.1235 and stored[0]["overridden"] is True
+    assert list(audit.read()) == stored  # same values and types, oldest first, absent fields left out
+    assert audit.count() == 3
+    assert audit.export_jsonl().decode().splitlines() == [json.dumps(r, ensure_ascii=False, sort_keys=True)
+                                                         for r in stored]
+    lines = audit.export_csv().decode("utf-8-sig").splitlines()
+    assert lines[0] == ",".join(audit.FIELDS) and len(lines) == 4 and "rotated;dark" in lines[1]
+
+
+def test_fields_outside_the_allow_list_store_nothing_on_either_engine(storage_engine: str) -> None:
+    with pytest.raises(audit.AuditError):
+        audit.record({"feature": "chest", "patient_name": "Hong Gildong"})
+    with pytest.raises(audit.AuditError):
+        audit.record({"feature": "chest", "input_sha256": "not-a-checksum"})
+    with pytest.raises(audit.AuditError):
+        audit.record({"feature": "chest", "preset": "x; DROP TABLE audit_analyses"})
+    assert audit.count() == 0 and list(audit.read()) == []
+
+
+def test_the_postgresql_columns_are_the_allow_listed_fields() -> None:
+    assert audit_pg.COLUMNS == audit.FIELDS
+
+
+@pytest.mark.parametrize("storage_engine", ["postgresql"], indirect=True)
+def test_the_postgresql_trail_is_append_only_and_counted_without_a_scan(storage_engine: str) -> None:
+    import psycopg
+
+    for n in range(3):
+        audit.record(_rec(n))
+    url = str(get_settings().db_url)
+    for statement in ("UPDATE audit_analyses SET preset = 'x'", "DELETE FROM audit_analyses",
+                      "TRUNCATE audit_analyses"):
+        with psycopg.connect(url) as conn, pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute(statement)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_analyses").fetchone()[0] == 3
+        conn.execute("UPDATE audit_count SET n = 41")  # the count reads this row, it does not scan the table
+    assert audit.count() == 41
+    audit.record(_rec(3))  # the trigger keeps counting from there
+    assert audit.count() == 42
+    assert _presets() == ["p0", "p1", "p2", "p3"]
 
 
 _WRITER = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from core import audit
+from core import audit, audit_pg
+from core.settings import get_settings
 audit.MAX_BYTES = 4000
 for i in range(int(sys.argv[3])):
     audit.record({"feature": "chest", "input_sha256": "b" * 64, "preset": f"{sys.argv[2]}-{i}"})
 """
 
 
-def test_concurrent_writers_with_rotation_lose_no_record() -> None:
+def test_concurrent_writers_with_rotation_lose_no_record(storage_engine: str) -> None:
     project = str(Path(__file__).resolve().parents[1])
     procs = [subprocess.Popen([sys.executable, "-c", _WRITER, project, f"w{w}", "60"]) for w in range(4)]
     for proc in procs:
@@ -109,6 +164,8 @@ def test_concurrent_writers_with_rotation_lose_no_record() -> None:
     expected = {f"w{w}-{i}" for w in range(4) for i in range(60)}
     assert set(_presets()) == expected and len(_presets()) == 240  # 4000-byte files, KEEP 20 hold them all
     assert audit.count() == 240
+    if storage_engine != "files":
+        return
     path = audit.audit_path()
     assert audit._rotated(path, 5).is_file()  # it did rotate under contention
     for file in [path, *path.parent.glob("analyses.jsonl.*[0-9]")]:

@@ -1,4 +1,8 @@
-"""Opt-in local history of scalp checks, to compare them over time.
+"""Opt-in history of scalp checks, to compare them over time.
+
+Two engines (:mod:`core.storage`): with ``DRDC_DB_URL`` unset, local files as described here; with
+a PostgreSQL URL, rows of one table shared by every replica, keyed by the same hashed id, with the
+salt kept in the database and the same guarantees (:mod:`core.scalp.history_pg`).
 
 Stored as JSON Lines under ``settings.data_dir / "scalp" / "history"``, one file per *history
 code*. The code works like a password, so:
@@ -44,7 +48,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.scalp.history_pg import PostgresHistory
 from core.settings import Settings, get_settings
+from core.storage import is_postgres
 
 CODE_MIN_CHARS = 16  # after removing spaces and dashes
 CODE_MIN_DISTINCT = 8
@@ -272,12 +278,34 @@ def _write_atomic(path: Path, data: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _entry(data: Any) -> HistoryEntry | None:
+    """A stored entry, or None when it cannot be read."""
+    try:
+        return HistoryEntry.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 class HistoryStore:
-    """History files under ``root`` (default ``<data_dir>/scalp/history``). Safe to use from
-    many threads and processes at once (see the module notes)."""
+    """History files under ``root`` (default ``<data_dir>/scalp/history``), or, when no ``root`` is
+    given and ``DRDC_DB_URL`` names PostgreSQL, the database's ``scalp_history`` table. Safe to
+    use from many threads and processes at once (see the module notes).
+
+    Every method also raises ``core.storage.StorageConfigError`` (a translated ``UserError``) when
+    ``DRDC_DB_URL`` is not usable, and ``OSError`` (``StorageUnavailableError``) when the database
+    cannot be reached.
+    """
 
     def __init__(self, root: Path | None = None, settings: Settings | None = None) -> None:
-        self.root = root or (settings or get_settings()).data_dir / "scalp" / "history"
+        self.settings = settings or get_settings()
+        self.root = root or self.settings.data_dir / "scalp" / "history"
+        self._files_only = root is not None
+
+    def _db(self) -> PostgresHistory | None:
+        """The PostgreSQL engine, or None for files (checked on use, so a page shows a bad setting)."""
+        if self._files_only or not is_postgres(self.settings):
+            return None
+        return PostgresHistory(self.settings)
 
     def profile_id(self, code: str) -> str:
         """File-name-safe id of a code on this installation.
@@ -285,7 +313,9 @@ class HistoryStore:
         Raises:
             HistoryError: bad or weak code. OSError: the secret cannot be made or read.
         """
-        return _derive(check_code(code), load_secret(self.root))
+        norm = check_code(code)
+        db = self._db()
+        return _derive(norm, db.secret() if db else load_secret(self.root))
 
     def _path(self, code: str) -> Path:
         """The history file of a code (called with its lock held: see :meth:`_locked`)."""
@@ -315,6 +345,9 @@ class HistoryStore:
         Raises:
             HistoryError: bad or weak code. OSError: the data folder is not writable.
         """
+        db = self._db()
+        if db is not None:
+            return _parsed(db.add(self.profile_id(code), entry.to_json(), MAX_ENTRIES))
         with self._locked(code) as path:
             entries = self._read(path)
             entries.append(entry)
@@ -328,6 +361,9 @@ class HistoryStore:
         Raises:
             HistoryError: bad or weak code. OSError: the data folder is not usable.
         """
+        db = self._db()
+        if db is not None:
+            return _parsed(db.entries(self.profile_id(code)))
         with self._locked(code) as path:
             return self._read(path)
 
@@ -335,13 +371,13 @@ class HistoryStore:
     def _read(path: Path) -> list[HistoryEntry]:
         if not path.is_file():
             return []
-        out = []
+        rows = []
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
-                out.append(HistoryEntry.from_dict(json.loads(line)))
-            except (ValueError, KeyError, TypeError, AttributeError):
+                rows.append(json.loads(line))
+            except ValueError:
                 continue
-        return out
+        return _parsed(rows)
 
     def delete(self, code: str) -> int:
         """Delete every entry of a code; returns how many there were.
@@ -349,10 +385,18 @@ class HistoryStore:
         Raises:
             HistoryError: bad or weak code. OSError: the file cannot be removed.
         """
+        db = self._db()
+        if db is not None:
+            return db.delete(self.profile_id(code))
         with self._locked(code) as path:
             n = len(self._read(path))
             path.unlink(missing_ok=True)
         return n
+
+
+def _parsed(rows: list[Any]) -> list[HistoryEntry]:
+    """The readable entries of ``rows`` (decoded JSON), in order."""
+    return [e for e in map(_entry, rows) if e is not None]
 
 
 def now_iso() -> str:

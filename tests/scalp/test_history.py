@@ -1,5 +1,6 @@
-"""Opt-in local history: stored under the data folder, numbers only, keyed by a strong code hashed with a
-per-installation secret; every entry records how it was graded, and only same-method checks are compared."""
+"""Opt-in history: stored under the data folder, numbers only, keyed by a strong code hashed with a
+per-installation secret; every entry records how it was graded, and only same-method checks are compared.
+The tests taking ``storage_engine`` run on both engines (local files, PostgreSQL: issue 17)."""
 
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def test_old_entries_read_as_heuristic_with_unknown_version() -> None:
     assert (row["source"], row["method"], row["version"]) == ("heuristic", "heuristic", UNKNOWN_VERSION)
 
 
-def test_codes_keep_histories_apart_and_delete_removes_one() -> None:
+def test_codes_keep_histories_apart_and_delete_removes_one(storage_engine: str) -> None:
     store = HistoryStore()
     store.add(CODE, entry(1, "2026-01-01T00:00:00+00:00"))
     store.add(OTHER, entry(2, "2026-01-02T00:00:00+00:00"))
@@ -119,7 +120,7 @@ def test_codes_keep_histories_apart_and_delete_removes_one() -> None:
     "secret", "my-history-code", "1212121212121212", "abababababababababab", "aaaa bbbb cccc dddd",
     "my secret phrase",
 ])
-def test_short_or_repetitive_codes_are_refused_with_a_translated_error(weak: str) -> None:
+def test_short_or_repetitive_codes_are_refused_with_a_translated_error(weak: str, storage_engine: str) -> None:
     with pytest.raises(HistoryError) as info:
         HistoryStore().entries(weak)
     assert info.value.key == "scalp.error.history_code_weak"
@@ -128,11 +129,60 @@ def test_short_or_repetitive_codes_are_refused_with_a_translated_error(weak: str
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "x" * 65])
-def test_an_empty_or_overlong_code_is_a_translated_user_error(bad: str) -> None:
+def test_an_empty_or_overlong_code_is_a_translated_user_error(bad: str, storage_engine: str) -> None:
     with pytest.raises(HistoryError) as info:
         HistoryStore().entries(bad)
     assert info.value.key == "scalp.error.history_code"
     assert "16" in info.value.message("ko") and "64" in info.value.message("en")
+
+
+def test_entries_round_trip_oldest_first_and_the_oldest_are_dropped_beyond_the_limit(
+        storage_engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.scalp.history as history
+
+    store = HistoryStore()
+    model = entry(2, "2026-01-01T00:00:00+00:00", source="model", method="scalp-effnetb0-6head", version="1.0",
+                  fov=8.5, hair_loss=None)
+    assert store.add(CODE, model) == [model]
+    assert store.entries(CODE) == [model]  # same grades, None kept, numbers and method as saved
+    assert store.entries(code := new_code()) == []
+    monkeypatch.setattr(history, "MAX_ENTRIES", 3)
+    for n in range(5):
+        kept = store.add(CODE, entry(n, f"t{n}"))
+    assert [e.time for e in kept] == ["t2", "t3", "t4"] == [e.time for e in store.entries(CODE)]
+    assert store.delete(CODE) == 3 and store.entries(CODE) == [] and store.delete(code) == 0
+    assert not list(store.root.glob("*.jsonl"))  # the emptied history leaves no file behind
+
+
+@pytest.mark.parametrize("storage_engine", ["postgresql"], indirect=True)
+def test_the_postgresql_salt_is_shared_by_replicas_and_the_code_never_stored(storage_engine: str) -> None:
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from tests.postgres_server import fresh_schema_url
+
+    store = HistoryStore()
+    store.add(CODE, entry(1, "a"))
+    replica = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from core.scalp.history import "
+         "HistoryStore; s = HistoryStore(); print(s.profile_id(sys.argv[2]), len(s.entries(sys.argv[2])))",
+         str(Path(__file__).resolve().parents[2]), CODE], capture_output=True, text=True, timeout=120, check=True)
+    assert replica.stdout.split() == [store.profile_id(CODE), "1"]  # another process, same salt, same history
+    url = str(get_settings().db_url)
+    with psycopg.connect(url) as conn:
+        (salt,) = conn.execute("SELECT value FROM app_secrets WHERE name = 'scalp_history'").fetchone()
+        rows = conn.execute("SELECT profile_id, entry::text FROM scalp_history").fetchall()
+        assert len(bytes(salt)) == 32
+        assert rows[0][0] == store.profile_id(CODE) and "lantern" not in repr(rows)
+        conn.execute("INSERT INTO scalp_history (profile_id, entry) VALUES (%s, '{\"time\": 1}'), (%s, '[1, 2]')",
+                     (rows[0][0], rows[0][0]))
+    assert len(store.entries(CODE)) == 1  # unreadable rows are skipped, as unreadable lines are
+    assert not store.root.exists()  # nothing written to the data folder
+    base = url.split("?")[0]
+    other = HistoryStore(settings=get_settings({"DRDC_DB_URL": fresh_schema_url(base)}))
+    assert other.profile_id(CODE) != store.profile_id(CODE)  # another installation, another salt
 
 
 def test_generated_codes_are_strong_and_distinct() -> None:
@@ -212,11 +262,11 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from core.scalp.history import HistoryEntry, HistoryStore
-root, code, who, n = Path(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
-store = HistoryStore(root)
+root, code, who, n = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+store = HistoryStore(None if root == "-" else Path(root))  # "-": the engine DRDC_DB_URL picks
 store.profile_id(code)  # derive the file name once, before the race starts
 Path(sys.argv[6]).touch()
-while not (root / "go").exists():
+while not Path(sys.argv[7]).exists():
     pass
 acked = 0
 for i in range(n):
@@ -227,33 +277,37 @@ print(acked)
 
 
 @pytest.mark.slow
-def test_concurrent_writers_lose_no_acknowledged_save(tmp_path: Path) -> None:
+def test_concurrent_writers_lose_no_acknowledged_save(tmp_path: Path, storage_engine: str) -> None:
     """Issue 16 reproducer: 8 processes x 50 saves on one code kept 30 of 373 before the lock."""
     import subprocess
     import sys
     import time
 
     root = tmp_path / "history"
-    HistoryStore(root).profile_id(CODE)  # the secret exists before the writers start
+    files = storage_engine == "files"
+    store = HistoryStore(root) if files else HistoryStore()
+    store.profile_id(CODE)  # the secret exists before the writers start
+    go = tmp_path / "go"
     procs, ready = [], []
     project = str(Path(__file__).resolve().parents[2])
     for who in range(8):
         flag = tmp_path / f"ready-{who}"
         ready.append(flag)
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", _WRITER, project, str(root), CODE, f"w{who}", "50", str(flag)],
+            [sys.executable, "-c", _WRITER, project, str(root) if files else "-", CODE, f"w{who}", "50", str(flag),
+             str(go)],
             stdout=subprocess.PIPE, text=True,
         ))
     deadline = time.monotonic() + 120
     while not all(f.exists() for f in ready) and time.monotonic() < deadline:
         time.sleep(0.05)
-    (root / "go").touch()  # all writers start together
+    go.touch()  # all writers start together
     acked = 0
     for proc in procs:
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0
         acked += int(out.strip())
-    kept = {e.time for e in HistoryStore(root).entries(CODE)}
+    kept = {e.time for e in store.entries(CODE)}
     assert acked == 400
     assert kept == {f"w{who}-{i}" for who in range(8) for i in range(50)}  # 0 lost
     assert not list(root.glob("*.tmp"))  # no temporary file left behind
