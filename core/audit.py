@@ -41,7 +41,7 @@ import os
 import re
 import secrets
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,25 @@ def record(fields: dict[str, Any], settings: Settings | None = None) -> dict[str
         state["size"], state["count"] = end, state["count"] + 1
         _save_state(path, state)
     return row
+
+
+def record_once(fields: dict[str, Any], key: Hashable, recorded: set[Any], settings: Settings | None = None) -> bool:
+    """Append ``fields`` unless ``key`` is in ``recorded`` (the keys this session already wrote: a page
+    reruns on every click, an analysis is recorded once); add ``key`` once written. Returns whether a
+    record was written.
+
+    Never raises for an unwritable trail or a refused field (returns False, ``key`` stays unrecorded so
+    a later run tries again): the analysis is still shown, and a site notices an unwritable data
+    folder in its logs.
+    """
+    if key in recorded:
+        return False
+    try:
+        record(fields, settings)
+    except (OSError, AuditError):
+        return False
+    recorded.add(key)
+    return True
 
 
 def _write_all(fd: int, data: bytes) -> None:

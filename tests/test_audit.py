@@ -171,3 +171,16 @@ def test_concurrent_writers_with_rotation_lose_no_record(storage_engine: str) ->
     for file in [path, *path.parent.glob("analyses.jsonl.*[0-9]")]:
         for line in file.read_bytes().splitlines():
             json.loads(line)  # every line parses
+
+
+def test_record_once_writes_a_key_once_and_tries_again_after_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded: set = set()
+    assert audit.record_once(_rec(1), ("img", "balanced"), recorded) is True
+    assert audit.record_once(_rec(1), ("img", "balanced"), recorded) is False  # a rerun of the page
+    assert audit.record_once(_rec(2), ("img", "sensitive"), recorded) is True
+    assert _presets() == ["p1", "p2"] and recorded == {("img", "balanced"), ("img", "sensitive")}
+    assert audit.record_once({"file_name": "x.png"}, "bad", recorded) is False  # refused field: never raises
+    with monkeypatch.context() as m:  # an unwritable data folder
+        m.setattr(audit, "record", lambda fields, settings=None: (_ for _ in ()).throw(PermissionError("ro")))
+        assert audit.record_once(_rec(3), "later", recorded) is False and "later" not in recorded
+    assert audit.record_once(_rec(3), "later", recorded) is True and _presets() == ["p1", "p2", "p3"]

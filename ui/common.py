@@ -7,6 +7,8 @@ browser's locale).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from core.errors import UserError
@@ -72,3 +74,10 @@ def streamlit_texts() -> None:
 def show_user_error(err: UserError) -> None:
     """Show a translated error box for a problem the user can fix."""
     st.error(err.message(lang()), icon=":material/warning:")
+
+
+def fmt(prefix: str) -> Callable[[object], str]:
+    """A ``format_func`` for choice widgets: option ``value`` shown as ``tr(prefix + str(value))``, in the
+    language of this run (bound now, so AppTest formats the options the same)."""
+    code = lang()
+    return lambda value: t(prefix + str(value), code)

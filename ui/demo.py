@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.i18n import t
 from core.samples import Sample, list_samples
 from ui.common import lang, tr
 
@@ -11,8 +12,6 @@ from ui.common import lang, tr
 def sample_label(sample: Sample, code: str | None = None) -> str:
     """What the picker shows: the known labels in ``code`` (default: the page's language), the file,
     and what to expect."""
-    from core.i18n import t
-
     code = code or lang()
     described = sample.describe(code)
     parts = [described or sample.name]
@@ -23,27 +22,50 @@ def sample_label(sample: Sample, code: str | None = None) -> str:
     return " · ".join(parts)
 
 
+def _picked(page: str, key: str) -> Sample | None:
+    """Show the demo-mode picker for ``page`` (widget keys ``{key}_choice``, ``{key}_button``); return
+    the sample whose load button was pressed in this run, else None."""
+    samples: list[Sample] = list_samples(page)
+    with st.expander(tr("app.demo.title"), icon=":material/slideshow:"):
+        st.caption(tr("app.demo.help"))
+        if not samples:
+            st.caption(tr("app.demo.none"))
+            return None
+        code = lang()
+        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i, _c=code: sample_label(samples[i], _c),
+                            key=f"{key}_choice")
+        if st.button(tr("app.demo.load"), key=f"{key}_button"):
+            return samples[int(pick)]
+    return None
+
+
 def sample_picker(page: str, key: str) -> tuple[str, bytes] | None:
     """Show the demo-mode picker for ``page``; return (file name, bytes) of a loaded sample.
 
     The loaded sample stays in ``st.session_state[key]`` until another is loaded, so it
     survives reruns. Returns ``None`` when nothing was loaded.
     """
-    samples: list[Sample] = list_samples(page)
-    with st.expander(tr("app.demo.title"), icon=":material/slideshow:"):
-        st.caption(tr("app.demo.help"))
-        if not samples:
-            st.caption(tr("app.demo.none"))
-            return st.session_state.get(key)
-        code = lang()
-        pick = st.selectbox(tr("app.demo.pick"), range(len(samples)), format_func=lambda i, _c=code: sample_label(samples[i], _c),
-                            key=f"{key}_choice")
-        if st.button(tr("app.demo.load"), key=f"{key}_button"):
-            sample = samples[int(pick)]
-            try:
-                st.session_state[key] = (sample.path.name, sample.read_bytes())
-            except (OSError, ValueError):
-                st.session_state.pop(key, None)
-            else:
-                st.toast(tr("app.demo.loaded", name=sample.name))
+    sample = _picked(page, key)
+    if sample is not None:
+        try:
+            st.session_state[key] = (sample.path.name, sample.read_bytes())
+        except (OSError, ValueError):
+            st.session_state.pop(key, None)
+        else:
+            st.toast(tr("app.demo.loaded", name=sample.name))
     return st.session_state.get(key)
+
+
+def sample_batch(page: str, key: str) -> list[tuple[str, bytes]]:
+    """Show the demo-mode picker for a page that takes several files; return every sample loaded in
+    this session as (sample name, bytes), each once, in the order loaded (kept in
+    ``st.session_state[key]``). A sample that cannot be read is left out."""
+    loaded: list[tuple[str, bytes]] = st.session_state.setdefault(key, [])
+    sample = _picked(page, key)
+    if sample is not None and sample.name not in [name for name, _ in loaded]:
+        try:
+            loaded.append((sample.name, sample.read_bytes()))
+        except (OSError, ValueError):
+            return loaded
+        st.toast(tr("app.demo.loaded", name=sample.name))
+    return loaded

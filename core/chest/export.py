@@ -278,7 +278,25 @@ def audit_fields(analysis: ChestAnalysis, op: OperatingPoint) -> dict[str, Any]:
     return fields
 
 
+def audit_key(analysis: ChestAnalysis, op: OperatingPoint) -> tuple[Any, ...]:
+    """What makes two analyses one audit record (:func:`core.audit.record_once`): the input, the model,
+    the operating point and the user's choices (override, inversion, rotation)."""
+    model = analysis.model
+    return (analysis.image.sha256, model.sha256 if model else None, op.preset, analysis.gate.overridden,
+            analysis.inverted_applied, analysis.rotation_applied)
+
+
 SHARE_TOP = 3  # a shared summary lists every finding not read as unlikely, and at least the top three
+
+
+def share_refusal(result: ChestAnalysis) -> str | None:
+    """The translation key of why an analysis is not offered for sharing (a random-weight test model, or
+    analysed against the input check), or None when it may be shared."""
+    if result.model is None or result.model.is_test_model:
+        return "chest.share.test_model"
+    if result.overridden:
+        return "chest.share.overridden"
+    return None
 
 
 def share_summary(result: ChestAnalysis, op: OperatingPoint, code: str) -> dict[str, Any]:

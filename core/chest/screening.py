@@ -40,6 +40,11 @@ class ScreeningResult:
     model_sha256: str
     figures: tuple[tuple[str, float | None, float | None, float | None], ...]  # (set, auc, lo, hi)
 
+    def figures_text(self) -> str:
+        """The held-out figures in one line: "set AUC [lo, hi]; ..." ("" when none is complete)."""
+        return "; ".join(f"{name} {a:.2f} [{lo:.2f}, {hi:.2f}]" for name, a, lo, hi in self.figures
+                         if a is not None and lo is not None and hi is not None)
+
     def to_dict(self) -> dict[str, Any]:
         return {"label": LABEL, "probability": round(self.probability, 5), "status": self.status,
                 "model": {"name": self.model_name, "title": self.model_title, "version": self.model_version,

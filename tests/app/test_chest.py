@@ -193,11 +193,11 @@ def test_demo_mode_loads_a_sample_case(shared_data: Path, test_model, monkeypatc
     monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
     at = _chest("ko")
     assert t("chest.empty", "ko") in [i.value for i in at.info]
-    names = at.selectbox(key="chest_sample").options
+    names = at.selectbox(key="chest_sample_choice").options
     assert any("dicom/siim_pneumothorax_sample.dcm" in n for n in names)
     index = next(i for i, n in enumerate(names) if "siim_pneumothorax_sample.dcm" in n)
-    at.selectbox(key="chest_sample").set_value(index).run()
-    at.button(key="chest_sample_load").click().run()
+    at.selectbox(key="chest_sample_choice").set_value(index).run()
+    at.button(key="chest_sample_button").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.dataframe[0].value) == 1
     assert t("chest.findings.title", "ko") in [s.value for s in at.subheader]
@@ -210,13 +210,13 @@ def test_on_a_fresh_clone_demo_mode_lists_described_cases_and_analyses_one(tmp_p
     monkeypatch.setenv("DRDC_SAMPLES_DIR", str(tmp_path / "no-shared-data"))
     monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
     at = _chest("en")
-    names = at.selectbox(key="chest_sample").options
+    names = at.selectbox(key="chest_sample_choice").options
     assert 8 <= len(names) <= 12
     assert any(n.startswith("NIH ChestX-ray14: ") and "Cardiomegaly" in n for n in names), names
     assert any("no finding" in n for n in names)
     index = next(i for i, n in enumerate(names) if "Cardiomegaly" in n)
-    at.selectbox(key="chest_sample").set_value(index).run()
-    at.button(key="chest_sample_load").click().run()
+    at.selectbox(key="chest_sample_choice").set_value(index).run()
+    at.button(key="chest_sample_button").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.dataframe[0].value) == 1
     assert t("chest.findings.title", "en") in [s.value for s in at.subheader]
@@ -496,6 +496,7 @@ def test_burned_in_annotation_warns_and_the_pdf_leaves_the_image_out_unless_conf
 def test_the_session_budget_drops_the_oldest_images_and_the_page_says_so(shared_data: Path, test_model,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from core.chest import loader
+    from core.chest.batch import ChestSession
     from core.session_memory import UploadStore
 
     monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
@@ -503,8 +504,7 @@ def test_the_session_budget_drops_the_oldest_images_and_the_page_says_so(shared_
     at.session_state["lang"] = "en"
     at.run()
     at.switch_page("views/chest.py").run()
-    at.session_state["chest_state"] = {"samples": [], "reports": {}, "outcomes": {}, "exports": {}, "audited": set(),
-                                       "choices": {}, "store": UploadStore(limit=2 * 1024 * 1024)}
+    at.session_state["chest_state"] = ChestSession(store=UploadStore(limit=2 * 1024 * 1024))
     samples = sorted((shared_data / "cxr" / "nih14" / "images").glob("*.png"))[:3]
     assert len(samples) == 3
     at.file_uploader(key="chest_upload").set_value([(p.name, p.read_bytes(), "image/png") for p in samples]).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -105,6 +106,21 @@ def test_audit_trail_records_hashes_and_model_and_never_patient_data(analysed) -
     assert len(audit.export_jsonl().splitlines()) == 2
 
 
+def test_an_analysis_is_audited_once_per_operating_point_and_choice(analysed) -> None:
+    from dataclasses import replace
+
+    recorded: set = set()
+    op, other = OperatingPoint.of("specific"), OperatingPoint.of("balanced")
+    for _ in range(3):  # the page reruns on every click
+        audit.record_once(export.audit_fields(analysed, op), export.audit_key(analysed, op), recorded)
+    audit.record_once(export.audit_fields(analysed, other), export.audit_key(analysed, other), recorded)
+    turned = replace(analysed, rotation_applied=90)
+    assert export.audit_key(turned, op) != export.audit_key(analysed, op)
+    audit.record_once(export.audit_fields(turned, op), export.audit_key(turned, op), recorded)
+    assert [r["preset"] for r in audit.read()] == ["specific", "balanced", "specific"]
+    assert export.audit_key(analysed, op)[:3] == (analysed.image.sha256, analysed.model.sha256, "specific")
+
+
 def test_audit_rejects_fields_outside_the_allow_list() -> None:
     with pytest.raises(audit.AuditError):
         audit.record({"feature": "chest", "patient_name": "DOE^JANE"})
@@ -165,3 +181,26 @@ def test_the_board_summary_holds_findings_and_the_verdict_only(analysed, lang: s
     blob = json.dumps(summary, ensure_ascii=False)
     for s in [*PHI_STRINGS, "secret_name"]:
         assert s not in blob
+
+
+def test_only_a_real_model_s_analysis_within_the_input_check_is_offered_for_sharing(analysed) -> None:
+    from dataclasses import replace
+
+    assert export.share_refusal(analysed) == "chest.share.test_model"  # random weights: never on the board
+    real = replace(analysed.prediction.model, is_test_model=False)  # the prediction's model identity
+    shared = replace(analysed, prediction=replace(analysed.prediction, model=real))
+    assert export.share_refusal(shared) is None
+    overridden = replace(shared, gate=replace(shared.gate, overridden=True))
+    assert export.share_refusal(overridden) == "chest.share.overridden"
+    with pytest.raises(ValueError):
+        export.share_summary(overridden, OperatingPoint.of("balanced"), "en")
+    assert export.share_refusal(replace(analysed, prediction=None)) == "chest.share.test_model"
+
+
+def test_the_screening_figures_in_one_line() -> None:
+    from core.chest.screening import ScreeningResult
+
+    result = ScreeningResult(0.7, "positive", "m", "M", "v1", "a" * 64,
+                             (("PneumoniaMNIST", 0.912, 0.9, 0.93), ("no interval", 0.8, None, None)))
+    assert result.figures_text() == "PneumoniaMNIST 0.91 [0.90, 0.93]"
+    assert dataclasses.replace(result, figures=()).figures_text() == ""

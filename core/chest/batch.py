@@ -1,0 +1,261 @@
+"""A batch of chest films in one session: the files (samples and uploads), their decoded images and
+analyses under the session's memory budget (:class:`core.session_memory.UploadStore`), the user's
+choices per file (turn upright, analyse the negative, analyse anyway), the audit records written, the
+batch summary rows.
+
+No Streamlit: the chest page keeps one :class:`ChestSession` in its session state. Uploads stay in
+memory only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from core import audit
+from core.chest.analysis import ChestAnalysis, analyse, heatmap, overlay, thumbnail
+from core.chest.export import audit_fields, audit_key
+from core.chest.gate import GateResult, check_input
+from core.chest.labels import localized_name
+from core.chest.reading import OperatingPoint
+from core.chest.screening import ScreeningResult, screen
+from core.errors import UserError
+from core.i18n import t
+from core.imaging import ImageInput
+from core.imaging.compact import CompactImage, load_compact
+from core.session_memory import UploadStore
+
+Result = ChestAnalysis | GateResult | None
+Fix = Literal["rotate", "invert", "override", "unavailable"]
+
+
+@dataclass
+class Case:
+    """One uploaded or sample image in this session (bytes kept in memory only; the decoded image
+    as a downscaled uint8/float16 copy under the session's memory budget)."""
+
+    name: str
+    data: bytes
+    digest: str
+    compact: CompactImage | None = None
+    error: UserError | None = None
+    dropped: bool = False  # dropped from memory (budget): decoded again when opened
+    _image: ImageInput | None = None
+
+    @property
+    def image(self) -> ImageInput | None:
+        """The float32 image (at the kept size), built once per run when needed."""
+        if self._image is None and self.compact is not None:
+            self._image = self.compact.to_input()
+        return self._image
+
+    def decode(self) -> CompactImage | UserError:
+        """The session copy of the file, or the translated reason it cannot be read (never raises for a
+        bad file: nothing a user uploads may crash a page)."""
+        try:
+            return load_compact(self.data, self.name)
+        except UserError as err:
+            return err
+
+    def fill(self, value: CompactImage | UserError | None) -> None:
+        """Take the store's answer: the image, its error, or None (dropped by the budget)."""
+        self.dropped = value is None
+        if isinstance(value, UserError):
+            self.error = value
+        elif isinstance(value, CompactImage):
+            self.compact = value
+
+
+def load_cases(files: Sequence[tuple[str, bytes]], store: UploadStore, opened: int | None) -> list[Case]:
+    """The cases of ``files`` ((name, bytes) in order), each with its kept image, its error, or marked
+    dropped. ``opened``: the index of the file open on the page (the budget never drops it)."""
+    cases = [Case(name=name, data=data, digest=hashlib.sha256(data).hexdigest()) for name, data in files]
+    store.pin(cases[opened].digest if isinstance(opened, int) and 0 <= opened < len(cases) else None)
+    for case in cases:
+        case.fill(store.image(case.digest, case.decode))
+    return cases
+
+
+def forget_removed(digests: set[str], store: UploadStore, choices: MutableMapping[str, Any],
+                   *caches: MutableMapping[tuple[Any, ...], Any]) -> None:
+    """Drop decoded images, analyses, choices and cached entries (keys starting with the digest) of files
+    no longer uploaded: memory is the only store."""
+    store.forget_except(digests)
+    for key in [k for k in choices if k not in digests]:
+        del choices[key]
+    for cache in caches:
+        for key in [k for k in cache if k[0] not in digests]:
+            del cache[key]
+
+
+def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, Any]) -> Result:
+    """The kept analysis of ``case`` with the user's ``choice`` (only its gate when ``model`` is None;
+    None for a file that could not be read or was dropped)."""
+    if case.compact is None:
+        return None
+    override, invert = bool(choice.get("override")), bool(choice.get("invert"))
+    if model is None:
+        return store.result((case.digest, "gate"), lambda: check_input(case.image))
+    rotate = int(choice.get("rotate", 0))
+    key = (case.digest, model.sha256, override, invert, rotate)
+    return store.result(key, lambda: analyse(case.image, model, override=override, invert=invert, rotate=rotate))
+
+
+def analyse_all(cases: list[Case], model: Any, store: UploadStore, choices: dict[str, dict[str, Any]]) -> list[Result]:
+    """:func:`analysis_of` every case; a case the budget dropped while the batch was analysed is marked
+    dropped (its result None)."""
+    results = [analysis_of(case, model, store, choices.get(case.digest, {})) for case in cases]
+    for i, case in enumerate(cases):
+        if case.digest in store.dropped:
+            case.dropped, results[i] = True, None
+    return results
+
+
+def revive(case: Case, store: UploadStore) -> None:
+    """Decode a dropped case again because the user opened it (pinned from now on)."""
+    store.pin(case.digest)
+    store.image(case.digest, case.decode, revive=True)
+
+
+def gate_of(result: ChestAnalysis | GateResult) -> GateResult:
+    """The input check's verdict of an analysis or of a gate-only result."""
+    return result.gate if isinstance(result, ChestAnalysis) else result
+
+
+def applied_notes(result: ChestAnalysis | GateResult) -> list[str]:
+    """Translation keys of what was done to the film at the user's request: its negative analysed, turned
+    upright, analysed against the input check."""
+    flags = {"chest.gate.inverted_applied": isinstance(result, ChestAnalysis) and result.inverted_applied,
+             "chest.gate.rotated_applied": isinstance(result, ChestAnalysis) and bool(result.rotation_applied),
+             "chest.gate.override_note": gate_of(result).overridden}
+    return [key for key, on in flags.items() if on]
+
+
+def heatmap_views(result: ChestAnalysis, index: int, opacity: float, max_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the film as uint8, the heatmap of output ``index`` blended over it at ``opacity``) at the kept
+    resolution, reduced only when the long side exceeds ``max_px``.
+
+    Raises:
+        ValueError: ``result`` has no prediction (the input gate refused the image).
+    """
+    if result.prediction is None:
+        raise ValueError("no prediction: the input gate refused this image")
+    base = np.asarray(result.image.pixels)
+    if max(base.shape[:2]) > max_px:
+        base = thumbnail(base, max_px)
+    heat = heatmap(result.prediction, index, base.shape[0], base.shape[1])
+    return np.uint8(np.clip(base, 0, 1) * 255 + 0.5), overlay(base, heat, opacity)
+
+
+def next_fix(gate: GateResult, choice: dict[str, Any]) -> Fix | None:
+    """What the page offers for a refused film, in order: turn it upright, analyse its negative,
+    analyse it anyway; ``unavailable`` when it cannot be overridden; None when the choice was made."""
+    if gate.rotation and not choice.get("rotate"):
+        return "rotate"
+    if gate.inverted and not choice.get("invert"):
+        return "invert"
+    if gate.can_override and not choice.get("override"):
+        return "override"
+    return None if gate.can_override else "unavailable"
+
+
+def apply_fix(fix: Fix, gate: GateResult, choice: dict[str, Any]) -> None:
+    """Record the user's ``fix`` of a refused film in ``choice`` (the next analysis uses it).
+
+    Raises:
+        ValueError: ``fix`` is ``unavailable``.
+    """
+    if fix == "unavailable":
+        raise ValueError("this film cannot be analysed against the input check")
+    choice[fix] = gate.rotation if fix == "rotate" else True
+
+
+def summary_row(index: int, case: Case, result: Result, op: OperatingPoint, lang: str) -> dict[str, Any]:
+    """The batch summary row of ``case`` (column titles and cells in ``lang``): number, file, the input
+    check's verdict and, for an analysed film, its top finding and the number of positive and uncertain
+    findings at ``op``."""
+    col = {name: t(f"chest.col.{name}", lang) for name in ("index", "file", "gate", "top", "positive", "uncertain")}
+    row: dict[str, Any] = {col["index"]: index + 1, col["file"]: case.name}
+    if case.error is not None or case.dropped or result is None:
+        row[col["gate"]] = t("chest.summary.error" if case.error is not None else "chest.summary.dropped", lang)
+        return row
+    row[col["gate"]] = t(f"chest.gate.decision.{gate_of(result).decision}", lang)
+    if isinstance(result, ChestAnalysis) and result.analysed:
+        top = (result.reported_findings or result.findings)[0]
+        counts = result.counts(op)
+        row[col["top"]] = f"{localized_name(top.label, lang)} ({top.probability:.2f})"
+        row[col["positive"]], row[col["uncertain"]] = str(counts["positive"]), str(counts["uncertain"])
+    else:
+        row[col["top"]] = t("chest.summary.not_analysed", lang)
+        row[col["positive"]] = row[col["uncertain"]] = "–"
+    return row
+
+
+@dataclass
+class ChestSession:
+    """What the chest page keeps for one browser session.
+
+    Attributes:
+        store: decoded images and analyses under the session's memory budget.
+        choices: per file digest, the user's fixes of a refused film (:func:`apply_fix`).
+        reports: written reports by :meth:`report_key` (a ``core.llm.report.ReportOutcome`` each).
+        exports: built PDFs (``core.export.cache.cached``).
+        audited: audit keys already recorded (:func:`core.audit.record_once`).
+        revived: the digest of the dropped file last decoded again (one rerun per revival).
+    """
+
+    store: UploadStore = field(default_factory=UploadStore)
+    choices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reports: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    exports: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    audited: set[Any] = field(default_factory=set)
+    revived: str | None = None
+
+    def open(self, files: Sequence[tuple[str, bytes]], opened: int | None) -> list[Case]:
+        """:func:`load_cases` of ``files``; everything of files no longer given is forgotten."""
+        cases = load_cases(files, self.store, opened)
+        forget_removed({c.digest for c in cases}, self.store, self.choices, self.reports, self.exports)
+        return cases
+
+    def analyse(self, cases: list[Case], model: Any, op: OperatingPoint) -> list[Result]:
+        """:func:`analyse_all`; every analysed film goes into the audit trail once per operating point and
+        choice (an unwritable trail does not stop the page)."""
+        results = analyse_all(cases, model, self.store, self.choices)
+        for result in results:
+            if isinstance(result, ChestAnalysis) and result.analysed:
+                audit.record_once(audit_fields(result, op), audit_key(result, op), self.audited)
+        return results
+
+    def screening(self, case: Case, result: ChestAnalysis, model: Any, op: OperatingPoint) -> ScreeningResult | None:
+        """The kept pneumonia screening of ``result`` at ``op`` by the screening ``model`` (None when that
+        model is missing or the input gate refused the image)."""
+        if model is None:
+            return None
+        key = (case.digest, "screening", result.gate.overridden, result.inverted_applied, op.preset)
+        return self.store.result(key, lambda: screen(result, model, op))
+
+    def choice(self, case: Case) -> dict[str, Any]:
+        """The user's choices for ``case`` (kept: :func:`apply_fix` writes into it)."""
+        return self.choices.setdefault(case.digest, {})
+
+    def revive(self, case: Case) -> bool:
+        """Decode a dropped, opened ``case`` again unless this was just done (then False: it stays
+        dropped, never a rerun loop). True: the page should run again to show it."""
+        if not case.dropped or self.revived == case.digest:
+            self.revived = None
+            return False
+        revive(case, self.store)
+        self.revived = case.digest
+        return True
+
+
+def report_key(case: Case, result: ChestAnalysis, op: OperatingPoint, lang: str, writer: str) -> tuple[Any, ...]:
+    """What makes two reports the same: the file, the model, the user's choices, the operating point,
+    the language and the writer."""
+    model = result.model
+    return (case.digest, model.sha256 if model else None, result.gate.overridden, result.inverted_applied,
+            result.rotation_applied, op.preset, lang, writer)
