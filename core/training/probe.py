@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from core.chest.model import PooledLinearNet
-from core.training.images import InputSpec
+from core.chest.nets import InputSpec
 
 
 def pick_device(device: str | None = None) -> torch.device:
