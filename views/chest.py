@@ -14,13 +14,13 @@ import streamlit as st
 
 from core import audit
 from core.chest import loader as chest_loader
-from core.chest.analysis import ChestAnalysis, analyse, heatmap, overlay, report_stream
-from core.chest.export import audit_fields, share_summary, to_json, to_pdf
+from core.chest.analysis import ChestAnalysis, analyse, heatmap, overlay
 from core.chest.gate import GateResult, check_input
 from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
 from core.chest.screening import SCREENING_NAME, load_screening_model, screen
 from core.errors import MissingModelError, UserError
+from core.export.chest import audit_fields, share_summary, to_json, to_pdf
 from core.export.pdf import FONT_PATH
 from core.i18n import t
 from core.imaging import ImageInput
@@ -28,7 +28,7 @@ from core.imaging.compact import CompactImage, load_compact
 from core.llm import get_writer, writer_names
 from core.llm.guarded import GuardedOutcome
 from core.llm.structured import location_phrase
-from core.llm.writer import WriterStatus, writer_status
+from core.llm.writer import WriterStatus, report_stream, writer_status
 from core.models.registry import get_card
 from core.samples import list_samples
 from core.session_memory import MIB, UploadStore

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from core.errors import UserError
+from core.export.shoulder import share_summary
 from core.i18n import t
 from core.samples import list_samples
 from core.session_memory import UploadStore
@@ -44,7 +45,6 @@ from core.shoulder.display import (
 )
 from core.shoulder.gate import FileFacts, check_input, inspect_file
 from core.shoulder.model import model_info
-from core.shoulder.report import share_summary
 from core.shoulder.screening import TINGART_LEVEL2_MM
 from ui.common import lang, show_user_error, tr
 from ui.demo import sample_picker
@@ -501,7 +501,7 @@ def _export(data: dict[str, Any], levels: dict[str, LevelMeasurement], spacing: 
     if data.get("burned_in"):  # pixels with patient details go into the PDF only when confirmed
         include = st.checkbox(tr("shoulder.burned_in.include"), value=False, key="sh_burned_in_ok")
     try:
-        from core.shoulder.report import build_pdf
+        from core.export.shoulder import build_pdf
 
         lines = {n: ln for n in LINES if (ln := _get_line(n)) is not None}
         pdf = build_pdf(levels, lines, display, lang(), input_sha256=str(data["id"]),

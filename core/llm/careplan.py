@@ -1,6 +1,6 @@
 """What a care-plan writer is given: the knowledge-base plan, the six final grades and the answers.
 
-:class:`CarePlanFacts` is to the scalp page what :class:`~core.llm.facts.ChestReportFacts` is to
+:class:`CarePlanFacts` is to the scalp page what :class:`~core.chest.facts.ChestReportFacts` is to
 the chest page: one immutable object every writer works from. The structured writer renders the
 knowledge-base plan as text; LLM writers rephrase that plan as a personal plan, and the guard
 (``core.llm.guard.check_care_plan``) checks their text against the grades.

@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Literal
 
+from core.chest.facts import ChestReportFacts
 from core.i18n import catalog, t
 from core.llm import labeler
-from core.llm.facts import ChestReportFacts
 from core.llm.labeler import NO_FINDING, Mention
 
 Kind = Literal["chest", "care_plan"]

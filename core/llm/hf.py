@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.chest.facts import ChestReportFacts
 from core.errors import MissingModelError, UserError
 from core.llm.careplan import CarePlanFacts
-from core.llm.facts import ChestReportFacts
 from core.llm.prompts import Prompt, care_plan_prompt, chest_prompt
 from core.llm.writer import ReportFacts, register_writer
 from core.settings import get_settings

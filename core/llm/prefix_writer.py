@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from core.llm.facts import ChestReportFacts
+from core.chest.facts import ChestReportFacts
 from core.llm.writer import ReportFacts, register_writer
 
 WRITER_NAME = "gemma-lora"

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.i18n import normalize_lang, t
 from core.llm.careplan import CarePlanFacts
-from core.llm.facts import ChestReportFacts, FindingFact
 
 STOP = "###"
 STOP_STRINGS: tuple[str, ...] = (STOP, "<end_of_turn>", "<eos>")

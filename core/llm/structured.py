@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.i18n import has_key, t
 from core.llm.careplan import CarePlanFacts
-from core.llm.facts import ChestReportFacts, FindingFact
 from core.llm.writer import ReportFacts, register_writer
 
 

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from core.llm.facts import ChestReportFacts, FindingFact
+from core.chest.facts import ChestReportFacts, FindingFact
 
 LANGS = ("en", "ko")
 PRESETS = ("balanced", "sensitive", "specific")

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from core import audit
-from core.chest import export
-from core.chest.analysis import analyse_bytes, report_stream
+from core.chest.analysis import analyse_bytes
 from core.chest.labels import localized_name
 from core.chest.reading import OperatingPoint
+from core.export import chest as export
 from core.i18n import t
+from core.llm.writer import report_stream
 
 PHI = {"PatientName": "DOE^JANE", "PatientID": "PID-998877", "PatientBirthDate": "19450102",
        "InstitutionName": "General Hospital X", "ReferringPhysicianName": "HOUSE^GREGORY", "AccessionNumber": "ACC-445566"}

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from core.chest import export
-from core.chest.analysis import analyse_bytes, report_stream
+from core.chest.analysis import analyse_bytes
 from core.chest.reading import OperatingPoint
+from core.export import chest as export
+from core.llm.writer import report_stream
 
 TYPED = {"BodyPartExamined": "HONG GILDONG", "ViewPosition": "KIM 0101234"}
 SECRETS = ["HONG", "GILDONG", "Hong", "KIM", "0101234"]

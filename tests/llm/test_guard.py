@@ -7,9 +7,9 @@ import random
 
 import pytest
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.chest.labels import XRV_LABELS, region, slug
 from core.i18n import t
-from core.llm.facts import ChestReportFacts, FindingFact
 from core.llm.guard import (
     REFERRAL_RULES,
     GuardResult,

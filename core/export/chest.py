@@ -19,8 +19,10 @@ from core.chest.analysis import ChestAnalysis, heatmap, overlay, thumbnail
 from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import OperatingPoint
 from core.chest.screening import ScreeningResult, model_limits
+from core.export.pdf import PdfBuilder
 from core.i18n import t
 from core.imaging import tags
+from core.llm.structured import location_phrase
 
 SCHEMA = "drdeepchest.chest-analysis/1"
 INPUT_FIELDS = ("source_format", "width", "height", "bit_depth", "is_color", "modality", "body_part", "view_position", "photometric")
@@ -54,8 +56,6 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
             screening: ScreeningResult | None = None) -> dict[str, Any]:
     """The analysis as a JSON-ready dict (schema :data:`SCHEMA`), with the model's limits (held-out AUC,
     weak-model notice, override state) and the pneumonia screening result when given."""
-    from core.llm.structured import location_phrase
-
     gate = analysis.gate
     data: dict[str, Any] = {
         "schema": SCHEMA,
@@ -177,9 +177,6 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
     Raises:
         ValueError: the image was not analysed (gate refusal).
     """
-    from core.export import PdfBuilder
-    from core.llm.structured import location_phrase
-
     pred = analysis.prediction
     if pred is None:
         raise ValueError("no prediction to export: the input gate refused this image")
