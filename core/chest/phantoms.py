@@ -23,7 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from core.shoulder.phantom import _chord  # the same chord length through a circle
+
+def _chord(radius: np.ndarray | float, d: np.ndarray) -> np.ndarray:
+    """Chord length through a circle of ``radius`` at distance ``d`` from its centre (0 outside).
+
+    The same projection as :mod:`core.shoulder.phantom` (a sibling package, so not imported).
+    """
+    return 2.0 * np.sqrt(np.clip(np.asarray(radius) ** 2 - d * d, 0.0, None))
 
 
 @dataclass(frozen=True)
