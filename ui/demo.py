@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.i18n import t
 from core.samples import Sample, list_samples
 from ui.common import lang, tr
 
@@ -11,8 +12,6 @@ from ui.common import lang, tr
 def sample_label(sample: Sample, code: str | None = None) -> str:
     """What the picker shows: the known labels in ``code`` (default: the page's language), the file,
     and what to expect."""
-    from core.i18n import t
-
     code = code or lang()
     described = sample.describe(code)
     parts = [described or sample.name]

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.scalp.severity import CONDITIONS
+
 if TYPE_CHECKING:
     from core.scalp.careplan import CarePlan
     from core.scalp.questionnaire import Questionnaire
@@ -54,8 +56,6 @@ def care_plan_facts(plan: CarePlan, grades: tuple[ConditionGrade, ...] | Mapping
     Raises:
         ValueError: ``grades`` names a condition that is not one of the six.
     """
-    from core.scalp.severity import CONDITIONS
-
     if isinstance(grades, Mapping):
         grade_map = dict(grades)
     else:

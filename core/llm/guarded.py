@@ -24,6 +24,7 @@ from typing import Any, Literal
 from core.chest.facts import ChestReportFacts
 from core.errors import UserError
 from core.i18n import t
+from core.llm import guard
 from core.llm.careplan import CarePlanFacts
 from core.llm.writer import ReportFacts, ReportWriter, get_writer
 
@@ -89,8 +90,6 @@ def default_check(text: str, facts: ReportFacts, lang: str) -> Any:
         ImportError: the guard module is not installed.
         TypeError: unknown kind of facts.
     """
-    from core.llm import guard
-
     if isinstance(facts, ChestReportFacts):
         return guard.check_chest_report(text, facts, lang)
     if isinstance(facts, CarePlanFacts):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.chest.preprocess import generic_array
+from core.imaging import load_image
 from core.training.data import LabelledSet, Sample
 
 
@@ -36,8 +37,6 @@ def read_pixels(sample: Sample) -> np.ndarray:
     """
     if sample.pixels is not None:
         return sample.pixels.astype(np.float32) / 255.0
-    from core.imaging import load_image
-
     assert sample.path is not None
     return load_image(Path(sample.path).read_bytes(), Path(sample.path).name).pixels
 
