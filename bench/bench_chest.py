@@ -111,10 +111,11 @@ def cmd_speed(args: argparse.Namespace) -> None:
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    from core.chest.analysis import analyse_bytes, report_stream
+    from core.chest.analysis import analyse_bytes
     from core.chest.model import inference_threads, upsample_cam
     from core.chest.reading import OperatingPoint
     from core.llm import get_writer
+    from core.llm.writer import report_stream
 
     root = data_dir()
     model, desc = get_model(xrv_only=True)

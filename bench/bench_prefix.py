@@ -4,7 +4,7 @@
     python -m bench.bench_prefix --n 36 --max-new-tokens 120 [--only lora|base] [--json out.json]
 
 Held-out radiographs: ``--n`` images from ``--start`` (sorted by file name) of ``heldout.jsonl`` written by
-``python -m core.llm.train_prefix build-data`` (NIH test-split patients, never trained on), at the
+``python -m core.training.train_prefix build-data`` (NIH test-split patients, never trained on), at the
 balanced operating point; even positions are written in English, odd ones in Korean, and both
 models get the same (image, language) pairs. Each text is checked with
 ``core.llm.report_guard.check_chest_report`` against the facts it was written from.
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.llm.gemma import converted_dir, is_converted
     from core.llm.prefix import PrefixLoRAModel, build_prompt
-    from core.llm.train_prefix import facts_from_dict
+    from core.training.train_prefix import facts_from_dict
 
     try:
         from core.llm.report_guard import check_chest_report

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.chest.labels import localized_name
+from core.i18n import t
 from core.settings import PROJECT_ROOT, Settings, get_settings
 
 MANIFEST = PROJECT_ROOT / "assets" / "samples.json"
@@ -38,9 +40,6 @@ class Sample:
 
     def describe(self, lang: str | None = None) -> str:
         """"NIH ChestX-ray14: Cardiomegaly, Effusion" with the labels in ``lang`` ("" when unknown)."""
-        from core.chest.labels import localized_name
-        from core.i18n import t
-
         if not self.source:
             return ""
         if self.no_finding:

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from core.export.shoulder import share_summary
 from core.shoulder import CCT_HIGH_MM, CCT_LOW_MM, DTI_CXR_CUTOFF, DTI_THRESHOLD, REFERENCES, LevelMeasurement
 from core.shoulder.display import profile_png, zoom_view
 from core.shoulder.gate import check_input
 from core.shoulder.model import cam_picture, load, model_info, predict
 from core.shoulder.profile import MeasurementError
-from core.shoulder.report import share_summary
 from core.shoulder.workflow import (
     ShoulderImage,
     ShoulderSummary,
@@ -159,7 +159,7 @@ def export(image: ShoulderImage, levels: dict[str, LevelMeasurement], spacing: S
     if image.burned_in:  # pixels with patient details go into the PDF only when confirmed
         include = st.checkbox(tr("shoulder.burned_in.include"), value=False, key="sh_burned_in_ok")
     try:
-        from core.shoulder.report import build_pdf
+        from core.export.shoulder import build_pdf
 
         pdf = build_pdf(levels, placed_lines(), display, lang(), input_sha256=str(image.id),
                         source_format=str(image.format or ""), spacing=spacing,

@@ -13,12 +13,12 @@ import streamlit as st
 from core.chest import batch
 from core.chest import loader as chest_loader
 from core.chest.analysis import ChestAnalysis
-from core.chest.export import share_refusal, share_summary, to_json, to_pdf
 from core.chest.labels import localized_name
 from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
 from core.chest.screening import SCREENING_NAME, load_screening_model
 from core.errors import MissingModelError
 from core.export.cache import cached
+from core.export.chest import share_refusal, share_summary, to_json, to_pdf
 from core.export.pdf import FONT_PATH
 from core.llm import report
 from core.models.registry import get_card

@@ -6,12 +6,12 @@ import json
 
 import streamlit as st
 
+from core.chest.cards import in_use, mean_line, pair_lines, per_finding_rows, training_data
 from core.llm import writer_names
 from core.llm.hf import gemma_status
 from core.llm.writer import writer_status
 from core.models import list_cards, status
 from core.models.registry import get_card
-from core.models.summary import in_use, mean_line, pair_lines, per_finding_rows, training_data
 from core.settings import get_settings
 from ui.common import lang, tr
 from ui.install import install_panel

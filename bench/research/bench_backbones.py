@@ -1,7 +1,7 @@
 """Would a larger ImageNet backbone lift the NIH 14-finding starter model?
 
 Same split, same protocol as the shipped probe (``core.training.experiment.run_probe``): the
-multi-stage EfficientNet-Lite trunk (stages 2-6 pooled, ``core.training.models._LiteTrunk``) frozen,
+multi-stage EfficientNet-Lite trunk (stages 2-6 pooled, ``core.chest.nets._LiteTrunk``) frozen,
 one balanced logistic regression per finding on standardised features, ``C`` chosen by 5-fold CV
 on train+val, refitted on train+val, scored once on the 104 held-out patients (mean AUC with a
 bootstrap 95 % interval). Backbones: EfficientNet-Lite0 at 224 px (the shipped model; this row must
@@ -31,10 +31,10 @@ def main() -> int:
 
     from bench import shared_nih_task
     from core.chest.model import PooledLinearNet
+    from core.chest.nets import InputSpec, _LiteTrunk, efficientnet_lite_imagenet_state
     from core.settings import get_settings
     from core.training.experiment import CS, score_probe
-    from core.training.images import InputSpec, load_squares
-    from core.training.models import _LiteTrunk, efficientnet_lite_imagenet_state
+    from core.training.images import load_squares
     from core.training.probe import extract_features
 
     task = shared_nih_task()

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.llm import ChestReportFacts, FindingFact
+from core.chest.facts import ChestReportFacts, FindingFact
 
 FACTS = ChestReportFacts(
     findings=(FindingFact("Effusion", "effusion", 0.81, "positive", "high", "pleura", "left", "lower"),

@@ -28,12 +28,12 @@ def main() -> int:
     import torch
 
     from bench import shared_nih_task
+    from core.chest.nets import build, default_input
     from core.settings import get_settings
     from core.shoulder.net import build_encoder
     from core.shoulder.train import encode, load_encoder_checkpoint
     from core.training.experiment import CS, PROBE_ARCH, cached_features, score_probe
     from core.training.images import load_squares
-    from core.training.models import build, default_input
 
     task = shared_nih_task()
     if task is None:

@@ -34,11 +34,11 @@ def main() -> int:
 
     from bench import shared_nih_task
     from core.chest.model import Calibration
+    from core.chest.nets import build, default_input
     from core.chest.reading import BAND, PRESETS
     from core.chest.starter import STARTER_MULTILABEL, load_starter
     from core.settings import get_settings
     from core.training.experiment import PROBE_ARCH, _cv_logits, cached_features
-    from core.training.models import build, default_input
 
     task = shared_nih_task()
     if task is None:

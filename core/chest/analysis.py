@@ -8,7 +8,6 @@ heatmaps are rendered from the CAMs the forward pass already produced.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,17 +15,16 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from core.chest import labels as chest_labels
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.chest.gate import GateResult, check_features, check_input, feature_reference_or_issue
 from core.chest.reading import OperatingPoint
 from core.chest.zones import Location, LungFields, estimate_lung_fields, locate
-from core.llm.facts import ChestReportFacts, FindingFact
+from core.imaging import ImageInput, load_image
 
 if TYPE_CHECKING:
     from core.chest.gate import PcaReference
     from core.chest.model import ChestModel, ChestPrediction
     from core.chest.view import ViewNet
-    from core.imaging import ImageInput
-    from core.llm.writer import ReportWriter
 
 SIDED_REGIONS = ("lung", "pleura", "bone")
 
@@ -248,20 +246,11 @@ def analyse(
 
 def analyse_bytes(data: bytes, filename: str | None, model: ChestModel, **kwargs: Any) -> ChestAnalysis:
     """Load and analyse. Raises :class:`core.imaging.ImageError` for unusable files."""
-    from core.imaging import load_image
-
     t0 = time.perf_counter()
     image = load_image(data, filename)
     load_s = time.perf_counter() - t0
     result = analyse(image, model, **kwargs)
     return replace(result, timings=(("load", load_s), *result.timings))
-
-
-def report_stream(analysis: ChestAnalysis, op: OperatingPoint, lang: str, writer: ReportWriter | None = None) -> Iterator[str]:
-    """The report text, streamed by ``writer`` (structured by default)."""
-    from core.llm import get_writer
-
-    return (writer or get_writer("structured")).write(analysis.facts(op), lang)
 
 
 # --- heatmaps ----------------------------------------------------------------------------------
@@ -271,7 +260,7 @@ def heatmap(prediction: ChestPrediction, index: int, height: int, width: int) ->
     The model-grid map covers the model's centre crop; it is resized (bilinear, as pytorch-grad-cam
     does) onto that crop, and the rest of the image is 0.
     """
-    from core.chest.model import upsample_cam
+    from core.chest.model import upsample_cam  # imports torch: only once a result is drawn
 
     crop = prediction.crop
     out = np.zeros((height, width), dtype=np.float32)

@@ -18,7 +18,6 @@ import numpy as np
 
 from core import audit
 from core.chest.analysis import ChestAnalysis, analyse, heatmap, overlay, thumbnail
-from core.chest.export import audit_fields, audit_key
 from core.chest.gate import GateResult, check_input
 from core.chest.labels import localized_name
 from core.chest.reading import OperatingPoint
@@ -259,3 +258,32 @@ def report_key(case: Case, result: ChestAnalysis, op: OperatingPoint, lang: str,
     model = result.model
     return (case.digest, model.sha256 if model else None, result.gate.overridden, result.inverted_applied,
             result.rotation_applied, op.preset, lang, writer)
+
+
+def audit_fields(analysis: ChestAnalysis, op: OperatingPoint) -> dict[str, Any]:
+    """The audit-trail record of an analysis (see :mod:`core.audit`): hashes, model, operating point."""
+    fields: dict[str, Any] = {
+        "feature": "chest",
+        "input_sha256": analysis.image.sha256,
+        "preset": op.preset,
+        "operating_point": op.threshold,
+        "gate_decision": analysis.gate.decision,
+        "gate_issues": [i.code for i in analysis.gate.issues],
+        "overridden": analysis.gate.overridden,
+    }
+    if analysis.prediction is not None:
+        model = analysis.prediction.model
+        counts = analysis.counts(op)
+        fields.update(
+            model_name=model.name, model_version=model.version, model_sha256=model.sha256,
+            test_model=model.is_test_model, n_positive=counts["positive"], n_uncertain=counts["uncertain"],
+        )
+    return fields
+
+
+def audit_key(analysis: ChestAnalysis, op: OperatingPoint) -> tuple[Any, ...]:
+    """What makes two analyses one audit record (:func:`core.audit.record_once`): the input, the model,
+    the operating point and the user's choices (override, inversion, rotation)."""
+    model = analysis.model
+    return (analysis.image.sha256, model.sha256 if model else None, op.preset, analysis.gate.overridden,
+            analysis.inverted_applied, analysis.rotation_applied)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from core.i18n import has_key, t
+
 Region = Literal["lung", "pleura", "heart", "mediastinum", "bone", "diaphragm"]
 
 #: The 18 outputs of torchxrayvision's ``densenet121-res224-all``, in model order.
@@ -74,15 +76,11 @@ def is_known(label: str) -> bool:
 
 def localized_name(label: str, lang: str | None) -> str:
     """The finding's name in ``lang``; an unknown label is shown as the model spells it."""
-    from core.i18n import has_key, t
-
     key = name_key(label)
     return t(key, lang) if has_key(key) else label.replace("_", " ")
 
 
 def localized_plain(label: str, lang: str | None) -> str:
     """Plain-language explanation in ``lang`` (empty for unknown labels)."""
-    from core.i18n import has_key, t
-
     key = plain_key(label)
     return t(key, lang) if has_key(key) else ""

@@ -35,7 +35,9 @@ from core.chest.model import (
     xrv_op_threshs,
 )
 from core.chest.preprocess import generic_array
+from core.chest.starter import build_from_tensors
 from core.errors import MissingModelError
+from core.models import registry
 
 TASK = "chest-multilabel"
 XRV_NAME = "xrv-densenet121-res224-all"
@@ -67,15 +69,11 @@ def _card_rank(card: Any) -> tuple[int, float, str]:
 
 def chest_cards() -> list[Any]:
     """Chest multi-label model cards in preference order (xrv first, then starters by mean AUC)."""
-    from core.models import registry
-
     return sorted(registry.list_cards(task=TASK), key=_card_rank)
 
 
 def availability() -> Availability:
     """Which chest model would be loaded (``name`` None when none is installed and verified)."""
-    from core.models import registry
-
     cards = chest_cards()
     for card in cards:
         if registry.installed_path(card.name) is not None:
@@ -92,8 +90,6 @@ def load_best_model() -> ChestModel:
         MissingModelError: no chest model is installed and verified (message names the command).
         ModelLoadError: a verified file could not be loaded.
     """
-    from core.models import registry
-
     avail = availability()
     if avail.name is None:
         raise MissingModelError("chest.model.missing", name=XRV_NAME, command=avail.install_command)
@@ -107,8 +103,6 @@ def load_model(name: str, path: Path) -> ChestModel:
         ModelLoadError: the file does not hold what the card says, or its bytes changed since the
             registry verified them.
     """
-    from core.models import registry
-
     card = registry.get_card(name)
     st = registry.status(name)
     data = path.read_bytes()
@@ -121,8 +115,6 @@ def load_model(name: str, path: Path) -> ChestModel:
             return load_xrv_bytes(data, identity)
         if card.loader == "core.chest.starter":
             from safetensors.torch import load as load_safetensors
-
-            from core.chest.starter import build_from_tensors
 
             return build_from_tensors(card, load_safetensors(data))
         return load_starter_bytes(data, card, identity)
@@ -279,8 +271,6 @@ def starter_summary(name: str) -> dict[str, Any]:
     Raises:
         KeyError: no card called ``name``.
     """
-    from core.models import registry
-
     metrics = registry.get_card(name).metrics or {}
     held = metrics.get("held_out_test") or {}
     ci = held.get("mean_auc_ci95") or ["?", "?"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.chest.reading import OperatingPoint
+from core.models.registry import get_card
 
 if TYPE_CHECKING:
     from core.chest.analysis import ChestAnalysis
@@ -60,7 +61,7 @@ def load_screening_model() -> ChestModel:
         MissingModelError: not installed or its file fails its checksum.
         ValueError: the installed card is not a one-label pneumonia model (an old bundle).
     """
-    from core.chest.starter import load_starter
+    from core.chest.starter import load_starter  # lazy: imports torch
 
     model = load_starter(SCREENING_NAME)
     if tuple(model.labels) != (LABEL,):
@@ -74,8 +75,6 @@ def figures(card_name: str = SCREENING_NAME) -> tuple[tuple[str, float | None, f
     Raises:
         KeyError: no such card.
     """
-    from core.models.registry import get_card
-
     pairs = (get_card(card_name).metrics or {}).get("held_out_test", {}).get("pairs", {})
     out = []
     for name, entry in pairs.items():
@@ -100,8 +99,6 @@ def model_limits(analysis: ChestAnalysis) -> dict[str, Any]:
 
     Cards without held-out figures (torchxrayvision's DenseNet) point to the published benchmarks.
     """
-    from core.models.registry import get_card
-
     model = analysis.model
     out: dict[str, Any] = {"overridden": analysis.gate.overridden, "inverted_applied": analysis.inverted_applied}
     if model is None:

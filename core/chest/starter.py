@@ -28,6 +28,7 @@ from functools import lru_cache
 import torch
 
 from core.chest.model import Calibration, ModelIdentity, PooledLinearChestModel, PooledLinearNet
+from core.chest.nets import InputSpec, build
 from core.models.card import ModelCard
 from core.models.registry import get_card, list_cards, require
 from core.settings import Settings
@@ -50,8 +51,6 @@ class StarterChestModel(PooledLinearChestModel):
     """
 
     def __init__(self, net: PooledLinearNet, op_threshs: Sequence[float], card: ModelCard) -> None:
-        from core.training.images import InputSpec
-
         spec = InputSpec.from_dict(card.input)
         identity = identity_of(card)
         super().__init__(net, Calibration(list(op_threshs)), card.labels, identity, preprocess=spec.preprocess)
@@ -87,8 +86,6 @@ def build_from_tensors(card: ModelCard, tensors: dict[str, torch.Tensor]) -> Sta
     Raises:
         KeyError / RuntimeError: the tensors do not fit the architecture.
     """
-    from core.training.models import build
-
     net = build(card.architecture, len(card.labels), pretrained=False)
     state = {k: v.float() for k, v in tensors.items() if k != OP_KEY}
     net.load_state_dict(state, strict=True)

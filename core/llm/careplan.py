@@ -1,6 +1,6 @@
 """What a care-plan writer is given: the knowledge-base plan, the six final grades and the answers.
 
-:class:`CarePlanFacts` is to the scalp page what :class:`~core.llm.facts.ChestReportFacts` is to
+:class:`CarePlanFacts` is to the scalp page what :class:`~core.chest.facts.ChestReportFacts` is to
 the chest page: one immutable object every writer works from. The structured writer renders the
 knowledge-base plan as text; LLM writers rephrase that plan as a personal plan, and the guard
 (``core.llm.careplan_guard.check_care_plan``) checks their text against the grades.
@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from core.scalp.severity import CONDITIONS
 
 if TYPE_CHECKING:
     from core.scalp.careplan import CarePlan
@@ -54,8 +56,6 @@ def care_plan_facts(plan: CarePlan, grades: tuple[ConditionGrade, ...] | Mapping
     Raises:
         ValueError: ``grades`` names a condition that is not one of the six.
     """
-    from core.scalp.severity import CONDITIONS
-
     if isinstance(grades, Mapping):
         grade_map = dict(grades)
     else:

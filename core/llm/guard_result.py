@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.chest.labels import localized_name
 from core.i18n import catalog, t
 from core.llm.labeler import NO_FINDING
 
@@ -81,8 +82,6 @@ def display_name(name: str, kind: Kind, lang: str | None) -> str:
         return t(key, lang) if key in catalog("en") else name
     if name == NO_FINDING:
         return t("guard.no_finding", lang)
-    from core.chest.labels import localized_name
-
     return localized_name(name, lang)
 
 

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.chest.facts import ChestReportFacts
 from core.errors import UserError
 from core.i18n import t
 from core.llm import careplan_guard, report_guard
 from core.llm.careplan import CarePlanFacts
-from core.llm.facts import ChestReportFacts
 from core.llm.writer import ReportFacts, ReportWriter, get_writer
 
 Check = Callable[[str, ReportFacts, str], Any]

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.chest.facts import ChestReportFacts
 from core.errors import MissingModelError, UserError
+from core.llm import gemma
 from core.llm.careplan import CarePlanFacts
-from core.llm.facts import ChestReportFacts
 from core.llm.prompts import Prompt, care_plan_prompt, chest_prompt
 from core.llm.writer import ReportFacts, register_writer
 from core.settings import get_settings
@@ -389,8 +390,6 @@ def transformers_writer() -> HFWriter:
 
 def gemma_writer() -> HFWriter:
     """The packaged Gemma-3-270M base (converted to bf16 once, on first write)."""
-    from core.llm import gemma
-
     def missing() -> UserError:
         return MissingModelError("llm.error.missing_model", name="gemma-3-270m", command=gemma.INSTALL_COMMAND)
 
@@ -411,8 +410,6 @@ class GemmaStatus:
 
 def gemma_status() -> GemmaStatus:
     """Whether the Gemma package is installed and its bf16 copy converted (nothing is loaded)."""
-    from core.llm import gemma
-
     folder = gemma.converted_dir()
     converted = gemma.is_converted()
     files = tuple(folder / n for n in gemma.LICENCE_FILES if (folder / n).exists()) if converted else ()

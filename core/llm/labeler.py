@@ -36,6 +36,7 @@ from functools import cache
 from typing import Literal
 
 from core.chest.labels import XRV_LABELS, name_key
+from core.i18n import catalog
 
 MentionStatus = Literal["positive", "negative", "uncertain"]
 NO_FINDING = "No Finding"
@@ -216,8 +217,6 @@ _KO_POST_RX = compile_cues(_KO_POST, False)
 
 def _name_patterns(lang: str) -> dict[str, list[str]]:
     """The translated finding names (what the structured writer prints), as flexible patterns."""
-    from core.i18n import catalog
-
     names = catalog(lang)
     out: dict[str, list[str]] = {}
     for label in XRV_LABELS:

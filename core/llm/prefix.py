@@ -37,6 +37,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
+from core.llm.structured import finding_name, location_phrase, status_phrase
+
 FORMAT = "drdc-prefix-lora/1"
 IGNORE = -100
 
@@ -401,8 +403,6 @@ _PROMPT = {
 
 def fact_phrase(fact: Any, lang: str) -> str:
     """``"Pleural effusion 0.86 likely present, left lower zone"`` in ``lang`` (structured writer's words)."""
-    from core.llm.structured import finding_name, location_phrase, status_phrase
-
     where = location_phrase(fact, lang)
     text = f"{finding_name(fact, lang)} {fact.probability:.2f} {status_phrase(fact, lang)}"
     return f"{text}, {where}" if where else text
@@ -417,8 +417,6 @@ def build_prompt(facts: Any, lang: str) -> str:
     Raises:
         ValueError: ``lang`` is neither ``en`` nor ``ko``.
     """
-    from core.llm.structured import finding_name
-
     if lang not in _PROMPT:
         raise ValueError(f"unsupported language {lang!r}")
     w = _PROMPT[lang]

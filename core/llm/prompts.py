@@ -14,9 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.i18n import normalize_lang, t
 from core.llm.careplan import CarePlanFacts
-from core.llm.facts import ChestReportFacts, FindingFact
+from core.llm.structured import (
+    StructuredWriter,
+    care_plan_lines,
+    finding_name,
+    grade_phrase,
+    location_phrase,
+    status_phrase,
+)
 
 STOP = "###"
 STOP_STRINGS: tuple[str, ...] = (STOP, "<end_of_turn>", "<eos>")
@@ -118,8 +126,6 @@ def _s(lang: str, key: str, **params: object) -> str:
 
 # --- chest ----------------------------------------------------------------------------------------
 def _finding_line(fact: FindingFact, lang: str) -> str:
-    from core.llm.structured import finding_name, location_phrase, status_phrase
-
     return _s(lang, "line", name=finding_name(fact, lang), status=status_phrase(fact, lang),
               p=f"{fact.probability:.2f}", certainty=t(f"llm.report.certainty.{fact.certainty}", lang),
               where=location_phrase(fact, lang) or _s(lang, "nowhere"))
@@ -162,8 +168,6 @@ def chest_prompt(facts: ChestReportFacts, lang: str, examples: int = 2) -> Promp
     """Completion prompt for a chest report: instruction, ``examples`` worked examples whose
     answers are the structured writer's text for their facts, then this case's facts and the
     FINDINGS header (the prefix)."""
-    from core.llm.structured import StructuredWriter
-
     writer = StructuredWriter()
     parts = [_s(lang, "chest_intro"), ""]
     for example in _example_facts()[:max(0, examples)]:
@@ -195,8 +199,6 @@ def care_plan_profile(facts: CarePlanFacts, lang: str) -> str:
 
 def care_plan_prompt(facts: CarePlanFacts, lang: str) -> Prompt:
     """Completion prompt asking the model to rephrase the knowledge-base plan as a personal plan."""
-    from core.llm.structured import care_plan_lines, grade_phrase
-
     severities = "\n".join("- " + grade_phrase(c, g, lang) for c, g in facts.grades)
     plan_text = "".join(list(care_plan_lines(facts, lang))[len(facts.grades) + 1:]).strip()
     text = "\n".join([

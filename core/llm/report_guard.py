@@ -21,8 +21,8 @@ Rules and limits: ``docs/llm_guard.md``.
 
 from __future__ import annotations
 
+from core.chest.facts import ChestReportFacts
 from core.llm import labeler
-from core.llm.facts import ChestReportFacts
 from core.llm.guard_result import (
     P_ASSERTED,
     P_CONTRADICTED,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.i18n import has_key, t
 from core.llm.careplan import CarePlanFacts
-from core.llm.facts import ChestReportFacts, FindingFact
 from core.llm.writer import ReportFacts, register_writer
+from core.scalp.careplan import SECTIONS, render_item
 
 
 def finding_name(fact: FindingFact, lang: str) -> str:
@@ -66,8 +67,6 @@ def grade_phrase(condition: str, grade: int | None, lang: str) -> str:
 
 def care_plan_lines(facts: CarePlanFacts, lang: str) -> Iterator[str]:
     """The knowledge-base plan as text: grades, then each section's advice with its reason."""
-    from core.scalp.careplan import SECTIONS, render_item
-
     yield t("llm.careplan.grades_header", lang) + "\n"
     for condition, grade in facts.grades:
         yield "- " + grade_phrase(condition, grade, lang) + "\n"

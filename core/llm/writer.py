@@ -17,11 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from core.chest.facts import ChestReportFacts
 from core.errors import UserError
 from core.llm.careplan import CarePlanFacts
-from core.llm.facts import ChestReportFacts
+
+if TYPE_CHECKING:  # annotations only: importing the analysis would load the chest gate for every page
+    from core.chest.analysis import ChestAnalysis
+    from core.chest.reading import OperatingPoint
 
 ReportFacts = ChestReportFacts | CarePlanFacts  # chest reports and scalp care plans
 FACT_KINDS: tuple[str, ...] = ("chest", "careplan")  # what ``ReportWriter.handles`` may name
@@ -79,6 +83,15 @@ def get_writer(name: str = "structured") -> ReportWriter:
 def write_text(writer: ReportWriter, facts: ReportFacts, lang: str) -> str:
     """The whole text of ``writer.write(facts, lang)``."""
     return "".join(writer.write(facts, lang))
+
+
+def report_stream(analysis: ChestAnalysis, op: OperatingPoint, lang: str, writer: ReportWriter | None = None) -> Iterator[str]:
+    """The chest report text of ``analysis`` read at ``op``, streamed by ``writer`` (structured by default).
+
+    Raises:
+        KeyError: no ``structured`` writer is registered (``core.llm`` was not imported).
+    """
+    return (writer or get_writer("structured")).write(analysis.facts(op), lang)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from core.chest.nets import ARCHITECTURES
 from core.settings import PROJECT_ROOT, get_settings
 
 
@@ -46,8 +47,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.training.models import ARCHITECTURES
-
     parser = argparse.ArgumentParser(prog="python -m core.training", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -22,10 +22,12 @@ import numpy as np
 import torch
 
 from core.chest.model import Calibration, PooledLinearNet
+from core.chest.nets import InputSpec, build
+from core.chest.starter import load_starter
 from core.training.data import LabelledSet
-from core.training.images import InputSpec, load_squares
+from core.training.images import load_squares
 from core.training.metrics import multiclass_report, multilabel_report, pair_auc
-from core.training.train import predict_logits
+from core.training.train import load_checkpoint, predict_logits
 
 
 def _norm(label: str) -> str:
@@ -53,17 +55,12 @@ class Predictor:
         """
         path = Path(model)
         if path.suffix == ".pt" and path.is_file():
-            from core.training.models import build
-            from core.training.train import load_checkpoint
-
             ck = load_checkpoint(path)
             net = build(ck["arch"], len(ck["labels"]), pretrained=False)
             net.load_state_dict(ck["state_dict"])
             return cls(net, InputSpec.from_dict(ck["input"]), ck["labels"], ck.get("op_threshs"), path.stem)
         if path.suffix in (".pt", ".safetensors") and not path.is_file():
             raise FileNotFoundError(path)
-        from core.chest.starter import load_starter
-
         sm = load_starter(model)
         return cls(sm.net, sm.spec, sm.labels, sm.calibration.op_threshs.tolist(), sm.name)
 

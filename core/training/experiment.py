@@ -30,11 +30,12 @@ import numpy as np
 import torch
 
 from core.chest.model import PooledLinearNet
+from core.chest.nets import IMAGENET_ARCHS, InputSpec, build, count_parameters, default_input
+from core.chest.starter import OP_KEY
 from core.training.data import LabelledSet
 from core.training.evaluate import Predictor, full_report
-from core.training.images import InputSpec, load_squares
+from core.training.images import _cache_key, load_squares
 from core.training.metrics import auc, bootstrap_mean_auc
-from core.training.models import IMAGENET_ARCHS, build, count_parameters, default_input
 from core.training.probe import LinearHead, extract_features, fit_linear_head
 from core.training.tasks import IEEE, Task
 from core.training.train import TrainConfig, mean_column_auc, operating_points, predict_logits, train
@@ -162,8 +163,6 @@ def run_probe(task: Task, cache: Path, log: Callable[[str], None], seed: int = 0
 
 def cached_features(net: PooledLinearNet, data: LabelledSet, spec: InputSpec, cache: Path) -> np.ndarray:
     """Pooled features of ``data`` for the frozen ImageNet trunk, cached next to the squares."""
-    from core.training.images import _cache_key
-
     path = Path(cache) / f"features-{PROBE_ARCH}-{data.name}-{spec.size}-{_cache_key(data.samples, spec.size)}.npy"
     if path.is_file():
         return np.load(path)
@@ -263,8 +262,6 @@ def summary_row(task: Task, run: Run) -> dict[str, Any]:
 # --- export --------------------------------------------------------------------------------------
 def export_tensors(run: Run) -> dict[str, torch.Tensor]:
     """fp16 floating weights (integer buffers as they are) + fp32 op thresholds."""
-    from core.chest.starter import OP_KEY
-
     out = {}
     for k, v in run.net.state_dict().items():
         v = v.detach().cpu().contiguous()

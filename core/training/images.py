@@ -1,10 +1,10 @@
-"""Model input specification and a cache of preprocessed images.
+"""A cache of preprocessed training images (the input spec itself is :class:`core.chest.nets.InputSpec`).
 
 Training, evaluation and the app prepare an image the same way: the display-ready pixels from
 :func:`core.imaging.load_image` (VOI LUT, MONOCHROME1, EXIF applied) -> channel mean -> centred
 square crop -> area resize (``core.chest.preprocess.generic_array``). The cache stores that square
 as uint8 once per image, so epochs only pay for augmentation and the network; the linear range
-and per-channel normalisation of :class:`InputSpec` are applied on the fly (to batches, on the
+and per-channel normalisation of :class:`~core.chest.nets.InputSpec` are applied on the fly (to batches, on the
 device), identical to ``generic_array`` up to the uint8 rounding (at most 1/510 of the range).
 """
 
@@ -13,63 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from core.chest.preprocess import generic_array
+from core.imaging import load_image
 from core.training.data import LabelledSet, Sample
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """How a network wants its input: ``size`` px square, ``channels``, linear range, mean/std.
-
-    The same fields go into the model card's ``input`` so :mod:`core.chest.starter` can rebuild the
-    preprocessing with :func:`core.chest.preprocess.generic_array`.
-    """
-
-    size: int = 224
-    channels: int = 1
-    value_range: tuple[float, float] = (0.0, 1.0)
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["value_range"] = list(self.value_range)
-        d["mean"] = None if self.mean is None else list(self.mean)
-        d["std"] = None if self.std is None else list(self.std)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> InputSpec:
-        return cls(
-            size=int(d.get("size", 224)),
-            channels=int(d.get("channels", 1)),
-            value_range=tuple(d.get("value_range", (0.0, 1.0))),  # type: ignore[arg-type]
-            mean=None if d.get("mean") is None else tuple(d["mean"]),
-            std=None if d.get("std") is None else tuple(d["std"]),
-        )
-
-    def preprocess(self, pixels: np.ndarray) -> tuple[np.ndarray, Any]:
-        """``[0, 1]`` pixels -> ``(C, size, size)`` float32 and the crop (the app's path)."""
-        return generic_array(pixels, self.size, channels=self.channels, value_range=self.value_range,
-                             mean=self.mean, std=self.std)
-
-    def normalize(self, batch: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, H, W)`` floats in [0, 1] -> ``(B, C, H, W)`` network input."""
-        low, high = self.value_range
-        x = low + (high - low) * batch
-        x = x.expand(-1, self.channels, -1, -1)
-        if self.mean is not None and self.std is not None:
-            mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-            std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-            x = (x - mean) / std
-        return x
 
 
 def square_u8(pixels: np.ndarray, size: int) -> np.ndarray:
@@ -86,8 +37,6 @@ def read_pixels(sample: Sample) -> np.ndarray:
     """
     if sample.pixels is not None:
         return sample.pixels.astype(np.float32) / 255.0
-    from core.imaging import load_image
-
     assert sample.path is not None
     return load_image(Path(sample.path).read_bytes(), Path(sample.path).name).pixels
 

@@ -39,9 +39,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.chest.nets import InputSpec, build, default_input
 from core.training.data import NIH_LABELS, LabelledSet, Sample, _find, patient_split
-from core.training.images import InputSpec, load_squares
+from core.training.images import load_squares
 from core.training.metrics import auc, bootstrap_auc
+from core.training.train import _to_input, seed_everything
 from core.training.transforms import Augment
 
 SCREEN_LABEL = "Pneumonia_screen"
@@ -211,14 +213,10 @@ def pneumoniamnist_test(shared: Path, size: int) -> Part:
 
 # --- model and loop ------------------------------------------------------------------------------
 def input_spec(size: int) -> InputSpec:
-    from core.training.models import default_input
-
     return default_input("efficientnet_lite0_ms", size)
 
 
 def build_net(pretrained: bool = True) -> nn.Module:
-    from core.training.models import build
-
     return build("efficientnet_lite0_ms", len(HEADS), pretrained=pretrained)
 
 
@@ -241,8 +239,6 @@ def head_pos_weights(parts: list[Part], cap: float = 20.0) -> torch.Tensor:
 @torch.inference_mode()
 def predict(net: nn.Module, squares: np.ndarray, spec: InputSpec, batch: int = 64) -> np.ndarray:
     """Sigmoid probabilities ``(N, len(HEADS))`` of uint8 squares."""
-    from core.training.train import _to_input
-
     net.eval()
     dev = next(net.parameters()).device
     outs = [torch.sigmoid(net(spec.normalize(_to_input(squares[i:i + batch], spec, dev)))).float().cpu().numpy()
@@ -282,8 +278,6 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
                     progress: bool = True, pretrained: bool = True) -> RunResult:
     """Fine-tune the whole network; keep the EMA state with the best validation score."""
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    from core.training.train import _to_input, seed_everything
 
     gen = seed_everything(seed)
     spec = input_spec(preset.size)

@@ -33,9 +33,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.chest.nets import build
+from core.chest.starter import OP_KEY
+from core.models.card import ModelCard
 from core.training.data import NIH_LABELS
+from core.training.experiment import sha256_file
 from core.training.metrics import bootstrap_auc, bootstrap_mean_auc, youden_threshold
 from core.training.multitask import SCREEN, Part, build_splits, input_spec, load, pneumoniamnist_test
+from core.training.train import _to_input
 
 NIH_NAME = "starter-nih14-efficientnet-lite0"
 SCREEN_NAME = "starter-screening-efficientnet-lite0"
@@ -99,8 +104,6 @@ def _r(v: float) -> float | None:
 
 def export(net: torch.nn.Module, rows: slice, op: list[float]) -> dict[str, torch.Tensor]:
     """fp16 trunk + the classifier rows ``rows`` + fp32 operating points (``calibration.op_threshs``)."""
-    from core.chest.starter import OP_KEY
-
     out = {}
     for k, v in net.state_dict().items():
         v = v.detach().cpu()
@@ -115,10 +118,6 @@ def export(net: torch.nn.Module, rows: slice, op: list[float]) -> dict[str, torc
 @torch.inference_mode()
 def _raw_probs(tensors: dict[str, torch.Tensor], n_out: int, squares: np.ndarray, size: int) -> np.ndarray:
     """Sigmoid outputs of the exported (fp16-rounded) weights, as the app computes them."""
-    from core.chest.starter import OP_KEY
-    from core.training.models import build
-    from core.training.train import _to_input
-
     net = build("efficientnet_lite0_ms", n_out, pretrained=False)
     net.load_state_dict({k: v.float() for k, v in tensors.items() if k != OP_KEY})
     net.eval()
@@ -216,10 +215,6 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
                    seed: int = 0, log: Any = print) -> dict[str, Any]:
     """Export both models and write their cards into ``weights_dir`` (``weights/`` for the bundle)."""
     from safetensors.torch import save_file
-
-    from core.chest.starter import OP_KEY
-    from core.models.card import ModelCard
-    from core.training.experiment import sha256_file
 
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     net, preset, ck = load(run_dir / "model.pt")

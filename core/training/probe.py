@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from core.chest.model import PooledLinearNet
-from core.training.images import InputSpec
+from core.chest.nets import InputSpec
+from core.training.metrics import auc
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -87,8 +88,6 @@ def fit_linear_head(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray 
     Raises:
         ValueError: no ``C`` and no validation data to choose one.
     """
-    from core.training.metrics import auc
-
     mu = x_train.mean(axis=0)
     sd = x_train.std(axis=0) + 1e-6
     zt = (x_train - mu) / sd

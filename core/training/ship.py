@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from core.training.evaluate import full_report
+from core.chest.starter import LOADER, build_from_tensors
+from core.models.card import ModelCard
+from core.training.evaluate import Predictor, full_report, write_outputs
 from core.training.experiment import Run, export_tensors, sha256_file
 from core.training.images import load_squares
 from core.training.tasks import Task
@@ -86,9 +88,6 @@ def ship(task: Task, run: Run, rows: list[dict[str, Any]], split: dict[str, Any]
     """
     from safetensors.torch import save_file
 
-    from core.chest.starter import LOADER, build_from_tensors
-    from core.models.card import ModelCard
-
     name = STARTER_NAMES[task.name]
     weights_dir = Path(weights_dir)
     (weights_dir / "cards").mkdir(parents=True, exist_ok=True)
@@ -130,14 +129,10 @@ def ship(task: Task, run: Run, rows: list[dict[str, Any]], split: dict[str, Any]
     }
     card = ModelCard.from_dict(draft)
     model = build_from_tensors(card, tensors)
-    from core.training.evaluate import Predictor
-
     pred = Predictor(model.net, run.spec, task.labels, model.calibration.op_threshs.tolist(), name)
     probs = pred.probabilities(load_squares(task.test, run.spec.size, cache))
     report = full_report(task.test, probs, task.labels, n_boot)
     if out_dir is not None:
-        from core.training.evaluate import write_outputs
-
         write_outputs(Path(out_dir) / f"{name}-test", report, task.test, probs, task.labels, name)
     draft["metrics"] = {
         "source": "measured here on the held-out test split (python -m core.training compare); 95% CI: bootstrap "

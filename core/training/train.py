@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from core.chest.model import PooledLinearNet
-from core.training.images import InputSpec
+from core.chest.nets import InputSpec
 from core.training.metrics import auc, youden_threshold
 from core.training.probe import pick_device
 from core.training.transforms import Augment

@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from core.chest.nets import build, default_input
 from core.training.data import LabelledSet, load_covid
+from core.training.experiment import PROBE_ARCH, cached_features
 from core.training.metrics import auc, bootstrap_auc
 
 
@@ -70,9 +72,6 @@ def run_within(shared: Path, cache: Path, source: str = "actualmed", folds: int 
     Raises:
         FileNotFoundError: no shared data. ValueError: the source lacks one of the classes.
     """
-    from core.training.experiment import PROBE_ARCH, cached_features
-    from core.training.models import build, default_input
-
     data = source_subset(load_covid(shared), source)
     y = np.array([int(data.labels[int(np.argmax(s.target))] == "COVID-19") for s in data.samples])
     if y.min() == y.max():

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from core import audit
-from core.chest import export
-from core.chest.analysis import analyse_bytes, report_stream
+from core.chest import batch
+from core.chest.analysis import analyse_bytes
 from core.chest.labels import localized_name
 from core.chest.reading import OperatingPoint
+from core.export import chest as export
 from core.i18n import t
+from core.llm.writer import report_stream
 
 PHI = {"PatientName": "DOE^JANE", "PatientID": "PID-998877", "PatientBirthDate": "19450102",
        "InstitutionName": "General Hospital X", "ReferringPhysicianName": "HOUSE^GREGORY", "AccessionNumber": "ACC-445566"}
@@ -92,8 +94,8 @@ def test_pdf_export_is_built_from_phi_free_text_only(analysed, monkeypatch: pyte
 
 def test_audit_trail_records_hashes_and_model_and_never_patient_data(analysed) -> None:
     op = OperatingPoint.of("specific")
-    first = audit.record(export.audit_fields(analysed, op))
-    audit.record(export.audit_fields(analysed, OperatingPoint.of("balanced")))
+    first = audit.record(batch.audit_fields(analysed, op))
+    audit.record(batch.audit_fields(analysed, OperatingPoint.of("balanced")))
     rows = list(audit.read())
     assert len(rows) == 2 and rows[0] == first
     assert rows[0]["input_sha256"] == analysed.image.sha256
@@ -112,13 +114,13 @@ def test_an_analysis_is_audited_once_per_operating_point_and_choice(analysed) ->
     recorded: set = set()
     op, other = OperatingPoint.of("specific"), OperatingPoint.of("balanced")
     for _ in range(3):  # the page reruns on every click
-        audit.record_once(export.audit_fields(analysed, op), export.audit_key(analysed, op), recorded)
-    audit.record_once(export.audit_fields(analysed, other), export.audit_key(analysed, other), recorded)
+        audit.record_once(batch.audit_fields(analysed, op), batch.audit_key(analysed, op), recorded)
+    audit.record_once(batch.audit_fields(analysed, other), batch.audit_key(analysed, other), recorded)
     turned = replace(analysed, rotation_applied=90)
-    assert export.audit_key(turned, op) != export.audit_key(analysed, op)
-    audit.record_once(export.audit_fields(turned, op), export.audit_key(turned, op), recorded)
+    assert batch.audit_key(turned, op) != batch.audit_key(analysed, op)
+    audit.record_once(batch.audit_fields(turned, op), batch.audit_key(turned, op), recorded)
     assert [r["preset"] for r in audit.read()] == ["specific", "balanced", "specific"]
-    assert export.audit_key(analysed, op)[:3] == (analysed.image.sha256, analysed.model.sha256, "specific")
+    assert batch.audit_key(analysed, op)[:3] == (analysed.image.sha256, analysed.model.sha256, "specific")
 
 
 def test_audit_rejects_fields_outside_the_allow_list() -> None:
@@ -150,7 +152,7 @@ def test_refused_image_exports_no_findings(test_model) -> None:
     assert data["findings"] == [] and data["gate"]["decision"] == "refuse"
     with pytest.raises(ValueError):
         export.to_pdf(result, OperatingPoint.of("balanced"), "en", "")
-    fields = export.audit_fields(result, OperatingPoint.of("balanced"))
+    fields = batch.audit_fields(result, OperatingPoint.of("balanced"))
     assert fields["gate_decision"] == "refuse" and "model_name" not in fields
 
 

@@ -221,7 +221,7 @@ def _document() -> ImageInput:
 
 
 def test_an_overridden_result_is_never_shared_and_its_exports_say_so(test_model, load, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.chest import export
+    from core.export import chest as export
     from core.export import pdf as pdf_module
 
     forced = analyse(_document(), test_model, override=True, feature_ref=None)

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core.chest import export
-from core.chest.analysis import analyse_bytes, report_stream
+from core.chest import batch
+from core.chest.analysis import analyse_bytes
 from core.chest.reading import OperatingPoint
+from core.export import chest as export
+from core.llm.writer import report_stream
 
 TYPED = {"BodyPartExamined": "HONG GILDONG", "ViewPosition": "KIM 0101234"}
 SECRETS = ["HONG", "GILDONG", "Hong", "KIM", "0101234"]
@@ -73,7 +75,7 @@ def test_text_typed_into_body_part_and_view_never_leaves_the_loader(shared_data:
         export.to_pdf(result, op, lang, text)
         with pytest.raises(ValueError):  # an overridden result is never shared
             export.share_summary(result, op, lang)
-    said += [spy.text, json.dumps(export.audit_fields(result, op)), repr(result.image), json.dumps(result.image.meta)]
+    said += [spy.text, json.dumps(batch.audit_fields(result, op)), repr(result.image), json.dumps(result.image.meta)]
     blob = "\n".join(said)
     assert not [s for s in SECRETS if s in blob]
     summary = json.loads(export.to_json(result, op, "en"))["input"]

@@ -7,10 +7,10 @@ import random
 
 import pytest
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.chest.labels import XRV_LABELS, region, slug
 from core.i18n import t
 from core.llm.careplan_guard import REFERRAL_RULES, check_care_plan, find_doses, required_referrals
-from core.llm.facts import ChestReportFacts, FindingFact
 from core.llm.guard_result import GuardResult
 from core.llm.report_guard import check_chest_report
 from core.llm.structured import StructuredWriter

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.errors import MissingModelError
 from core.i18n import t
-from core.llm import ChestReportFacts, FindingFact, StructuredWriter, write_text
+from core.llm import StructuredWriter, write_text
 from core.llm.guarded_writer import GuardedWriter, default_check
 
 EFFUSION = FindingFact("Effusion", "effusion", 0.86, "positive", "high", "pleura", "left", "lower")

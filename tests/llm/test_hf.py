@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.errors import MissingModelError
-from core.llm import ChestReportFacts, FindingFact, get_writer, hf, writer_names
+from core.llm import get_writer, hf, writer_names
 from core.llm.prompts import chest_prompt
 from core.llm.writer import writer_status
 

@@ -109,8 +109,8 @@ def test_korean_synonyms_for_mass_collapse_and_pleural_air(text: str, expected: 
     ("ko", "좌측 폐에 종양이 있습니다.", "Mass"),
 ])
 def test_the_chest_guard_catches_a_hallucinated_finding_named_by_a_synonym(lang: str, text: str, label: str) -> None:
+    from core.chest.facts import ChestReportFacts, FindingFact
     from core.chest.labels import XRV_LABELS, slug
-    from core.llm.facts import ChestReportFacts, FindingFact
     from core.llm.report_guard import check_chest_report
 
     findings = tuple(FindingFact(lab, slug(lab), 0.1, "negative", "high", None, None, None)  # type: ignore[arg-type]

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.llm import (
-    ChestReportFacts,
-    FindingFact,
     ReportWriter,
     StructuredWriter,
     get_writer,

@@ -12,10 +12,11 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 transformers = pytest.importorskip("transformers")
 
-from core.llm import ChestReportFacts, FindingFact, get_writer, writer_names  # noqa: E402
+from core.chest.facts import ChestReportFacts, FindingFact  # noqa: E402
+from core.llm import get_writer, writer_names  # noqa: E402
 from core.llm.prefix import Example, PrefixConfig, PrefixLoRAModel, build_prompt  # noqa: E402
 from core.llm.prefix_writer import PrefixLoRAWriter  # noqa: E402
-from core.llm.train_prefix import facts_from_dict, facts_to_dict, main, read_examples, target_text  # noqa: E402
+from core.training.train_prefix import facts_from_dict, facts_to_dict, main, read_examples, target_text  # noqa: E402
 
 D = 12  # feature size of the fake vision model
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from core.export.shoulder import build_pdf
 from core.i18n import t
 from core.shoulder.display import apply_window
 from core.shoulder.measure import measure_level
 from core.shoulder.phantom import DEMO_SPEC, demo_case
-from core.shoulder.report import build_pdf
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_one_thickness_level_is_marked_provisional(measured, monkeypatch: pytest
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_the_board_summary_holds_the_indices_and_the_result(lang: str) -> None:
     from core.board import validate_summary
-    from core.shoulder.report import share_summary
+    from core.export.shoulder import share_summary
     from core.shoulder.screening import screen
 
     result = screen(1.36, 3.5)
@@ -94,7 +94,7 @@ def test_the_board_summary_holds_the_indices_and_the_result(lang: str) -> None:
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_the_shared_summary_heads_measurements_and_states_the_risk_plainly(lang: str) -> None:
     from core.board import summary_lines, validate_summary
-    from core.shoulder.report import share_summary
+    from core.export.shoulder import share_summary
     from core.shoulder.screening import screen
 
     for dti, cct in ((1.36, 3.5), (1.8, 7.0), (None, None)):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from core.chest.model import linear_head_cams
+from core.chest.nets import build
 from core.chest.starter import OP_KEY, StarterChestModel, build_from_tensors
 from core.models.card import ModelCard
-from core.training.models import build
 
 
 def _card(op: list[float]) -> ModelCard:

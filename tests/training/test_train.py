@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.training.images import InputSpec
-from core.training.models import build, default_input
+from core.chest.nets import InputSpec, build, default_input
 from core.training.probe import extract_features, fit_linear_head
 from core.training.train import TrainConfig, load_checkpoint, operating_points, predict_logits, train
 from core.training.transforms import NO_AUGMENT, Augment

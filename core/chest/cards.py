@@ -1,12 +1,17 @@
-"""What the Models page shows doctors, built from model cards (no Streamlit): per-finding held-out
-figures, the operating point and band of each finding, and which model each page uses now."""
+"""What the Models page shows doctors about the chest models, built from their cards (no Streamlit):
+per-finding held-out figures, the operating point and band of each finding, and which chest model
+and screening model the chest page uses now. (Here, not in :mod:`core.models`, because it reads the
+chest labels and loader: the registry sits below the feature packages.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from core.chest.labels import localized_name
+from core.chest.screening import SCREENING_NAME
 from core.i18n import t
 from core.models.card import ModelCard
+from core.models.registry import get_card, status
 
 
 def _fmt(v: Any) -> str:
@@ -15,8 +20,6 @@ def _fmt(v: Any) -> str:
 
 def per_finding_rows(card: ModelCard, lang: str) -> list[dict[str, str]]:
     """One row per finding of a multi-label card's held-out figures ([] when the card has none)."""
-    from core.chest.labels import localized_name
-
     held = (card.metrics or {}).get("held_out_test") or {}
     per = held.get("per_label") or {}
     ops = (card.input or {}).get("op_threshs") or []
@@ -71,9 +74,8 @@ def training_data(card: ModelCard) -> str:
 
 def in_use() -> dict[str, str | None]:
     """Registry names of the models the pages use now (None: none installed)."""
+    # lazy: the loader imports torch, which the Models page needs only here
     from core.chest.loader import availability
-    from core.chest.screening import SCREENING_NAME
-    from core.models.registry import get_card, status
 
     out: dict[str, str | None] = {"chest": availability().name}
     try:

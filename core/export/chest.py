@@ -19,8 +19,10 @@ from core.chest.analysis import ChestAnalysis, heatmap, overlay, thumbnail
 from core.chest.labels import localized_name, localized_plain
 from core.chest.reading import OperatingPoint
 from core.chest.screening import ScreeningResult, model_limits
+from core.export.pdf import PdfBuilder
 from core.i18n import t
 from core.imaging import tags
+from core.llm.structured import location_phrase
 
 SCHEMA = "drdeepchest.chest-analysis/1"
 INPUT_FIELDS = ("source_format", "width", "height", "bit_depth", "is_color", "modality", "body_part", "view_position", "photometric")
@@ -54,8 +56,6 @@ def to_dict(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text:
             screening: ScreeningResult | None = None) -> dict[str, Any]:
     """The analysis as a JSON-ready dict (schema :data:`SCHEMA`), with the model's limits (held-out AUC,
     weak-model notice, override state) and the pneumonia screening result when given."""
-    from core.llm.structured import location_phrase
-
     gate = analysis.gate
     data: dict[str, Any] = {
         "schema": SCHEMA,
@@ -177,9 +177,6 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
     Raises:
         ValueError: the image was not analysed (gate refusal).
     """
-    from core.export import PdfBuilder
-    from core.llm.structured import location_phrase
-
     pred = analysis.prediction
     if pred is None:
         raise ValueError("no prediction to export: the input gate refused this image")
@@ -255,35 +252,6 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
     pdf.paragraph(report_text.strip(), size=9.5)
     pdf.notice(t("chest.notice.intended_use", lang) + "\n" + t("chest.notice.location", lang))
     return pdf.build()
-
-
-def audit_fields(analysis: ChestAnalysis, op: OperatingPoint) -> dict[str, Any]:
-    """The audit-trail record of an analysis (see :mod:`core.audit`): hashes, model, operating point."""
-    fields: dict[str, Any] = {
-        "feature": "chest",
-        "input_sha256": analysis.image.sha256,
-        "preset": op.preset,
-        "operating_point": op.threshold,
-        "gate_decision": analysis.gate.decision,
-        "gate_issues": [i.code for i in analysis.gate.issues],
-        "overridden": analysis.gate.overridden,
-    }
-    if analysis.prediction is not None:
-        model = analysis.prediction.model
-        counts = analysis.counts(op)
-        fields.update(
-            model_name=model.name, model_version=model.version, model_sha256=model.sha256,
-            test_model=model.is_test_model, n_positive=counts["positive"], n_uncertain=counts["uncertain"],
-        )
-    return fields
-
-
-def audit_key(analysis: ChestAnalysis, op: OperatingPoint) -> tuple[Any, ...]:
-    """What makes two analyses one audit record (:func:`core.audit.record_once`): the input, the model,
-    the operating point and the user's choices (override, inversion, rotation)."""
-    model = analysis.model
-    return (analysis.image.sha256, model.sha256 if model else None, op.preset, analysis.gate.overridden,
-            analysis.inverted_applied, analysis.rotation_applied)
 
 
 SHARE_TOP = 3  # a shared summary lists every finding not read as unlikely, and at least the top three
