@@ -6,7 +6,7 @@ time and memory limit: sniff, size checks, decode, validation, and the session c
 followed by the chest gate's image-level checks (:func:`core.chest.gate.check_input`, no model) on
 the image the page analyses.
 
-* ``fuzz``: ``--n`` uploads, each a seed from :func:`core.imaging.corpus.seeds` (PNG gray/RGB/16-bit,
+* ``fuzz``: ``--n`` uploads, each a seed from :func:`tests.imaging.corpus.seeds` (PNG gray/RGB/16-bit,
   JPEG baseline/gray/progressive, BMP, TIFF plain/deflate, WebP, HEIF, DICOM native 8/16-bit/RGB,
   RLE gray/RGB, JPEG 2000 lossless/lossy, JPEG baseline, deflated, and the real DICOMs in
   ``../shared/data/dicom`` when present) with 1-4 mutations: bit flips, truncation, byte
@@ -14,7 +14,7 @@ the image the page analyses.
   syntax elements, PNG IHDR with a fixed CRC, JPEG SOF/SOS fields, the first bytes of others).
 * ``attacks``: each upload of issue 16 once (8.3-million-element DICOM, 2 GiB deflate bomb,
   20,000-scan progressive JPEG, pixel bombs, codestream bombs, the RLE panic DICOM).
-* ``worst``: the largest valid upload per decoder (:func:`core.imaging.corpus.worst_cases`).
+* ``worst``: the largest valid upload per decoder (:func:`tests.imaging.corpus.worst_cases`).
 
 Per upload: outcome (ok / refused with a translated error / crashed: the worker died or the gate
 raised / escaped: an exception got out of the loader), caller wall time (send, decode, receive
@@ -45,9 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.imaging import ImageError, corpus  # noqa: E402
+from core.imaging import ImageError  # noqa: E402
 from core.imaging.compact import MAX_SIDE, CompactImage  # noqa: E402
 from core.imaging.worker import decode_isolated  # noqa: E402
+from tests.imaging import corpus  # noqa: E402
 
 SHARED_DICOM = ROOT.parent / "shared" / "data" / "dicom"
 MIB = 1024 * 1024

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.imaging import corpus, load_image
+from core.imaging import load_image
 from core.imaging.compact import CompactImage
 from core.session_memory import MIB, MemoryBudget, UploadStore, nbytes_of
+from tests.imaging import corpus
 
 
 def test_sizes_are_estimated_from_arrays_inside_containers() -> None:

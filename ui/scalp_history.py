@@ -10,6 +10,7 @@ from core.scalp import CONDITIONS, HistoryEntry, HistoryStore, ScalpResult, comp
 from core.scalp.history import code_marker, new_code
 from core.scalp.texts import grade_label, method_label, short_time
 from ui.common import lang, show_user_error, tr
+from ui.share import share_to_board
 
 S = st.session_state
 
@@ -137,9 +138,4 @@ def history(result: ScalpResult) -> None:
 def share(result: ScalpResult) -> None:
     """Opt-in sharing of the grades to the community board."""
     st.subheader(tr("scalp.share.title"))
-    try:
-        from ui.share import share_to_board
-    except ImportError:  # board not installed in this build
-        st.caption(tr("scalp.share.unavailable"))
-        return
     share_to_board("scalp", result.share_summary(lang()), key="scalp_share")

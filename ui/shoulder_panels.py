@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from core.export.shoulder import share_summary
+from core.export.shoulder import build_pdf, share_summary
 from core.shoulder import CCT_HIGH_MM, CCT_LOW_MM, DTI_CXR_CUTOFF, DTI_THRESHOLD, REFERENCES, LevelMeasurement
 from core.shoulder.display import profile_png, zoom_view
 from core.shoulder.gate import check_input
@@ -26,6 +26,7 @@ from core.shoulder.workflow import (
 )
 from ui.common import lang, show_user_error, tr
 from ui.options import option_labels
+from ui.share import share_to_board
 from ui.shoulder_state import S, bound_number, file_facts, get_line, placed_lines, value
 
 Spacing = tuple[float, float]
@@ -141,11 +142,6 @@ def share(image: ShoulderImage, summary: ShoulderSummary, spacing_source: str) -
     if summary.screening.category == "unavailable":
         return  # nothing measured yet: nothing to share
     st.subheader(tr("shoulder.share.title"))
-    try:
-        from ui.share import share_to_board
-    except ImportError:  # board not installed in this build
-        st.caption(tr("shoulder.share.unavailable"))
-        return
     text = share_summary(summary.dti, summary.cct, summary.screening, spacing_source, lang(), demo=image.is_demo)
     share_to_board("bone", text, key=f"sh_share_{str(image.id)[:12]}")
 
@@ -159,14 +155,9 @@ def export(image: ShoulderImage, levels: dict[str, LevelMeasurement], spacing: S
     if image.burned_in:  # pixels with patient details go into the PDF only when confirmed
         include = st.checkbox(tr("shoulder.burned_in.include"), value=False, key="sh_burned_in_ok")
     try:
-        from core.export.shoulder import build_pdf
-
         pdf = build_pdf(levels, placed_lines(), display, lang(), input_sha256=str(image.id),
                         source_format=str(image.format or ""), spacing=spacing,
                         spacing_source=spacing_source, model_state=model_info().state, include_images=include)
-    except ImportError:
-        st.caption(tr("shoulder.export.unavailable"))
-        return
     except Exception as exc:  # the export must never break the page
         st.caption(tr("shoulder.export.failed", detail=type(exc).__name__))
         return

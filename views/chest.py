@@ -29,6 +29,7 @@ from ui.common import fmt, lang, show_user_error, tr
 from ui.demo import sample_batch
 from ui.install import install_panel
 from ui.llm import show_report, show_unavailable, stream_report, writer_label
+from ui.share import share_to_board
 
 STATE = "chest_state"
 PDF_READY = FONT_PATH.is_file()  # the Korean font the PDF needs
@@ -69,11 +70,6 @@ def _share(result: ChestAnalysis, op: OperatingPoint, digest: str) -> None:
     refusal = share_refusal(result)  # a test model's output, or analysed against the input check: never on the board
     if refusal is not None:
         st.caption(tr(refusal))
-        return
-    try:
-        from ui.share import share_to_board
-    except ImportError:  # board not installed in this build
-        st.caption(tr("chest.share.unavailable"))
         return
     share_to_board("chest", share_summary(result, op, lang()), key=f"chest_share_{digest[:12]}_{op.preset}")
 

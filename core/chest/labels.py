@@ -69,11 +69,6 @@ def plain_key(label: str) -> str:
     return f"chest.plain.{slug(label)}"
 
 
-def is_known(label: str) -> bool:
-    """True when the label has translations."""
-    return slug(label) in _REGIONS
-
-
 def localized_name(label: str, lang: str | None) -> str:
     """The finding's name in ``lang``; an unknown label is shown as the model spells it."""
     key = name_key(label)

@@ -259,11 +259,6 @@ def _last_conv(model: nn.Module) -> nn.Module:
     return convs[-1]
 
 
-def fetch_command(name: str = XRV_NAME, offline: bool = False) -> str:
-    """The exact command that installs ``name`` (``offline``: from a local folder ``DIR``)."""
-    return f"python -m core.models fetch {name}" + (" --from DIR" if offline else "")
-
-
 def starter_summary(name: str) -> dict[str, Any]:
     """Held-out figures of a starter model's card for the page's notice: mean AUC with its 95%
     interval and the number of training images ("?" where the card lacks them).

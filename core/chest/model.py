@@ -12,7 +12,7 @@ finding, all from one forward pass.
   to ``A_k(i, j)`` is ``w_ck / HW`` everywhere, so GradCAM's channel weights are ``w_ck / HW``),
   and GradCAM on the *calibrated* output gives the same normalised map too, because xrv's
   ``op_norm(sigmoid(.))`` is strictly increasing per class: its derivative only rescales the map
-  by a positive number, which per-map min-max normalisation removes. ``tests/chest/test_cam.py``
+  by a positive number, which per-map min-max normalisation removes. ``tests/chest/test_chest_cam.py``
   checks both against ``pytorch_grad_cam.GradCAM`` with ``ClassifierOutputTarget``.
 * Networks without such a head use pytorch-grad-cam's GradCAM (one batched backward pass for all
   findings): :class:`GradCamChestModel`.
@@ -190,18 +190,6 @@ class Calibration(nn.Module):
         import torchxrayvision as xrv
 
         return xrv.models.op_norm(probs, self.op_threshs)
-
-
-class CalibratedNet(nn.Module):
-    """A :class:`PooledLinearNet` (or any logits network) followed by its calibration."""
-
-    def __init__(self, net: nn.Module, calibration: Calibration) -> None:
-        super().__init__()
-        self.net = net
-        self.calibration = calibration
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.calibration(self.net(x))
 
 
 def xrv_pooled_linear(model: nn.Module) -> PooledLinearNet:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from core.imaging import ImageInput
+    pass
 
 XRV_SIZE = 224
 XRV_RANGE = 1024.0
@@ -44,12 +44,6 @@ class CropBox:
         """The crop ``xrv.datasets.XRayCenterCrop`` takes (same integer arithmetic)."""
         size = min(height, width)
         return cls(top=height // 2 - size // 2, left=width // 2 - size // 2, size=size, height=height, width=width)
-
-    def to_image(self, x: float, y: float, grid: int) -> tuple[float, float]:
-        """Map a point in a ``grid x grid`` model map (pixel-centre coordinates) to original pixels."""
-        scale = self.size / grid
-        return self.left + (x + 0.5) * scale - 0.5, self.top + (y + 0.5) * scale - 0.5
-
 
 def gray_of(pixels: np.ndarray) -> np.ndarray:
     """Single channel the way xrv makes it: the channel mean of a colour image (float32)."""
@@ -75,11 +69,6 @@ def xrv_array(pixels: np.ndarray, size: int = XRV_SIZE) -> tuple[np.ndarray, Cro
     img = xrv.datasets.XRayCenterCrop()(img)
     img = xrv.datasets.XRayResizer(size)(img)
     return np.ascontiguousarray(img, dtype=np.float32), crop
-
-
-def xrv_input(image: ImageInput, size: int = XRV_SIZE) -> tuple[np.ndarray, CropBox]:
-    """An :class:`~core.imaging.ImageInput` prepared exactly as torchxrayvision prepares a file."""
-    return xrv_array(image.pixels, size)
 
 
 def generic_array(

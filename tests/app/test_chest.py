@@ -446,7 +446,7 @@ def test_an_extensionless_real_dicom_is_analysed_and_its_summary_shared_without_
 def test_a_panicking_dicom_in_a_batch_gets_the_usual_error_and_the_other_file_is_analysed(
         shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
     from core.chest import loader
-    from core.imaging import corpus
+    from tests.imaging import corpus
 
     monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
     at = _chest("en")

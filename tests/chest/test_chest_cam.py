@@ -13,9 +13,22 @@ import pytest
 import torch
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from torch import nn
 
 from core.chest.analysis import heatmap
-from core.chest.model import CalibratedNet, upsample_cam
+from core.chest.model import Calibration, upsample_cam
+
+
+class CalibratedNet(nn.Module):
+    """A :class:`PooledLinearNet` (or any logits network) followed by its calibration."""
+
+    def __init__(self, net: nn.Module, calibration: Calibration) -> None:
+        super().__init__()
+        self.net = net
+        self.calibration = calibration
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.calibration(self.net(x))
 
 ATOL = 1e-4
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.imaging import corpus, load_image
+from core.imaging import load_image
 from core.imaging.compact import CompactImage
+from tests.imaging import corpus
 
 
 def test_a_small_8bit_image_is_kept_exactly_as_uint8() -> None:

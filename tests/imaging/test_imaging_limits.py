@@ -1,5 +1,5 @@
 """Reproducers of issue 16 (uploads within the byte limit that tied up the server) and the
-decoder panic: each is generated in memory (core.imaging.corpus) and must be refused with its
+decoder panic: each is generated in memory (tests.imaging.corpus) and must be refused with its
 translated error before the expensive step, or, for the panic, turned into the usual error."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import zlib
 import numpy as np
 import pytest
 
-from core.imaging import ImageError, Limits, corpus, load_image
+from core.imaging import ImageError, Limits, load_image
 from core.imaging.precheck import bounded_inflate, jpeg_header
+from tests.imaging import corpus
 
 # Loose wall-clock bounds: the attacks took 23-70 s before; a refusal takes well under a second
 # on any current CPU, so these only fail if the expensive path runs again.

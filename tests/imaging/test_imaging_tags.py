@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.imaging import corpus, load_image, tags
+from core.imaging import load_image, tags
 from core.imaging.dicom_meta import DICOM_META_KEYS
+from tests.imaging import corpus
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -8,9 +8,10 @@ import numpy as np
 import psutil
 import pytest
 
-from core.imaging import ImageError, Limits, corpus, load_image, load_upload
+from core.imaging import ImageError, Limits, load_image, load_upload
 from core.imaging import worker as worker_module
 from core.imaging.worker import decode_isolated
+from tests.imaging import corpus
 
 pytestmark = pytest.mark.skipif(worker_module._unavailable, reason="no fork on this platform")
 
