@@ -121,7 +121,10 @@ cases = state.open(files, st.session_state.get("chest_open"))  # the open file: 
 if not cases:
     st.info(tr("chest.empty"))
     st.stop()
-results = state.analyse(cases, model, op)  # every analysed image is in the audit trail, opened or not
+waiting = st.empty()  # shown only while this person's films wait for a free analysis slot
+results = state.analyse(cases, model, op, on_wait=lambda ahead: waiting.info(
+    tr("chest.queue.next") if ahead == 0 else tr("chest.queue.waiting", ahead=ahead), icon=":material/hourglass_top:"))
+waiting.empty()  # every analysed image is in the audit trail, opened or not
 
 # --- batch summary ----------------------------------------------------------------------------
 st.subheader(tr("chest.batch.title", n=len(cases)))

@@ -10,7 +10,7 @@ memory only.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ from core.i18n import t
 from core.imaging import ImageInput
 from core.imaging.compact import CompactImage, load_compact
 from core.session_memory import UploadStore
+from core.slots import analysis_slots
 
 Result = ChestAnalysis | GateResult | None
 Fix = Literal["rotate", "invert", "override", "unavailable"]
@@ -91,9 +92,11 @@ def forget_removed(digests: set[str], store: UploadStore, choices: MutableMappin
             del cache[key]
 
 
-def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, Any]) -> Result:
+def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, Any],
+                on_wait: Callable[[int], None] | None = None) -> Result:
     """The kept analysis of ``case`` with the user's ``choice`` (only its gate when ``model`` is None;
-    None for a file that could not be read or was dropped)."""
+    None for a file that could not be read or was dropped). A new analysis runs in one of the process's
+    analysis slots (:mod:`core.slots`); ``on_wait(ahead)`` hears about any wait for one."""
     if case.compact is None:
         return None
     override, invert = bool(choice.get("override")), bool(choice.get("invert"))
@@ -101,13 +104,20 @@ def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, An
         return store.result((case.digest, "gate"), lambda: check_input(case.image))
     rotate = int(choice.get("rotate", 0))
     key = (case.digest, model.sha256, override, invert, rotate)
-    return store.result(key, lambda: analyse(case.image, model, override=override, invert=invert, rotate=rotate))
+
+    def run() -> ChestAnalysis:
+        with analysis_slots().acquire(on_wait=on_wait):
+            return analyse(case.image, model, override=override, invert=invert, rotate=rotate)
+
+    return store.result(key, run)
 
 
-def analyse_all(cases: list[Case], model: Any, store: UploadStore, choices: dict[str, dict[str, Any]]) -> list[Result]:
-    """:func:`analysis_of` every case; a case the budget dropped while the batch was analysed is marked
-    dropped (its result None)."""
-    results = [analysis_of(case, model, store, choices.get(case.digest, {})) for case in cases]
+def analyse_all(cases: list[Case], model: Any, store: UploadStore, choices: dict[str, dict[str, Any]],
+                on_wait: Callable[[int], None] | None = None) -> list[Result]:
+    """:func:`analysis_of` every case (a slot per film: another person's film waits for at most one of
+    this batch's); a case the budget dropped while the batch was analysed is marked dropped (its result
+    None)."""
+    results = [analysis_of(case, model, store, choices.get(case.digest, {}), on_wait) for case in cases]
     for i, case in enumerate(cases):
         if case.digest in store.dropped:
             case.dropped, results[i] = True, None
@@ -220,10 +230,11 @@ class ChestSession:
         forget_removed({c.digest for c in cases}, self.store, self.choices, self.reports, self.exports)
         return cases
 
-    def analyse(self, cases: list[Case], model: Any, op: OperatingPoint) -> list[Result]:
+    def analyse(self, cases: list[Case], model: Any, op: OperatingPoint,
+                on_wait: Callable[[int], None] | None = None) -> list[Result]:
         """:func:`analyse_all`; every analysed film goes into the audit trail once per operating point and
         choice (an unwritable trail does not stop the page)."""
-        results = analyse_all(cases, model, self.store, self.choices)
+        results = analyse_all(cases, model, self.store, self.choices, on_wait)
         for result in results:
             if isinstance(result, ChestAnalysis) and result.analysed:
                 audit.record_once(audit_fields(result, op), audit_key(result, op), self.audited)
@@ -235,7 +246,12 @@ class ChestSession:
         if model is None:
             return None
         key = (case.digest, "screening", result.gate.overridden, result.inverted_applied, op.preset)
-        return self.store.result(key, lambda: screen(result, model, op))
+
+        def run() -> ScreeningResult | None:
+            with analysis_slots().acquire():
+                return screen(result, model, op)
+
+        return self.store.result(key, run)
 
     def choice(self, case: Case) -> dict[str, Any]:
         """The user's choices for ``case`` (kept: :func:`apply_fix` writes into it)."""

@@ -175,3 +175,40 @@ def test_the_screening_is_kept_per_choice_and_operating_point(analysed) -> None:
     assert session.screening(case, result, model, OP) is first and model.calls == 1  # a rerun reuses it
     specific = session.screening(case, result, model, OperatingPoint.of("specific"))
     assert model.calls == 2 and specific is not None and specific.status == OperatingPoint.of("specific").status(0.7)
+
+
+def test_a_film_waits_for_a_free_analysis_slot_and_is_told_its_place(
+    film: tuple[str, bytes], test_model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the process's one slot held by someone else's analysis, this session's film waits (told it
+    is next), runs as soon as the slot is free, and a kept result never waits again."""
+    import threading
+
+    from core import slots
+
+    pool = slots.FairSlots(1)
+    monkeypatch.setattr(slots, "_POOL", pool)
+    session = batch.ChestSession()
+    cases = session.open([film], opened=None)
+    held, release, told = threading.Event(), threading.Event(), []
+
+    def someone_else() -> None:
+        with pool.acquire():
+            held.set()
+            release.wait(10)
+
+    other = threading.Thread(target=someone_else)
+    other.start()
+    held.wait(10)
+
+    def on_wait(ahead: int) -> None:
+        told.append(ahead)
+        release.set()  # the other analysis ends once this one is queued
+
+    results = session.analyse(cases, test_model, OP, on_wait=on_wait)
+    other.join(10)
+    assert told == [0] and results[0].analysed
+    assert pool.stats().served == 2 and pool.stats().busy == 0
+    with pool.acquire():  # the slot is busy again, but the kept result needs none
+        assert session.analyse(cases, test_model, OP, on_wait=told.append)[0] is results[0]
+    assert told == [0]
