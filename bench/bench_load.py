@@ -5,23 +5,31 @@ chromium) against replicas behind nginx, each uploading films one after another 
     python -m bench.bench_load --users 20 --films 2 --replicas 2
 
 Per analysis: the time from a film's upload until the page shows it analysed (its row in the batch
-table, the script idle again), as a person waits for it. Prints p50/p95, films per minute over the
+table, the script idle again), as a person waits for it; and the replicas' own server-side record of
+the same runs (``GET /metrics``: waiting for a slot + analysis + building the page, without the
+browser's drawing). Prints p50/p95, films per minute over the
 whole run, how often a session saw the "waiting for a free analysis slot" notice, the replicas'
 resident memory per session, and errors (an exception on the page, a refusal, a timeout).
 
-Everything runs on this machine: the browsers' rendering competes with the replicas for the same
-cores, so on 2 cores the figures are upper bounds for a server whose users sit elsewhere.
+Everything runs on this machine: the browsers' rendering (Streamlit's React front end, about 0.4 s of
+main-thread work per result page, more in raster threads) competes with the replicas for the same
+cores. By default the browsers run at nice 19, so the replicas get the CPU first, as when each user
+sits at their own machine; ``--browsers-first`` gives them normal priority. The CPU
+seconds per film of the replicas (with their decode workers) and of the browsers say how the time
+splits; the server's capacity is about (cores x 60) / server CPU seconds per film, films per minute.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +88,20 @@ async def _user(browser, url: str, index: int, films: list[Path], timeout_s: flo
         await context.close()
 
 
+def _cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by ``pids`` and their children (decode workers)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            for p in (proc, *proc.children(recursive=True)):
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
 def _rss_mib(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -91,17 +113,44 @@ def _rss_mib(pids: list[int]) -> float:
     return total / 2**20
 
 
+def _browser_command(nice: bool, folder: Path) -> str:
+    """The chromium to launch: itself, or a wrapper that starts it at the lowest CPU priority."""
+    if not nice:
+        return CHROMIUM
+    wrapper = folder / "chromium-nice"
+    wrapper.write_text(f'#!/bin/sh\nexec nice -n 19 {CHROMIUM} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def _server_side(replica_urls: list[str], since: float) -> dict[str, float | int | None]:
+    """The replicas' own record of analysis times since ``since`` (``GET /metrics``), pooled: p50 and
+    p95 of the per-replica figures weighted by count are not exact, so the worst replica's are given."""
+    worst: dict[str, float | int | None] = {"server_p50_s": None, "server_p95_s": None, "server_analyses": 0}
+    for base in replica_urls:
+        with urllib.request.urlopen(f"{base}/metrics?since={since}", timeout=10) as resp:  # noqa: S310 - loopback
+            got = json.loads(resp.read())["analyses"]
+        worst["server_analyses"] = int(worst["server_analyses"] or 0) + int(got["kept"])
+        for key, name in (("p50", "server_p50_s"), ("p95", "server_p95_s")):
+            if got[key] is not None:
+                worst[name] = round(max(float(worst[name] or 0.0), float(got[key])), 2)
+    return worst
+
+
 async def _run(url: str, users: int, films: int, timeout_s: float, pids: list[int],
-               warm_routes: list[str]) -> dict[str, float | int | str]:
+               warm_routes: list[str], browser_path: str = CHROMIUM) -> dict[str, float | int | str]:
     from playwright.async_api import async_playwright
 
     chosen = [FILMS[(i % len(FILMS))] for i in range(films)]
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = await pw.chromium.launch(executable_path=browser_path, headless=True, args=ARGS)
         warm = Session()  # one visit first, not counted: the models load once per replica process
         await asyncio.gather(*[_user(browser, url, 1000 + i, chosen[:1], timeout_s, warm, route)
                                for i, route in enumerate(warm_routes)])
         before = _rss_mib(pids)
+        since = time.time()
+        browser_pids = [p.pid for p in psutil.Process().children(recursive=True) if "chrom" in p.name().lower()]
+        cpu_server, cpu_browser = _cpu_s(pids), _cpu_s(browser_pids)
         sessions = [Session() for _ in range(users)]
         start = time.perf_counter()
         await asyncio.gather(*[
@@ -110,14 +159,18 @@ async def _run(url: str, users: int, films: int, timeout_s: float, pids: list[in
         ])
         wall = time.perf_counter() - start
         after = _rss_mib(pids)
+        cpu_server, cpu_browser = _cpu_s(pids) - cpu_server, _cpu_s(browser_pids) - cpu_browser
         await browser.close()
     times = sorted(x for s in sessions for x in s.seconds)
     errors = [e for s in sessions for e in s.errors]
     q = statistics.quantiles(times, n=20, method="inclusive") if len(times) >= 2 else times * 19
     return {
+        "measured_since": since,
         "analyses": len(times), "expected": users * films, "p50_s": round(statistics.median(times), 2) if times else "-",
         "p95_s": round(q[18], 2) if times else "-", "max_s": round(max(times), 2) if times else "-",
         "films_per_min": round(len(times) / wall * 60, 1), "wall_s": round(wall, 1),
+        "server_cpu_s_per_film": round(cpu_server / max(1, len(times)), 3),
+        "browser_cpu_s_per_film": round(cpu_browser / max(1, len(times)), 3),
         "waited": sum(s.waited for s in sessions), "errors": len(errors),
         "rss_mib_before": round(before), "rss_mib_after": round(after),
         "mib_per_session": round((after - before) / users, 1),
@@ -131,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--films", type=int, default=3, help="films each user analyses, one after another")
     parser.add_argument("--replicas", type=int, action="append", help="replica counts to measure (default: 1 and 2)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one step may take before it counts as an error")
+    parser.add_argument("--browsers-first", action="store_true",
+                        help="run the browsers at normal priority (default: nice 19, so that the replicas get the "
+                             "CPU first, as when the users sit at their own machines)")
     args = parser.parse_args(argv)
     try:
         import playwright  # noqa: F401
@@ -141,14 +197,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: needs nginx ({nginx_binary()}) and chromium at {CHROMIUM}")
         return 0
     print(f"{args.users} simultaneous users x {args.films} films each; {psutil.cpu_count()} CPU cores; "
-          f"browsers on the same machine")
+          f"browsers on the same machine, {'normal priority' if args.browsers_first else 'at nice 19'}")
     for replicas in args.replicas or [1, 2]:
         root = Path(tempfile.mkdtemp(prefix="drdc-load-"))
         try:
             with cluster(root, replicas) as running:
                 pids = [p.pid for p in psutil.Process().children() if "serve.py" in " ".join(p.cmdline())]
                 routes = list(running.routes_per_replica().values())
-                figures = asyncio.run(_run(running.url, args.users, args.films, args.timeout, pids, routes))
+                browser_path = _browser_command(not args.browsers_first, root)
+                figures = asyncio.run(_run(running.url, args.users, args.films, args.timeout, pids, routes, browser_path))
+                figures.update(_server_side(running.replicas, figures.pop("measured_since")))
         finally:
             shutil.rmtree(root, ignore_errors=True)
         print(f"replicas {replicas}: " + ", ".join(f"{k} {v}" for k, v in figures.items() if v != ""), flush=True)

@@ -55,3 +55,29 @@ def test_the_route_answers_503_when_not_ready_and_the_cli_exits_1(tmp_path: Path
         done = subprocess.run([sys.executable, "-m", "core.health"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                               timeout=60, env={"DRDC_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"})
         assert done.returncode == code and json.loads(done.stdout)["ok"] is (code == 0), done.stderr
+
+
+def test_metrics_gives_the_slots_and_the_server_side_analysis_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from starlette.requests import Request
+
+    import serve
+    from core import metrics
+
+    timings = metrics.Timings()
+    monkeypatch.setattr(metrics, "_ANALYSES", timings)
+    monkeypatch.setattr(serve, "analysis_timings", metrics.analysis_timings)
+    timings.add(5.0)
+    mark = time.time()
+    timings.add(0.25)
+
+    def get(query: bytes):  # type: ignore[no-untyped-def]
+        request = Request({"type": "http", "method": "GET", "path": "/metrics", "headers": [], "query_string": query})
+        return asyncio.run(serve.metrics(request))
+
+    body = json.loads(get(f"since={mark}".encode()).body)
+    assert body["analyses"]["kept"] == 1 and body["analyses"]["max"] == 0.25
+    assert body["slots"]["size"] >= 1 and body["replica"]
+    assert json.loads(get(b"").body)["analyses"]["max"] == 5.0
+    assert get(b"since=yesterday").status_code == 400

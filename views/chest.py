@@ -4,6 +4,7 @@ Uploads stay in this session's memory."""
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Any
 
@@ -21,6 +22,7 @@ from core.export.cache import cached
 from core.export.chest import share_refusal, share_summary, to_json, to_pdf
 from core.export.pdf import FONT_PATH
 from core.llm import report
+from core.metrics import analysis_timings
 from core.models.registry import get_card
 from core.samples import list_samples
 from core.session_memory import MIB
@@ -29,6 +31,7 @@ from ui.common import fmt, lang, show_user_error, tr
 from ui.demo import sample_batch
 from ui.install import install_panel
 from ui.llm import show_report, show_unavailable, stream_report, writer_label
+from ui.queue import waiting_notice
 from ui.share import share_to_board
 
 STATE = "chest_state"
@@ -112,8 +115,7 @@ with st.expander(tr("chest.settings"), expanded=True):
             writer_name = report.FALLBACK
 op = OperatingPoint.of(preset)
 
-# no type filter: extension-less DICOM (PACS/CD exports such as IM000001) and .jfif must reach the loader, which
-# detects the type from the bytes, and a wrong file (a PDF) must get its translated advice, not Streamlit's English one
+# no type filter: extension-less DICOM (PACS exports), .jfif and a wrong file (gets translated advice) reach the loader
 uploads = st.file_uploader(tr("chest.upload"), accept_multiple_files=True, help=tr("chest.upload_help"), key="chest_upload") or []
 samples = sample_batch("chest", "chest_sample") if list_samples("chest") else []
 files = [*samples, *((u.name, u.getvalue()) for u in uploads)]
@@ -121,10 +123,9 @@ cases = state.open(files, st.session_state.get("chest_open"))  # the open file: 
 if not cases:
     st.info(tr("chest.empty"))
     st.stop()
-waiting = st.empty()  # shown only while this person's films wait for a free analysis slot
-results = state.analyse(cases, model, op, on_wait=lambda ahead: waiting.info(
-    tr("chest.queue.next") if ahead == 0 else tr("chest.queue.waiting", ahead=ahead), icon=":material/hourglass_top:"))
-waiting.empty()  # every analysed image is in the audit trail, opened or not
+started = time.perf_counter()  # server-side time of a run that analyses a new film (GET /metrics)
+with waiting_notice() as on_wait:  # shown only while this person's films wait for a free analysis slot
+    results = state.analyse(cases, model, op, on_wait=on_wait)  # every analysed image is audited, opened or not
 
 # --- batch summary ----------------------------------------------------------------------------
 st.subheader(tr("chest.batch.title", n=len(cases)))
@@ -245,3 +246,5 @@ with col_json:
 audit_downloads("chest")
 
 _share(result, op, case.digest)
+if state.fresh:
+    analysis_timings().add(time.perf_counter() - started)

@@ -93,10 +93,11 @@ def forget_removed(digests: set[str], store: UploadStore, choices: MutableMappin
 
 
 def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, Any],
-                on_wait: Callable[[int], None] | None = None) -> Result:
+                on_wait: Callable[[int], None] | None = None, fresh: list[int] | None = None) -> Result:
     """The kept analysis of ``case`` with the user's ``choice`` (only its gate when ``model`` is None;
     None for a file that could not be read or was dropped). A new analysis runs in one of the process's
-    analysis slots (:mod:`core.slots`); ``on_wait(ahead)`` hears about any wait for one."""
+    analysis slots (:mod:`core.slots`); ``on_wait(ahead)`` hears about any wait for one, and ``fresh``
+    (a one-item counter) counts the analyses that ran rather than came from the session's store."""
     if case.compact is None:
         return None
     override, invert = bool(choice.get("override")), bool(choice.get("invert"))
@@ -106,6 +107,8 @@ def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, An
     key = (case.digest, model.sha256, override, invert, rotate)
 
     def run() -> ChestAnalysis:
+        if fresh is not None:
+            fresh[0] += 1
         with analysis_slots().acquire(on_wait=on_wait):
             return analyse(case.image, model, override=override, invert=invert, rotate=rotate)
 
@@ -113,11 +116,11 @@ def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, An
 
 
 def analyse_all(cases: list[Case], model: Any, store: UploadStore, choices: dict[str, dict[str, Any]],
-                on_wait: Callable[[int], None] | None = None) -> list[Result]:
+                on_wait: Callable[[int], None] | None = None, fresh: list[int] | None = None) -> list[Result]:
     """:func:`analysis_of` every case (a slot per film: another person's film waits for at most one of
     this batch's); a case the budget dropped while the batch was analysed is marked dropped (its result
     None)."""
-    results = [analysis_of(case, model, store, choices.get(case.digest, {}), on_wait) for case in cases]
+    results = [analysis_of(case, model, store, choices.get(case.digest, {}), on_wait, fresh) for case in cases]
     for i, case in enumerate(cases):
         if case.digest in store.dropped:
             case.dropped, results[i] = True, None
@@ -215,6 +218,7 @@ class ChestSession:
         exports: built PDFs (``core.export.cache.cached``).
         audited: audit keys already recorded (:func:`core.audit.record_once`).
         revived: the digest of the dropped file last decoded again (one rerun per revival).
+        fresh: how many analyses the last :meth:`analyse` ran (0: all came from the store).
     """
 
     store: UploadStore = field(default_factory=UploadStore)
@@ -223,6 +227,7 @@ class ChestSession:
     exports: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     audited: set[Any] = field(default_factory=set)
     revived: str | None = None
+    fresh: int = 0
 
     def open(self, files: Sequence[tuple[str, bytes]], opened: int | None) -> list[Case]:
         """:func:`load_cases` of ``files``; everything of files no longer given is forgotten."""
@@ -234,7 +239,9 @@ class ChestSession:
                 on_wait: Callable[[int], None] | None = None) -> list[Result]:
         """:func:`analyse_all`; every analysed film goes into the audit trail once per operating point and
         choice (an unwritable trail does not stop the page)."""
-        results = analyse_all(cases, model, self.store, self.choices, on_wait)
+        fresh = [0]
+        results = analyse_all(cases, model, self.store, self.choices, on_wait, fresh)
+        self.fresh = fresh[0]
         for result in results:
             if isinstance(result, ChestAnalysis) and result.analysed:
                 audit.record_once(audit_fields(result, op), audit_key(result, op), self.audited)
