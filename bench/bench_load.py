@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import statistics
@@ -89,14 +90,18 @@ async def _user(browser, url: str, index: int, films: list[Path], timeout_s: flo
 
 
 def _cpu_s(pids: list[int]) -> float:
-    """CPU seconds (user + system) used so far by ``pids`` and their children (decode workers)."""
+    """CPU seconds (user + system) used so far by ``pids`` and all their descendants, the ended ones
+    included (a process's reaped children are counted in its ``children_*`` times)."""
     total = 0.0
     for pid in pids:
         try:
             proc = psutil.Process(pid)
-            for p in (proc, *proc.children(recursive=True)):
-                times = p.cpu_times()
-                total += times.user + times.system
+            times = proc.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+            for child in proc.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    times = child.cpu_times()
+                    total += times.user + times.system
         except psutil.Error:
             continue
     return total
@@ -149,7 +154,8 @@ async def _run(url: str, users: int, films: int, timeout_s: float, pids: list[in
                                for i, route in enumerate(warm_routes)])
         before = _rss_mib(pids)
         since = time.time()
-        browser_pids = [p.pid for p in psutil.Process().children(recursive=True) if "chrom" in p.name().lower()]
+        browser_pids = [p.pid for p in psutil.Process().children(recursive=True)  # the browsers' main processes
+                        if "chrom" in p.name().lower() and "chrom" not in p.parent().name().lower()]
         cpu_server, cpu_browser = _cpu_s(pids), _cpu_s(browser_pids)
         sessions = [Session() for _ in range(users)]
         start = time.perf_counter()
