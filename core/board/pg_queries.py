@@ -20,7 +20,7 @@ with candidates from the ``board_post_grams`` GIN index (its unigrams and bigram
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from core.board.config import SORTS
 from core.board.records import COMMENT_COLUMNS, POST_COLUMNS
@@ -72,6 +72,10 @@ _ALL_POSTS = f"SELECT {_POSTS} FROM board_posts ORDER BY id"  # noqa: S608
 _COMMENT_COLS = ", ".join(COMMENT_COLUMNS)
 _COMMENTS = f"SELECT {_COMMENT_COLS} FROM board_comments WHERE post_id = %s ORDER BY id LIMIT %s"  # noqa: S608
 _ALL_COMMENTS = f"SELECT {_COMMENT_COLS} FROM board_comments ORDER BY id"  # noqa: S608
+_COUNTERS = {
+    column: f"UPDATE board_posts SET {column} = GREATEST(0, {column} + %s) WHERE id = %s"  # noqa: S608
+    for column in ("like_count", "comment_count", "report_count")
+}
 _POST_DEFAULTS = {"updated_at": None, "password_hash": None, "view_count": 0, "status": "visible"}
 
 
@@ -99,6 +103,11 @@ class PgTx:
     def _first(self, sql: str, params: Any = None) -> Row | None:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else tuple(row)
+
+    def _field(self, sql: str, params: Any = None) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
 
     def _value(self, sql: str, params: Any = None) -> Any:
         return self.conn.execute(sql, params).fetchone()[0]
@@ -152,16 +161,15 @@ class PgTx:
         return self._first(_GET_POST, (post_id,))
 
     def post_status(self, post_id: int) -> str | None:
-        row = self._first("SELECT status FROM board_posts WHERE id = %s", (post_id,))
-        return None if row is None else row[0]
+        return self._field("SELECT status FROM board_posts WHERE id = %s", (post_id,))
 
     def post_owner(self, post_id: int) -> tuple[str, str | None, str] | None:
-        row = self._first("SELECT nickname, password_hash, status FROM board_posts WHERE id = %s", (post_id,))
-        return None if row is None else (row[0], row[1], row[2])
+        """(nickname, password hash, status)."""
+        sql = "SELECT nickname, password_hash, status FROM board_posts WHERE id = %s"
+        return cast("tuple[str, str | None, str] | None", self._first(sql, (post_id,)))
 
     def post_summary_json(self, post_id: int) -> str | None:
-        row = self._first("SELECT summary_json FROM board_posts WHERE id = %s", (post_id,))
-        return None if row is None else row[0]
+        return self._field("SELECT summary_json FROM board_posts WHERE id = %s", (post_id,))
 
     def recent_post(self, fingerprint: str, since: float) -> bool:
         self._lock(f"post:{fingerprint}")
@@ -214,9 +222,9 @@ class PgTx:
         return self._rows(_COMMENTS, (post_id, limit))
 
     def comment_owner(self, comment_id: int) -> tuple[str, str | None, str] | None:
-        row = self._first("SELECT c.nickname, c.password_hash, p.status FROM board_comments AS c "
-                          "JOIN board_posts AS p ON p.id = c.post_id WHERE c.id = %s", (comment_id,))
-        return None if row is None else (row[0], row[1], row[2])
+        sql = ("SELECT c.nickname, c.password_hash, p.status FROM board_comments AS c "
+               "JOIN board_posts AS p ON p.id = c.post_id WHERE c.id = %s")
+        return cast("tuple[str, str | None, str] | None", self._first(sql, (comment_id,)))
 
     def owned_comment_post(self, comment_id: int, stored_hash: str | None) -> tuple[int, str] | None:
         row = self._first("SELECT c.post_id, p.status FROM board_comments AS c JOIN board_posts AS p "
@@ -236,8 +244,7 @@ class PgTx:
             "VALUES (%(post_id)s, %(created_at)s, %(updated_at)s, %(nickname)s, %(body)s, %(password_hash)s, "
             "%(fingerprint)s) RETURNING id",
             {"updated_at": None, "password_hash": None, **values}))
-        self.conn.execute("UPDATE board_posts SET comment_count = comment_count + 1 WHERE id = %s",
-                          (values["post_id"],))
+        self.conn.execute(_COUNTERS["comment_count"], (1, values["post_id"]))
         return comment_id
 
     def update_comment(self, comment_id: int, values: dict[str, Any]) -> None:
@@ -249,39 +256,36 @@ class PgTx:
         row = self._first("DELETE FROM board_comments WHERE id = %s RETURNING post_id", (comment_id,))
         if row is None:
             return None
-        self.conn.execute("UPDATE board_posts SET comment_count = GREATEST(0, comment_count - 1) WHERE id = %s",
-                          (row[0],))
+        self.conn.execute(_COUNTERS["comment_count"], (-1, row[0]))
         return int(row[0])
 
     # ------------------------------------------------------------------ likes and reports
 
-    def add_like(self, post_id: int, vhash: str, now: float) -> bool:
-        if self._count("INSERT INTO board_likes (post_id, visitor_hash, created_at) VALUES (%s, %s, %s) "
-                       "ON CONFLICT DO NOTHING", (post_id, vhash, now)) != 1:
+    def _counted(self, change: str, params: tuple[Any, ...], column: str, step: int, post_id: int) -> bool:
+        """Run ``change``; when it changed one row, move the post's counter ``column`` by ``step``
+        (never below 0). The counter update takes the post's row lock, which orders concurrent
+        likes and reports of one post (a report's reporter count then sees those before it)."""
+        if self._count(change, params) != 1:
             return False
-        self.conn.execute("UPDATE board_posts SET like_count = like_count + 1 WHERE id = %s", (post_id,))
+        self.conn.execute(_COUNTERS[column], (step, post_id))
         return True
 
+    def add_like(self, post_id: int, vhash: str, now: float) -> bool:
+        sql = "INSERT INTO board_likes (post_id, visitor_hash, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+        return self._counted(sql, (post_id, vhash, now), "like_count", 1, post_id)
+
     def remove_like(self, post_id: int, vhash: str) -> bool:
-        if self._count("DELETE FROM board_likes WHERE post_id = %s AND visitor_hash = %s", (post_id, vhash)) != 1:
-            return False
-        self.conn.execute("UPDATE board_posts SET like_count = GREATEST(0, like_count - 1) WHERE id = %s", (post_id,))
-        return True
+        sql = "DELETE FROM board_likes WHERE post_id = %s AND visitor_hash = %s"
+        return self._counted(sql, (post_id, vhash), "like_count", -1, post_id)
 
     def has_like(self, post_id: int, vhash: str) -> bool:
         sql = "SELECT 1 FROM board_likes WHERE post_id = %s AND visitor_hash = %s"
         return self._first(sql, (post_id, vhash)) is not None
 
     def add_report(self, post_id: int, vhash: str, nhash: str | None, reason: str, now: float, counted: bool) -> bool:
-        if self._count(
-            "INSERT INTO board_reports (post_id, visitor_hash, reason, created_at, network_hash, counted) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (post_id, vhash, reason, now, nhash, int(counted)),
-        ) != 1:
-            return False
-        # the row lock taken here orders concurrent reports of the post: count_reporters sees them
-        self.conn.execute("UPDATE board_posts SET report_count = report_count + 1 WHERE id = %s", (post_id,))
-        return True
+        sql = ("INSERT INTO board_reports (post_id, visitor_hash, reason, created_at, network_hash, counted) "
+               "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
+        return self._counted(sql, (post_id, vhash, reason, now, nhash, int(counted)), "report_count", 1, post_id)
 
     def count_reporters(self, post_id: int) -> int:
         return int(self._value("SELECT COUNT(DISTINCT COALESCE(network_hash, visitor_hash)) FROM board_reports "
