@@ -19,6 +19,7 @@ with candidates from the ``board_post_grams`` GIN index (its unigrams and bigram
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -46,16 +47,53 @@ _LIST = {
 _COUNT_VISIBLE = f"SELECT COUNT(*) FROM board_posts WHERE status = 'visible' AND {_CATEGORY.format(p='')}"  # noqa: S608
 _HIDE = {False: "UPDATE board_posts SET status = 'hidden' WHERE id = %s",
          True: "UPDATE board_posts SET status = 'hidden' WHERE id = %s AND status = 'visible'"}
-_SEARCH_WHERE = f"""FROM board_posts AS p
+# Two plans, picked per query (PgTx._walk): a term common enough is found fastest by walking the
+# posts in page order (the id or like-count index) and testing each, stopping after a page; a rarer
+# one by taking every candidate from the GIN index, then sorting them. The planner cannot tell them
+# apart (it has no statistics for a LIKE on lower(title)), so each is forced by turning planner
+# switches off for that one statement (_PLAN_OFF), and the pick also by a MATERIALIZED CTE.
+_WALK_FROM = f"""FROM board_posts AS p
 WHERE p.status = 'visible' AND {_CATEGORY.format(p='p.')}
-  AND p.id IN (SELECT g.post_id FROM board_post_grams AS g WHERE g.grams @> %(grams)s::text[])
-  AND NOT EXISTS (SELECT 1 FROM unnest(%(likes)s::text[]) AS l (pat)
-                  WHERE NOT (lower(p.title COLLATE "C") LIKE l.pat OR lower(p.body COLLATE "C") LIKE l.pat))"""  # noqa: S608
-_SEARCH = {
-    sort: f"SELECT {_P_POSTS} {_SEARCH_WHERE} ORDER BY {_P_ORDER[sort]} LIMIT %(limit)s OFFSET %(offset)s"  # noqa: S608
-    for sort in SORTS
+  AND EXISTS (SELECT 1 FROM board_post_grams AS g WHERE g.post_id = p.id AND g.grams @> %(grams)s::text[])"""  # noqa: S608
+_PICK_WITH = "WITH cand AS MATERIALIZED (SELECT g.post_id FROM board_post_grams AS g WHERE g.grams @> %(grams)s::text[])\n"
+_PICK_FROM = f"""FROM cand JOIN board_posts AS p ON p.id = cand.post_id
+WHERE p.status = 'visible' AND {_CATEGORY.format(p='p.')}"""  # noqa: S608
+#: one condition per term, so the LIKE patterns are plain parameters
+_SEARCH_LIKE = '\n  AND (lower(p.title COLLATE "C") LIKE %(like{n})s OR lower(p.body COLLATE "C") LIKE %(like{n})s)'
+#: whether the walk is the cheaper plan. With n posts of which a fraction f match, walking reads
+#: about (offset + limit) / f posts and picking reads f * n: walk when f >= sqrt((offset + limit) / n).
+#: f is measured on the newest SAMPLE posts (where a newest-first walk starts), n is the planner's
+#: row count (unknown before the first ANALYZE: then the walk only when every sampled post matches).
+SAMPLE = 200
+_COMMON = f"""SELECT (SELECT COUNT(*) FILTER (WHERE s.hit)::float8 / GREATEST(COUNT(*), 1) FROM (
+            SELECT g.grams @> %(grams)s::text[] AS hit FROM board_post_grams AS g ORDER BY g.post_id DESC LIMIT {SAMPLE}
+        ) AS s)
+    >= sqrt(%(needed)s::float8 / GREATEST((SELECT c.reltuples FROM pg_class AS c
+                                          WHERE c.oid = 'board_post_grams'::regclass), 1))"""  # noqa: S608
+#: planner switches per plan (for one statement, inside the read transaction): the walk reads
+#: posts in index order (no sort, no bitmap, no hash); the pick takes candidates from the GIN index
+#: (no sequential scan) and joins each to its post by id (no hash or merge join of every post)
+_PLAN_OFF = {
+    True: "SELECT set_config(s, 'off', true) FROM unnest(ARRAY['enable_sort', 'enable_bitmapscan', "
+          "'enable_hashjoin']) AS s",
+    False: "SELECT set_config(s, 'off', true) FROM unnest(ARRAY['enable_seqscan', 'enable_hashjoin', "
+           "'enable_mergejoin']) AS s",
 }
-_SEARCH_COUNT = f"SELECT COUNT(*) FROM (SELECT 1 {_SEARCH_WHERE} LIMIT %(cap)s) AS found"  # noqa: S608
+_PLAN_RESET = ("SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN "
+               "('enable_sort', 'enable_bitmapscan', 'enable_hashjoin', 'enable_seqscan', 'enable_mergejoin')")
+
+
+@functools.lru_cache(maxsize=128)
+def search_sql(sort: str | None, terms: int, walk: bool) -> str:
+    """The search statement for ``terms`` terms (``sort`` None: the capped count) and plan
+    (``walk``), composed from the constant fragments above: no value ever reaches the text."""
+    where = (_WALK_FROM if walk else _PICK_FROM) + "".join(_SEARCH_LIKE.format(n=n) for n in range(terms))
+    with_ = "" if walk else _PICK_WITH
+    if sort is None:
+        return f"SELECT COUNT(*) FROM ({with_}SELECT 1 {where} LIMIT %(cap)s) AS found"  # noqa: S608
+    return f"{with_}SELECT {_P_POSTS} {where} ORDER BY {_P_ORDER[sort]} LIMIT %(limit)s OFFSET %(offset)s"  # noqa: S608
+
+
 _QUEUE = (
     f"SELECT {_POSTS} FROM board_posts WHERE status = 'hidden' OR report_count > 0 "  # noqa: S608
     "ORDER BY status = 'hidden' DESC, report_count DESC, id DESC LIMIT %s OFFSET %s"
@@ -192,10 +230,20 @@ class PgTx:
 
     def search(self, index: str, sort: str, params: dict[str, Any], limit: int, offset: int) -> list[Row]:
         """Visible posts holding every term of ``params['terms']`` (``index`` is SQLite's choice: unused)."""
-        return self._rows(_SEARCH[sort], {**_search_params(params), "limit": limit, "offset": offset})
+        found = {**_search_params(params), "limit": limit, "offset": offset}
+        return self._search(sort, len(params["terms"]), found, limit + offset)
 
     def search_count(self, index: str, params: dict[str, Any], cap: int) -> int:
-        return int(self._value(_SEARCH_COUNT, {**_search_params(params), "cap": cap}))
+        return int(self._search(None, len(params["terms"]), {**_search_params(params), "cap": cap}, cap)[0][0])
+
+    def _search(self, sort: str | None, terms: int, found: dict[str, Any], needed: int) -> list[Row]:
+        """Run the search statement with the plan that reads fewer posts for ``needed`` rows."""
+        walk = bool(self._value(_COMMON, {"needed": needed, "grams": found["grams"]}))
+        self.conn.execute(_PLAN_OFF[walk])
+        try:
+            return self._rows(search_sql(sort, terms, walk), found)
+        finally:
+            self.conn.execute(_PLAN_RESET)
 
     def add_view(self, post_id: int) -> None:
         self.conn.execute("UPDATE board_posts SET view_count = view_count + 1 WHERE id = %s AND status = 'visible'",
@@ -334,4 +382,4 @@ class PgTx:
 
 def _search_params(params: dict[str, Any]) -> dict[str, Any]:
     grams, likes = search_terms(params["terms"])
-    return {"category": params.get("category"), "grams": grams, "likes": likes}
+    return {"category": params.get("category"), "grams": grams, **{f"like{n}": like for n, like in enumerate(likes)}}

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from core.board import Board, BoardConfig, BusyError, RateLimitedError, cheap_password_hasher, open_board
+from core.board import (
+    Board,
+    BoardConfig,
+    BusyError,
+    RateLimitedError,
+    cheap_password_hasher,
+    open_board,
+    pg_queries,
+)
 from core.board.__main__ import main as cli_main
 from core.board.engine import BackupRefusedError, BoardTx
 from core.board.pg_queries import LOCK_SPACE, PgTx
@@ -98,7 +106,12 @@ def _all_ids(board: Board, query: str) -> list[int]:
         page += 1
 
 
-def test_search_gives_likes_results_for_every_term_length(pg_url: str) -> None:
+@pytest.mark.parametrize("plan", ["chosen", "walk", "pick"])
+def test_search_gives_likes_results_for_every_term_length(
+    pg_url: str, plan: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if plan != "chosen":  # each of the two plans alone gives the same results
+        monkeypatch.setattr(pg_queries, "_COMMON", "SELECT true" if plan == "walk" else "SELECT false")
     board = open_board(config=_config(per_page_max=50))
     posts: dict[int, tuple[str, str]] = {}
     for title, body in TEXTS * 2:
@@ -278,3 +291,15 @@ def test_two_processes_on_one_database_behave_as_one_board(pg_url: str, tmp_path
     with pytest.raises(RateLimitedError):
         Board(config=_config(rate_rules={"post": ((limit, 3600.0),)})).create_post(
             "the-limited-visitor", category="free", title="one more", body="x", nickname="nick", password="pw-12345")
+
+
+def test_common_terms_walk_the_index_and_rare_ones_are_picked(pg_url: str) -> None:
+    board = open_board(config=_config())
+    board.import_posts([{"category": "free", "title": f"두피 {n}", "body": "뷁" if n == 7 else "보통 글",
+                         "nickname": "nick"} for n in range(300)])
+    with _raw(pg_url) as conn:  # type: ignore[attr-defined]
+        conn.execute("ANALYZE board_post_grams")
+        walk = {term: conn.execute(pg_queries._COMMON, {"needed": 10, "grams": [term]}).fetchone()[0]
+                for term in ("두피", "뷁")}
+    assert walk == {"두피": True, "뷁": False}
+    assert board.search("두피").total == 300 and [p.body for p in board.search("뷁").items] == ["뷁"]
