@@ -51,7 +51,7 @@ _HIDE = {False: "UPDATE board_posts SET status = 'hidden' WHERE id = %s",
 # posts in page order (the id or like-count index) and testing each, stopping after a page; a rarer
 # one by taking every candidate from the GIN index, then sorting them. The planner cannot tell them
 # apart (it has no statistics for a LIKE on lower(title)), so each is forced by turning planner
-# switches off for that one statement (_PLAN_OFF), and the pick also by a MATERIALIZED CTE.
+# switches off for that one statement (_PLAN), and the pick also by a MATERIALIZED CTE.
 _WALK_FROM = f"""FROM board_posts AS p
 WHERE p.status = 'visible' AND {_CATEGORY.format(p='p.')}
   AND EXISTS (SELECT 1 FROM board_post_grams AS g WHERE g.post_id = p.id AND g.grams @> %(grams)s::text[])"""  # noqa: S608
@@ -73,12 +73,12 @@ _COMMON = f"""SELECT (SELECT COUNT(*) FILTER (WHERE s.hit)::float8 / GREATEST(CO
 #: planner switches per plan (for one statement, inside the read transaction): the walk reads
 #: posts in index order (no sort, no bitmap, no hash); the pick takes candidates from the GIN index
 #: (no sequential scan) and joins each to its post by id (no hash or merge join of every post)
-_PLAN_OFF = {
-    True: "SELECT set_config(s, 'off', true) FROM unnest(ARRAY['enable_sort', 'enable_bitmapscan', "
-          "'enable_hashjoin']) AS s",
-    False: "SELECT set_config(s, 'off', true) FROM unnest(ARRAY['enable_seqscan', 'enable_hashjoin', "
-           "'enable_mergejoin']) AS s",
-}
+#: decides the plan (_COMMON) and turns its switches off, in one round trip; returns the decision
+_PLAN = f"""WITH d (walk) AS (SELECT ({_COMMON}))
+SELECT d.walk, (SELECT COUNT(set_config(s, 'off', true)) FROM unnest(CASE WHEN d.walk
+    THEN ARRAY['enable_sort', 'enable_bitmapscan', 'enable_hashjoin']
+    ELSE ARRAY['enable_seqscan', 'enable_hashjoin', 'enable_mergejoin'] END) AS s)
+FROM d"""  # noqa: S608
 _PLAN_RESET = ("SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN "
                "('enable_sort', 'enable_bitmapscan', 'enable_hashjoin', 'enable_seqscan', 'enable_mergejoin')")
 
@@ -238,8 +238,7 @@ class PgTx:
 
     def _search(self, sort: str | None, terms: int, found: dict[str, Any], needed: int) -> list[Row]:
         """Run the search statement with the plan that reads fewer posts for ``needed`` rows."""
-        walk = bool(self._value(_COMMON, {"needed": needed, "grams": found["grams"]}))
-        self.conn.execute(_PLAN_OFF[walk])
+        walk = bool(self._value(_PLAN, {"needed": needed, "grams": found["grams"]}))
         try:
             return self._rows(search_sql(sort, terms, walk), found)
         finally:

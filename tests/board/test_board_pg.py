@@ -111,7 +111,7 @@ def test_search_gives_likes_results_for_every_term_length(
     pg_url: str, plan: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if plan != "chosen":  # each of the two plans alone gives the same results
-        monkeypatch.setattr(pg_queries, "_COMMON", "SELECT true" if plan == "walk" else "SELECT false")
+        monkeypatch.setattr(pg_queries, "_PLAN", pg_queries._PLAN.replace(pg_queries._COMMON, plan == "walk" and "true" or "false"))
     board = open_board(config=_config(per_page_max=50))
     posts: dict[int, tuple[str, str]] = {}
     for title, body in TEXTS * 2:
@@ -303,3 +303,12 @@ def test_common_terms_walk_the_index_and_rare_ones_are_picked(pg_url: str) -> No
                 for term in ("두피", "뷁")}
     assert walk == {"두피": True, "뷁": False}
     assert board.search("두피").total == 300 and [p.body for p in board.search("뷁").items] == ["뷁"]
+    with board._engine.read() as tx:  # the chosen plan's switches hold for its statement only
+        setting = "SELECT current_setting('enable_sort'), current_setting('enable_seqscan')"
+        assert tx._value(pg_queries._PLAN, {"needed": 10, "grams": ["두피"]}) is True  # type: ignore[attr-defined]
+        assert tx.conn.execute(setting).fetchone() == ("off", "on")  # type: ignore[attr-defined]
+        tx.conn.execute(pg_queries._PLAN_RESET)  # type: ignore[attr-defined]
+        assert tx._value(pg_queries._PLAN, {"needed": 10, "grams": ["뷁"]}) is False  # type: ignore[attr-defined]
+        assert tx.conn.execute(setting).fetchone() == ("on", "off")  # type: ignore[attr-defined]
+        tx.search("", "newest", {"terms": ("뷁",), "category": None}, 10, 0)  # type: ignore[attr-defined]
+        assert tx.conn.execute(setting).fetchone() == ("on", "on")  # type: ignore[attr-defined]
