@@ -333,7 +333,8 @@ def test_the_cli_reports_a_refused_import_without_a_traceback(board: Board, tmp_
     src = tmp_path / "bad.jsonl"
     src.write_text(json.dumps(GOOD_POST) + "\n" + json.dumps({**GOOD_POST, "id": 2, "view_count": "NaN"}) + "\n",
                    encoding="utf-8")
-    assert cli_main(["--db", str(board.path), "import", str(src)]) == 1
+    where = ["--db", str(board.path)] if board.path else []  # PostgreSQL: DRDC_DB_URL, as the app
+    assert cli_main([*where, "import", str(src)]) == 1
     assert "line 2" in capsys.readouterr().err
     assert board.stats()["posts_visible"] == 0
 
