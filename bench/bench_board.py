@@ -1,4 +1,7 @@
-"""Benchmark of the community board on SQLite (WAL, trigram and bigram FTS5).
+"""Benchmark of the community board on SQLite (WAL, trigram and bigram FTS5) or PostgreSQL
+(``--engine postgresql``: every term is a LIKE on the title/body with candidates from the
+unigram+bigram GIN index; ``DRDC_DB_URL``, else a throwaway server started as the tests do
+(``tests/postgres_server.py``), else "skipped"; it works in a schema of its own, dropped at the end).
 
 Prints: inserts per second through ``Board.create_post`` (one transaction per post, with the
 production Argon2id cost and with a minimal one to show the storage path alone), batched
@@ -10,23 +13,27 @@ deep pages), and the load average (the build machine is shared). Target: search 
 
     .venv/bin/python -m bench board
     .venv/bin/python -m bench.bench_board [--posts 10000] [--repeats 10] [--db PATH]
+    .venv/bin/python -m bench.bench_board --engine postgresql
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.board import CATEGORIES, Board, BoardConfig, cheap_password_hasher  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 
 TARGET_P95_MS = 50.0
 KO_WORDS = (
@@ -91,19 +98,84 @@ def _row(name: str, ms: list[float]) -> str:
     return f"  {name:34s} n={len(ms):4d}  p50 {_p(ms, 50):7.2f} ms  p95 {_p(ms, 95):7.2f} ms  max {max(ms):7.2f} ms"
 
 
+@contextlib.contextmanager
+def _postgres_schema() -> Iterator[str | None]:
+    """A URL whose search path is a new schema (dropped after) on ``DRDC_DB_URL`` or on a throwaway
+    server; None when neither is available."""
+    url = os.environ.get("DRDC_DB_URL")
+    cluster = None
+    try:
+        import psycopg
+
+        from tests.postgres_server import Cluster, find_binaries
+    except ImportError as exc:
+        print(f"skipped: PostgreSQL bench needs psycopg and tests/postgres_server.py ({exc})")
+        yield None
+        return
+    if not url:
+        binaries = find_binaries()
+        if binaries is None or (os.geteuid() == 0 and not any(
+                Path(d, "runuser").exists() for d in os.environ.get("PATH", "/usr/bin").split(":"))):
+            print("skipped: set DRDC_DB_URL or install PostgreSQL (initdb/pg_ctl) for the PostgreSQL bench")
+            yield None
+            return
+        cluster = Cluster(binaries)
+        url = cluster.start()
+    schema = "bench_board_" + uuid.uuid4().hex[:8]
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        sep = "&" if "?" in url else "?"
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        from core.storage import postgres
+
+        postgres.close_pools()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        if cluster is not None:
+            cluster.stop()
+
+
+def _size(board: Board, url: str | None) -> str:
+    if url is None:
+        return f"file {board.path.stat().st_size / 1e6:.1f} MB" if board.path else ""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        size = conn.execute("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class AS c "
+                            "WHERE c.relname LIKE 'board%%' AND c.relkind = 'r' "
+                            "AND c.relnamespace = current_schema()::regnamespace").fetchone()[0]
+    return f"tables with indexes {int(size or 0) / 1e6:.1f} MB"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--posts", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=10, help="timings per query, page and sort")
-    ap.add_argument("--db", type=Path, help="database file (default: a temporary one)")
+    ap.add_argument("--db", type=Path, help="SQLite database file (default: a temporary one)")
+    ap.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     args = ap.parse_args()
+    if args.engine == "sqlite":
+        return _bench(args, None)
+    with _postgres_schema() as url:
+        return 0 if url is None else _bench(args, url)
+
+
+def _bench(args: argparse.Namespace, url: str | None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="bench-board-")
     db_path = args.db or Path(tmp.name) / "board.sqlite3"
+    settings = get_settings({"DRDC_DB_URL": url}) if url else None
+
+    def open_board(config: BoardConfig) -> Board:
+        return Board(None, config, settings=settings) if settings else Board(db_path, config)
+
     rng = random.Random(0)
-    print(f"database: {db_path}  posts: {args.posts}  cpus: {os.cpu_count()}  load: {_load()}")
+    where = "PostgreSQL (schema " + url.rsplit("%3D", 1)[-1] + ")" if url else str(db_path)
+    print(f"engine: {args.engine}  database: {where}  posts: {args.posts}  cpus: {os.cpu_count()}  load: {_load()}")
 
     # 1. one post per transaction, production Argon2id (default parameters)
-    real = Board(db_path, BoardConfig().without_rate_limits())
+    real = open_board(BoardConfig().without_rate_limits())
     n_real = 15
     start = time.perf_counter()
     for i in range(n_real):
@@ -112,7 +184,7 @@ def main() -> int:
     real.close()
 
     # 2. one post per transaction, minimal Argon2id: the storage path itself
-    board = Board(db_path, BoardConfig(password_hasher=cheap_password_hasher()).without_rate_limits())
+    board = open_board(BoardConfig(password_hasher=cheap_password_hasher()).without_rate_limits())
     n_single = min(2000, args.posts // 5)
     start = time.perf_counter()
     for i in range(n_real, n_real + n_single):
@@ -126,13 +198,18 @@ def main() -> int:
     batch_rate = len(rest) / (time.perf_counter() - start)
     for i in range(0, args.posts, 7):  # some likes so "popular" has an order
         board.like(i + 1, f"fan{i % 13}")
+    if url:  # what autovacuum does soon after a bulk load: fresh planner statistics
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
 
     print("inserts")
     print(f"  create_post, Argon2id default cost   {real_rate:9.1f} posts/s  (KDF-bound; n={n_real})")
     print(f"  create_post, minimal KDF             {single_rate:9.1f} posts/s  (one transaction each; n={n_single})")
     print(f"  import_posts, one transaction        {batch_rate:9.1f} posts/s  (n={len(rest)})")
     stats = board.stats()
-    print(f"  total visible posts: {stats['posts_visible']}, file {db_path.stat().st_size / 1e6:.1f} MB")
+    print(f"  total visible posts: {stats['posts_visible']}, {_size(board, url)}")
 
     print(f"search over {stats['posts_visible']} posts (newest and popular, pages 1 and 3, 10 per page, with count)")
     all_search: list[float] = []

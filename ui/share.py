@@ -28,6 +28,7 @@ from core.board import (
     BoardConfig,
     SummaryError,
     Visitor,
+    open_board,
     summary_lines,
     task_label,
     validate_summary,
@@ -47,13 +48,14 @@ ADMIN_SECRET_NAME = "DRDC_ADMIN_SECRET"
 
 
 @st.cache_resource(show_spinner=False)
-def _board_for(db_path: str) -> Board:
-    return Board(db_path)
+def _board_for(store: str) -> Board:
+    return open_board()
 
 
 def get_board() -> Board:
-    """The board of the configured database (one shared instance per database path)."""
-    return _board_for(str(get_settings().db_path))
+    """The board of the configured database (one shared instance per database URL or path)."""
+    settings = get_settings()
+    return _board_for(settings.db_url or str(settings.db_path))
 
 
 def client_address() -> str | None:

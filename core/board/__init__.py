@@ -1,8 +1,9 @@
-"""Community board: posts, comments, likes, search, reports and moderation on SQLite.
+"""Community board: posts, comments, likes, search, reports and moderation, on SQLite (a file,
+the default) or PostgreSQL (``DRDC_DB_URL``: shared by every replica).
 
 No Streamlit here. Typical use from a page::
 
-    board = open_board()                       # db path from core.settings (DRDC_DB_PATH)
+    board = open_board()     # DRDC_DB_URL (PostgreSQL) or DRDC_DB_PATH (SQLite), from core.settings
     post_id = board.create_post(visitor_id, category="scalp", title=..., body=...,
                                 nickname=..., password=...)
     page = board.search("두피", sort="newest", page=1)
@@ -78,12 +79,14 @@ def open_board(
     config: BoardConfig | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Board:
-    """Open (creating on first use) the board database named by the settings
-    (``DRDC_DB_PATH``, default ``<DRDC_DATA_DIR>/board.sqlite3``).
+    """Open (creating on first use) the board the settings name: the PostgreSQL database of
+    ``DRDC_DB_URL`` when it is set, else the SQLite file ``DRDC_DB_PATH`` (default
+    ``<DRDC_DATA_DIR>/board.sqlite3``).
 
     Raises:
         SchemaTooNewError: the database was written by a newer app version.
         sqlite3.DatabaseError: the file is not a SQLite database.
+        StorageConfigError: ``DRDC_DB_URL`` is not a PostgreSQL URL, or the driver is missing.
+        StorageUnavailableError: the PostgreSQL server cannot be reached.
     """
-    settings = settings or get_settings()
-    return Board(settings.db_path, config=config, clock=clock)
+    return Board(None, config=config, clock=clock, settings=settings or get_settings())

@@ -8,8 +8,9 @@
     python -m core.board import SRC.jsonl   # load an export (posts get new ids), all or nothing
     python -m core.board unlock-admin       # forget failed admin secrets (after a lock-out)
 
-The database is the one the app uses (``DRDC_DB_PATH`` / ``DRDC_DATA_DIR``) unless
-``--db PATH`` is given.
+The database is the one the app uses (``DRDC_DB_URL`` for PostgreSQL, else ``DRDC_DB_PATH`` /
+``DRDC_DATA_DIR``) unless ``--db PATH`` (a SQLite file) is given. On PostgreSQL, ``backup`` is
+refused: back the database up with ``pg_dump``.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.board import Board
+from core.board import Board, open_board
+from core.board.engine import BackupRefusedError
 from core.board.errors import BoardError
-from core.settings import get_settings
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core.board", description="Community board maintenance.")
-    parser.add_argument("--db", type=Path, help="database file (default: from DRDC_DB_PATH / DRDC_DATA_DIR)")
+    parser.add_argument("--db", type=Path, help="SQLite file (default: DRDC_DB_URL, else DRDC_DB_PATH / DRDC_DATA_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the schema")
     sub.add_parser("check", help="integrity check (exit 1 when not ok)")
@@ -45,9 +46,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    board = Board(args.db or get_settings().db_path)
+    board = Board(args.db) if args.db else open_board()
     if args.command == "migrate":
-        print(f"{board.path}: schema v{board.schema_version()}")
+        print(f"{board.location}: schema v{board.schema_version()}")
     elif args.command == "check":
         result = board.integrity_check()
         print(result)
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             dest = board.backup(args.dest, overwrite=args.overwrite)
         except FileExistsError:
             print(f"{args.dest} exists (use --overwrite)", file=sys.stderr)
+            return 1
+        except BackupRefusedError as err:
+            print(f"backup refused: {err}", file=sys.stderr)
             return 1
         print(f"backup written to {dest}")
     elif args.command == "export":

@@ -116,6 +116,7 @@ class SqliteEngine:
 
     def __init__(self, path: Path, busy_timeout_ms: int) -> None:
         self.path = path
+        self.location = str(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from core.board import security
 from core.board.config import BoardConfig
-from core.board.db import SqliteEngine
+from core.board.engine import BoardEngine, BoardTx
 from core.board.errors import NotFoundError, RateLimitedError
-from core.board.queries import SqliteTx
 from core.board.security import Visitor, as_visitor
 
 #: (limit, window in seconds) pairs of one bucket
@@ -45,7 +44,7 @@ def who(visitor: Visitor | str) -> Who:
     )
 
 
-def check_bucket(tx: SqliteTx, bucket: Bucket, action: str, now: float) -> None:
+def check_bucket(tx: BoardTx, bucket: Bucket, action: str, now: float) -> None:
     """Raises RateLimitedError (with the seconds to wait) when a rule of the bucket is full."""
     vhash, rules = bucket
     for limit, window in rules:
@@ -55,7 +54,7 @@ def check_bucket(tx: SqliteTx, bucket: Bucket, action: str, now: float) -> None:
             raise RateLimitedError("board.error.rate_limited", seconds=wait)
 
 
-def record_bucket(tx: SqliteTx, bucket: Bucket, action: str, now: float) -> None:
+def record_bucket(tx: BoardTx, bucket: Bucket, action: str, now: float) -> None:
     """Count one event in the bucket (and forget those older than its longest window)."""
     vhash, rules = bucket
     if rules:
@@ -69,7 +68,7 @@ class RateLimited:
 
     config: BoardConfig
     clock: Callable[[], float]
-    _engine: SqliteEngine
+    _engine: BoardEngine
 
     def _buckets(self, visitor: Who, action: str) -> list[Bucket]:
         """(hash, rules) of every limit an action counts against: the visitor's, its network's
@@ -82,12 +81,12 @@ class RateLimited:
             out.append((security.GLOBAL_BUCKET, cfg.global_rate_rules.get("admin", ())))
         return [(h, rules) for h, rules in out if rules]
 
-    def _rate_check(self, tx: SqliteTx, visitor: Who, action: str, now: float) -> None:
+    def _rate_check(self, tx: BoardTx, visitor: Who, action: str, now: float) -> None:
         """Raises RateLimitedError when any limit of the action is full."""
         for bucket in self._buckets(visitor, action):
             check_bucket(tx, bucket, action, now)
 
-    def _rate_record(self, tx: SqliteTx, visitor: Who, action: str, now: float) -> None:
+    def _rate_record(self, tx: BoardTx, visitor: Who, action: str, now: float) -> None:
         for bucket in self._buckets(visitor, action):
             record_bucket(tx, bucket, action, now)
 
@@ -110,7 +109,7 @@ class RateLimited:
         return max(1, int(page)), per_page
 
     @staticmethod
-    def _require_visible(tx: SqliteTx, post_id: int) -> None:
+    def _require_visible(tx: BoardTx, post_id: int) -> None:
         """Raises NotFoundError unless the post exists and is visible."""
         if tx.post_status(post_id) != "visible":
             raise NotFoundError("board.error.not_found")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from core.board import security, text
+from core.board.engine import BoardTx
 from core.board.errors import NotFoundError, PermissionDeniedError
 from core.board.limits import RateLimited, who
-from core.board.queries import SqliteTx
 from core.board.records import (
     Comment,
     Page,
@@ -26,7 +26,7 @@ from core.board.security import Visitor
 
 
 def _log(
-    tx: SqliteTx, now: float, action: str, *, post_id: int | None = None, comment_id: int | None = None, detail: str = ""
+    tx: BoardTx, now: float, action: str, *, post_id: int | None = None, comment_id: int | None = None, detail: str = ""
 ) -> None:
     """Audit one moderation action (no user text is kept in the log)."""
     tx.log(now, action, post_id, comment_id, detail)
@@ -131,7 +131,7 @@ class Moderator:
             rows = tx.reports(int(post_id))
         return [report_from_row(row) for row in rows]
 
-    def _act(self, post_id: int, action: str, apply: Callable[[SqliteTx, int], bool]) -> None:
+    def _act(self, post_id: int, action: str, apply: Callable[[BoardTx, int], bool]) -> None:
         """Apply a moderation action to a post and audit it. Raises NotFoundError."""
         with self._board._engine.write() as tx:
             if not apply(tx, int(post_id)):

@@ -13,16 +13,16 @@ from typing import Any, Literal
 
 from core.board import privacy, security, text
 from core.board.config import CATEGORIES, SORTS, BoardConfig
+from core.board.engine import BoardTx
 from core.board.errors import DuplicateError, InvalidInputError, NotFoundError, PermissionDeniedError
 from core.board.limits import RateLimited, Who, who
-from core.board.queries import SqliteTx
 from core.board.records import Comment, Page, Post, comment_from_row, post_from_row
 from core.board.security import Visitor
 from core.board.summary import summary_to_json, validate_summary
 
 #: what an owner-checked change does inside its write transaction: (tx, now, the stored
 #: password hash it was checked against, the new hash when the old one needs rehashing)
-Change = Callable[[SqliteTx, float, str | None, str | None], None]
+Change = Callable[[BoardTx, float, str | None, str | None], None]
 
 
 def validate_post(config: BoardConfig, category: object, title: object, body: object) -> tuple[str, str, str]:
@@ -253,6 +253,7 @@ class Posts(RateLimited):
             "likes": parsed.like_patterns,
             "fts": parsed.fts,
             "bigrams": parsed.bigrams,
+            "terms": parsed.terms,
         }
         cap = self.config.search_count_max
         page = min(page, math.ceil(cap / per_page))
@@ -300,7 +301,7 @@ class Posts(RateLimited):
         """
         category, title, body = validate_post(self.config, category, title, body)
 
-        def change(tx: SqliteTx, now: float, stored_hash: str | None, rehash: str | None) -> None:
+        def change(tx: BoardTx, now: float, stored_hash: str | None, rehash: str | None) -> None:
             values = {"title": title, "body": body, "category": category, "updated_at": now, "rehash": rehash,
                       "fingerprint": post_fingerprint(title, body, tx.post_summary_json(int(post_id)))}
             if not tx.update_owned_post(int(post_id), stored_hash, values):
@@ -315,7 +316,7 @@ class Posts(RateLimited):
             NotFoundError, PermissionDeniedError, RateLimitedError.
         """
 
-        def change(tx: SqliteTx, now: float, stored_hash: str | None, rehash: str | None) -> None:
+        def change(tx: BoardTx, now: float, stored_hash: str | None, rehash: str | None) -> None:
             if not tx.delete_owned_post(int(post_id), stored_hash):
                 raise NotFoundError("board.error.not_found")
 
@@ -371,7 +372,7 @@ class Posts(RateLimited):
             NotFoundError, PermissionDeniedError, RateLimitedError.
         """
 
-        def change(tx: SqliteTx, now: float, stored_hash: str | None, rehash: str | None) -> None:
+        def change(tx: BoardTx, now: float, stored_hash: str | None, rehash: str | None) -> None:
             if tx.delete_comment(int(comment_id)) is None:
                 raise NotFoundError("board.error.not_found")
 
@@ -398,7 +399,7 @@ class Posts(RateLimited):
         body = validate_comment(cfg, body)
         fingerprint = text.fingerprint(body)
 
-        def change(tx: SqliteTx, now: float, stored_hash: str | None, rehash: str | None) -> None:
+        def change(tx: BoardTx, now: float, stored_hash: str | None, rehash: str | None) -> None:
             current = tx.owned_comment_post(int(comment_id), stored_hash)
             if current is None or current[1] != "visible":
                 raise NotFoundError("board.error.not_found")

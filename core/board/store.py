@@ -4,7 +4,9 @@ and moderation on one store. No Streamlit here; the page calls these methods.
 The parts live in their own modules and :class:`Board` joins them:
 
 * :mod:`core.board.db` / :mod:`core.board.queries`: the SQLite engine (connections, fork
-  safety, transactions, migrations, maintenance) and every statement; the only SQL.
+  safety, transactions, migrations, maintenance) and every statement; with
+  :mod:`core.board.pg` / :mod:`core.board.pg_queries` (PostgreSQL, ``DRDC_DB_URL``), the only
+  SQL. Both implement :mod:`core.board.engine`, the interface the other parts use.
 * :mod:`core.board.posts`: posts and comments, with one owner-checked edit/delete path.
 * :mod:`core.board.limits`: rate limits (per browser, per network, board-wide) and likes.
 * :mod:`core.board.moderation`: reports, the admin-secret lockout and :class:`Moderator`.
@@ -29,12 +31,16 @@ from typing import Any
 from core.board import security
 from core.board.config import BoardConfig
 from core.board.db import SqliteEngine
+from core.board.engine import BoardEngine
 from core.board.errors import RateLimitedError
 from core.board.limits import Likes, check_bucket, record_bucket
 from core.board.moderation import Moderator, Reports
+from core.board.pg import PgEngine
 from core.board.posts import Posts
 from core.board.records import Comment, Page, Post, Report, ReportResult
 from core.board.transfer import Transfer
+from core.settings import Settings, get_settings
+from core.storage import is_postgres
 
 __all__ = ["Board", "Comment", "Moderator", "Page", "Post", "Report", "ReportResult"]
 
@@ -43,33 +49,53 @@ _CLIENT_CACHE_MAX = 4096
 
 
 class Board(Posts, Likes, Reports, Transfer):
-    """The community board stored in one SQLite file.
+    """The community board, in one SQLite file or in the PostgreSQL database of ``DRDC_DB_URL``.
 
     Args:
-        path: database file; its folder is created if missing. Opening applies pending
-            migrations and switches the file to WAL.
+        path: a SQLite database file (always SQLite); its folder is created if missing.
+            Opening applies pending migrations and switches the file to WAL. None: the store
+            ``settings`` name (PostgreSQL when ``DRDC_DB_URL`` is set, else ``DRDC_DB_PATH``).
         config: limits (default :class:`BoardConfig`).
         clock: returns the current time in seconds (tests inject a fake one).
+        settings: used when ``path`` is None (default :func:`core.settings.get_settings`).
 
     Raises:
         core.board.schema.SchemaTooNewError: the file was written by a newer app.
         sqlite3.DatabaseError: the file is not a SQLite database.
+        StorageConfigError: ``DRDC_DB_URL`` is not a PostgreSQL URL, or the driver is missing.
+        StorageUnavailableError: the PostgreSQL server cannot be reached.
     """
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | None = None,
         config: BoardConfig | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        settings: Settings | None = None,
     ) -> None:
-        self.path = Path(path)
         self.config = config or BoardConfig()
         self.clock = clock
         self._salt: str | None = None
         self._key: bytes | None = None
         self._client_ids: dict[str, str] = {}
         self._client_lock = threading.Lock()
-        self._engine = SqliteEngine(self.path, self.config.busy_timeout_ms)
+        if path is None:
+            settings = settings or get_settings()
+            if not is_postgres(settings):
+                path = settings.db_path
+        #: the SQLite file (None on PostgreSQL)
+        self.path: Path | None = None if path is None else Path(path)
+        self._engine: BoardEngine
+        if self.path is None:
+            self._engine = PgEngine(settings or get_settings(), self.config.busy_timeout_ms)
+        else:
+            self._engine = SqliteEngine(self.path, self.config.busy_timeout_ms)
+
+    @property
+    def location(self) -> str:
+        """Where the board is stored: its file, or its database URL without the password."""
+        return self._engine.location
 
     def close(self) -> None:
         """Close this thread's connection (those of ended threads close when collected)."""
@@ -154,12 +180,14 @@ class Board(Posts, Likes, Reports, Transfer):
         return self._engine.schema_version()
 
     def pragmas(self) -> dict[str, Any]:
-        """journal_mode, busy_timeout (ms), foreign_keys and synchronous of a connection."""
+        """SQLite: journal_mode, busy_timeout (ms), foreign_keys and synchronous of a connection;
+        PostgreSQL: the server version, isolation and lock timeout of a write transaction."""
         return self._engine.pragmas()
 
     def integrity_check(self) -> str:
-        """``"ok"`` when SQLite's integrity check and the checks of both FTS indexes (trigram
-        and bigram, each compared with the posts) pass, otherwise the first problem reported."""
+        """``"ok"`` when the store is sound, otherwise the first problem reported. SQLite: its
+        integrity check and both FTS indexes compared with the posts; PostgreSQL: the search
+        grams and the comment and like counters compared with the rows."""
         return self._engine.integrity_check()
 
     def stats(self) -> dict[str, int]:
@@ -174,5 +202,6 @@ class Board(Posts, Likes, Reports, Transfer):
         Raises:
             FileExistsError: ``dest`` exists and ``overwrite`` is False.
             RuntimeError: the copy fails its integrity check.
+            BackupRefusedError: the board is in PostgreSQL (back it up with ``pg_dump``).
         """
         return self._engine.backup(Path(dest), overwrite=overwrite)

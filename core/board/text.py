@@ -303,6 +303,16 @@ def _like_escape(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def ascii_lower(value: str) -> str:
+    """``value`` with ASCII letters lower-cased and nothing else changed (how LIKE folds case)."""
+    return value.translate(_ASCII_LOWER)
+
+
+def like_pattern(term: str) -> str:
+    """The LIKE pattern (``\\`` escapes) matching any text that contains ``term``."""
+    return _like_escape(term)
+
+
 def parse_query(query: object, config: BoardConfig) -> SearchQuery:
     """Split a search box value into terms (whitespace-separated, duplicates dropped, at
     most ``config.query_max_terms``).

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from core.board import privacy, text
+from core.board.engine import BoardTx
 from core.board.errors import BoardError, ImportRecordError, InvalidInputError
 from core.board.limits import RateLimited
 from core.board.posts import post_fingerprint, validate_post
-from core.board.queries import SqliteTx
 from core.board.records import comment_from_row, post_from_row
 from core.board.summary import summary_to_json, validate_summary
 
@@ -199,7 +199,7 @@ class Transfer(RateLimited):
         }
 
 
-def _import_one(tx: SqliteTx, rec: Mapping[str, Any], id_map: dict[int, int], counts: dict[str, int]) -> None:
+def _import_one(tx: BoardTx, rec: Mapping[str, Any], id_map: dict[int, int], counts: dict[str, int]) -> None:
     """Write one cleaned record; a comment whose post was not in this import is skipped."""
     if rec["type"] == "post":
         values = {k: v for k, v in rec.items() if k not in ("type", "id")}

@@ -1,7 +1,7 @@
 """Where the app keeps the records it shares between users: local files, or PostgreSQL.
 
 One setting picks the engine for every store that goes through this layer (the audit trail,
-the scalp history; the board later): ``DRDC_DB_URL``.
+the scalp history, the community board): ``DRDC_DB_URL``.
 
 * unset (the default): local files under ``DRDC_DATA_DIR`` (and SQLite for the board), exactly as
   a single server has always kept them; nothing to set up, nothing extra to install;

@@ -2,7 +2,8 @@
 listed, comment, like, search, wrong password refused, moderation with the admin secret,
 payloads shown verbatim, titles as plain text, stored values that no calendar can show,
 visitors that follow a browser (a fake cookie jar stands in for the browser), and the share
-widget other pages use."""
+widget other pages use. Every test runs on both storage engines (``storage_engine``: the SQLite
+file, then PostgreSQL through ``DRDC_DB_URL``), except the two that write the SQLite file by hand."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.board import COOKIE_NAME, Board
+from core.board import COOKIE_NAME, Board, open_board
 from core.i18n import t
 from ui.share import format_time
 
@@ -23,11 +24,20 @@ TIMEOUT = 60
 
 
 @pytest.fixture
-def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def db_path(storage_engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The board the page opens: this SQLite file, or (PostgreSQL run) the ``DRDC_DB_URL`` schema."""
     path = tmp_path / "board.sqlite3"
     monkeypatch.setenv("DRDC_DB_PATH", str(path))
     monkeypatch.delenv("DRDC_ADMIN_SECRET", raising=False)
     return path
+
+
+@pytest.fixture
+def sqlite_file(storage_engine: str, db_path: Path) -> Path:
+    """The SQLite file, for tests that write it by hand (skipped on PostgreSQL)."""
+    if storage_engine != "files":
+        pytest.skip("SQLite-specific: writes the board's database file by hand")
+    return db_path
 
 
 def _key(at: AppTest, name: str) -> str:
@@ -144,7 +154,7 @@ def test_post_comment_like_search(db_path: Path, lang: str) -> None:
     assert t("board.search.count", lang, total=1) in [c.value for c in at.caption]
     at.text_input(key="board_query").input("골다공증").run()
     assert t("board.search.none", lang) in [i.value for i in at.info]
-    assert Board(db_path).list_posts().items[0].comment_count == 1
+    assert open_board().list_posts().items[0].comment_count == 1
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
@@ -156,7 +166,7 @@ def test_wrong_password_refused_right_one_edits_and_deletes(db_path: Path, lang:
     at.text_input(key=_key(at, "board_owner_title")).input("hacked")
     _click(at, "board.owner.save", lang)
     assert _errors(at) == [t("board.error.wrong_password", lang)]
-    assert Board(db_path).list_posts().items[0].title == "골다공증 검사"
+    assert open_board().list_posts().items[0].title == "골다공증 검사"
 
     at.text_input(key=_key(at, "board_owner_password")).input("right-pw")
     at.text_input(key=_key(at, "board_owner_title")).input("골다공증 검사 (수정)")
@@ -171,7 +181,7 @@ def test_wrong_password_refused_right_one_edits_and_deletes(db_path: Path, lang:
     at.checkbox(key=_key(at, "board_owner_confirm")).check()
     _click(at, "board.owner.delete", lang)
     assert [s.value for s in at.success] == [t("board.flash.deleted", lang)]
-    assert Board(db_path).list_posts().total == 0
+    assert open_board().list_posts().total == 0
 
 
 def test_invalid_input_shows_a_translated_error(db_path: Path) -> None:
@@ -180,7 +190,7 @@ def test_invalid_input_shows_a_translated_error(db_path: Path) -> None:
     assert _errors(at) == ["제목을 입력해 주세요."]
     _write_post(at, "ko", category="free", title="링크", body="http://a http://b http://c http://d", nickname="닉네임", password="pw-1234")
     assert _errors(at) == [t("board.error.too_many_links", "ko", max=3, found=4)]
-    assert Board(db_path).list_posts().total == 0
+    assert open_board().list_posts().total == 0
 
 
 def test_payloads_are_shown_verbatim_never_as_html(db_path: Path) -> None:
@@ -194,11 +204,11 @@ def test_payloads_are_shown_verbatim_never_as_html(db_path: Path) -> None:
     for element in [*at.markdown, *at.caption]:
         assert not element.proto.allow_html  # nothing on the page is rendered as HTML
     _only_constant_html(at)
-    assert Board(db_path).list_posts().items[0].body == body
+    assert open_board().list_posts().items[0].body == body
 
 
 def test_moderation_with_the_secret(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    board = Board(db_path)
+    board = open_board()
     post_id = board.create_post("author", category="free", title="광고 글", body="spam", nickname="spammer", password="pw-1234")
     for visitor in ("r1", "r2", "r3"):
         board.report_post(post_id, visitor, "광고")
@@ -224,7 +234,7 @@ def test_moderation_with_the_secret(db_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_report_button_hides_after_threshold(db_path: Path, browsers: dict[str, dict[str, str]]) -> None:
-    board = Board(db_path)
+    board = open_board()
     post_id = board.create_post("author", category="chest", title="이상한 글", body="...", nickname="someone", password="pw-1234")
     board.report_post(post_id, "r1")
     board.report_post(post_id, "r2")
@@ -238,7 +248,7 @@ def test_report_button_hides_after_threshold(db_path: Path, browsers: dict[str, 
 
 
 def test_pagination(db_path: Path) -> None:
-    board = Board(db_path)
+    board = open_board()
     for n in range(23):
         board.import_posts([{"category": "free", "title": f"글 {n:02d}", "body": "본문", "nickname": "n"}])
     at = _app("ko")
@@ -269,7 +279,7 @@ def test_share_widget_posts_a_summary(db_path: Path, lang: str) -> None:
     at.text_input(key="scalp_share__nickname").input("공유자")
     at.text_input(key="scalp_share__password").input("pw-1234")
     _click(at, "board.share.button", lang)
-    [post] = Board(db_path).list_posts().items
+    [post] = open_board().list_posts().items
     assert [s.value for s in at.success] == [t("board.share.done", lang, id=post.id)]
     assert post.category == "scalp" and post.nickname == "공유자"
     assert post.title == t("board.share.default_title", lang, task=t("board.task.scalp", lang))
@@ -285,12 +295,12 @@ def test_share_widget_refuses_images(db_path: Path) -> None:
     assert not at.exception, at.exception
     assert _errors(at) == [t("board.error.summary_binary", "en")]
     assert not [b for b in at.button if b.label == t("board.share.button", "en")]
-    assert Board(db_path).list_posts().total == 0
+    assert open_board().list_posts().total == 0
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_edit_and_delete_a_comment(db_path: Path, lang: str) -> None:
-    board = Board(db_path)
+    board = open_board()
     post_id = board.create_post("author", category="free", title="댓글 수정", body="본문", nickname="글쓴이", password="pw-1234")
     first = board.add_comment("c", post_id, nickname="영희", password="comment-pw", body="처음 댓글")
     second = board.add_comment("c", post_id, nickname="민수", password="other-pw", body="두 번째 댓글")
@@ -418,7 +428,7 @@ def test_fresh_sessions_of_one_browser_cannot_like_twice_or_hide_a_post(
 ) -> None:
     """Issue 16 reproducer: with no client address (localhost, some proxies) 3 fresh sessions
     hid a post. Now the browser's signed cookie makes them one visitor."""
-    board = Board(db_path)
+    board = open_board()
     post_id = board.create_post("author", category="free", title="멀쩡한 글", body="본문", nickname="someone", password="pw-1234")
     for _ in range(3):  # one person, three fresh sessions (the first one stores the cookie)
         at = _like_and_report(board, "ko", post_id, browser="browser-1")
@@ -436,7 +446,7 @@ def test_fresh_sessions_of_one_browser_cannot_like_twice_or_hide_a_post(
 
 
 def test_sessions_that_drop_cookies_cannot_hide_a_post(db_path: Path, browsers: dict[str, dict[str, str]]) -> None:
-    board = Board(db_path)
+    board = open_board()
     post_id = board.create_post("author", category="free", title="글", body="본문", nickname="someone", password="pw-1234")
     for _ in range(3):  # no cookies kept, no client address: each session is a new, unconfirmed id
         _like_and_report(board, "en", post_id)
@@ -448,7 +458,7 @@ def test_sessions_that_drop_cookies_cannot_hide_a_post(db_path: Path, browsers: 
 def test_one_client_address_cannot_hide_a_post_by_clearing_cookies(
     db_path: Path, client_addresses: None, browsers: dict[str, dict[str, str]]
 ) -> None:
-    board = Board(db_path)
+    board = open_board()
     post_id = board.create_post("author", category="free", title="멀쩡한 글", body="본문", nickname="someone", password="pw-1234")
     for n in range(3):  # three browsers (or cleared cookies), one address: one reporter
         at = _browser_session("ko", f"cleared-{n}", address="203.0.113.10")
@@ -493,15 +503,15 @@ def test_admin_secret_guesses_follow_the_browser_and_the_client(
     assert [s.value for s in at.success] == [t("board.flash.admin_unlocked", "en")]
 
 
-def test_stored_values_no_calendar_can_show_do_not_take_the_page_down(db_path: Path) -> None:
+def test_stored_values_no_calendar_can_show_do_not_take_the_page_down(sqlite_file: Path) -> None:
     """Issue 16 reproducer: a post with created_at 1e20 (or a text view count) in the database
     took the community page down for every visitor."""
     import sqlite3
 
-    board = Board(db_path)
+    board = open_board()
     post_id = board.create_post("author", category="free", title="정상 글", body="본문", nickname="someone", password="pw-1234")
     board.add_comment("c", post_id, nickname="guest", password="pw-1234", body="댓글")
-    with sqlite3.connect(db_path) as conn:  # values an old import or a hand edit could leave
+    with sqlite3.connect(sqlite_file) as conn:  # values an old import or a hand edit could leave
         for n, (created, views) in enumerate([(1e20, "NaN"), (-1.0, "many"), ("yesterday", -7), (None, 2.5)]):
             conn.execute(
                 "INSERT INTO posts (created_at, updated_at, category, nickname, title, body, fingerprint, view_count, "
@@ -524,17 +534,17 @@ def test_stored_values_no_calendar_can_show_do_not_take_the_page_down(db_path: P
     assert not at.exception and t("board.search.count", "en", total=4) in [c.value for c in at.caption]
     out = io.StringIO()
     board.export_jsonl(out)  # the export reads them too, and can be imported again
-    assert Board(db_path.with_name("copy.sqlite3")).import_jsonl(out.getvalue().splitlines())["posts"] == 5
+    assert Board(sqlite_file.with_name("copy.sqlite3")).import_jsonl(out.getvalue().splitlines())["posts"] == 5
 
 
-def test_a_url_title_is_plain_text_not_a_link(db_path: Path) -> None:
-    board = Board(db_path)
+def test_a_url_title_is_plain_text_not_a_link(sqlite_file: Path) -> None:
+    board = open_board()
     url = "https://evil.example/login"
     board.create_post("a", category="free", title=url, body="본문", nickname="www.evil.example", password="pw-1234")
     mail_post = board.create_post("b", category="free", title="mail", body="본문 2", nickname="me@evil.example",
                                   password="pw-1234")
     # an e-mail address is refused in new titles (personal data); one stored before that rule is still shown as text
-    with sqlite3.connect(db_path) as db:
+    with sqlite3.connect(sqlite_file) as db:
         db.execute("UPDATE posts SET title = ? WHERE id = ?", ("me@evil.example", mail_post))
     at = _app("en")
     assert {url, "me@evil.example"} <= set(_titles(at, "card"))

@@ -1,4 +1,9 @@
-"""Fixtures for the board tests: a temporary database, a fake clock, a cheap password hasher."""
+"""Fixtures for the board tests: a temporary database, a fake clock, a cheap password hasher.
+
+``board`` (and ``open_db``, ``make_post``) run each test once per storage engine (the
+``storage_engine`` fixture of ``tests/conftest.py``): a SQLite file, then a fresh PostgreSQL
+schema (skipped, saying why, when no server can be had). ``db_path`` is the SQLite file: a test
+that reads or writes it directly is SQLite-specific, so under PostgreSQL it is skipped."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.board import Board, BoardConfig, cheap_password_hasher
+from core.board import Board, BoardConfig, cheap_password_hasher, open_board
 
 
 class FakeClock:
@@ -34,14 +39,42 @@ def config() -> BoardConfig:
     return BoardConfig(password_hasher=cheap_password_hasher())
 
 
+def _engine_of(request: pytest.FixtureRequest) -> str:
+    callspec = getattr(request.node, "callspec", None)
+    return str(callspec.params.get("storage_engine", "files")) if callspec is not None else "files"
+
+
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def db_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The SQLite board file (the one ``board`` uses on SQLite)."""
+    if _engine_of(request) == "postgresql":
+        pytest.skip("SQLite-specific: reads or writes the board's database file directly")
     return tmp_path / "board.sqlite3"
 
 
 @pytest.fixture
-def board(db_path: Path, config: BoardConfig, clock: FakeClock) -> Board:
-    return Board(db_path, config=config, clock=clock)
+def sqlite_only(request: pytest.FixtureRequest) -> None:
+    """Skips the PostgreSQL run of a test about what only SQLite has (its file, FTS5, WAL)."""
+    if _engine_of(request) == "postgresql":
+        pytest.skip("SQLite-specific (the PostgreSQL equivalent is in test_board_pg.py)")
+
+
+@pytest.fixture
+def open_db(storage_engine: str, tmp_path: Path, config: BoardConfig, clock: FakeClock) -> Callable[..., Board]:
+    """Opens another Board on this test's store (as a new process or replica would): the SQLite
+    file, or the PostgreSQL schema of ``DRDC_DB_URL``. Keyword arguments: ``config``, ``clock``."""
+
+    def _open(config: BoardConfig = config, clock: Callable[[], float] = clock) -> Board:
+        if storage_engine == "files":
+            return Board(tmp_path / "board.sqlite3", config=config, clock=clock)
+        return open_board(config=config, clock=clock)
+
+    return _open
+
+
+@pytest.fixture
+def board(open_db: Callable[..., Board]) -> Board:
+    return open_db()
 
 
 @pytest.fixture

@@ -173,7 +173,7 @@ def test_writer_killed_inside_a_transaction(db_path: Path) -> None:
     assert [p.title for p in board.list_posts().items][0] == "after"
 
 
-def test_backup_is_a_consistent_copy(board: Board, make_post, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_backup_is_a_consistent_copy(board: Board, make_post, tmp_path: Path, sqlite_only: None) -> None:  # type: ignore[no-untyped-def]
     for n in range(5):
         make_post(title=f"backup me {n}")
     dest = board.backup(tmp_path / "backups" / "board-copy.sqlite3")
@@ -215,7 +215,7 @@ def test_import_refuses_bad_records_whole(board: Board, tmp_path: Path) -> None:
     assert board.list_posts().total == 0
 
 
-def test_cli(board: Board, make_post, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_cli(board: Board, make_post, tmp_path: Path, capsys: pytest.CaptureFixture[str], sqlite_only: None) -> None:  # type: ignore[no-untyped-def]
     make_post(title="cli post")
     db = str(board.path)
     assert cli_main(["--db", db, "migrate"]) == 0
@@ -333,7 +333,8 @@ def test_the_cli_reports_a_refused_import_without_a_traceback(board: Board, tmp_
     src = tmp_path / "bad.jsonl"
     src.write_text(json.dumps(GOOD_POST) + "\n" + json.dumps({**GOOD_POST, "id": 2, "view_count": "NaN"}) + "\n",
                    encoding="utf-8")
-    assert cli_main(["--db", str(board.path), "import", str(src)]) == 1
+    where = ["--db", str(board.path)] if board.path else []  # PostgreSQL: DRDC_DB_URL, as the app
+    assert cli_main([*where, "import", str(src)]) == 1
     assert "line 2" in capsys.readouterr().err
     assert board.stats()["posts_visible"] == 0
 

@@ -146,7 +146,7 @@ def test_concurrent_first_open_migrates_once(db_path: Path) -> None:
         assert conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 4
 
 
-def test_wal_busy_timeout_and_foreign_keys(board: Board) -> None:
+def test_wal_busy_timeout_and_foreign_keys(board: Board, sqlite_only: None) -> None:
     pragmas = board.pragmas()
     assert pragmas["journal_mode"] == "wal"
     assert pragmas["busy_timeout"] == board.config.busy_timeout_ms > 0
