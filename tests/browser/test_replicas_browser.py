@@ -67,3 +67,59 @@ def test_a_person_on_each_replica_uploads_a_film_and_gets_the_analysis(two: Clus
             assert not errors, errors
         finally:
             context.close()
+
+
+# ----------------------------------------------------------------------------- one PostgreSQL behind both
+
+
+@pytest.fixture(scope="module")
+def two_on_postgres(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Cluster]:
+    """Two replicas behind nginx sharing one PostgreSQL database (a fresh schema), as compose.yaml."""
+    from tests.postgres_server import fresh_schema_url
+
+    if nginx_binary() is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light; .ci/run installs it)")
+    with cluster(tmp_path_factory.mktemp("replicas-pg"), 2, {"DRDC_DB_URL": fresh_schema_url(postgres_url)}) as running:
+        yield running
+
+
+def _move(context, two: Cluster, route: str) -> None:  # type: ignore[no-untyped-def]
+    """Send this browser's next requests to the replica of ``route`` (as when nginx moves a user after
+    a replica restarts); its other cookies (the board's visitor cookie) stay."""
+    context.add_cookies([{"name": "drdc_route", "value": route, "url": two.url}])
+
+
+def test_a_post_made_on_one_replica_is_read_on_the_other_and_a_like_counts_once(two_on_postgres: Cluster, browser) -> None:
+    from tests.browser.test_board_browser import LANG, _like_button, _open_post, _publish, _tab
+
+    two = two_on_postgres
+    routes = two.routes_per_replica()
+    first, second = (routes[name] for name in two.names)
+    title = "복제 서버 시험 글"
+    author = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000})
+    reader = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000})
+    try:
+        _move(author, two, first)
+        pg = _tab(author)
+        pg.goto(f"{two.url}/community")
+        wait_for_app(pg)
+        _publish(pg, title, "한 서버에 쓴 글이 다른 서버에서도 보입니다", password="author-pw", nickname="복제시험")
+        assert two.replica_of(first) == two.names[0]
+
+        _move(reader, two, second)  # another person, on the other replica, reads it and likes it
+        other = _tab(reader)
+        _open_post(other, two.url, title)
+        _like_button(other, "board.like.do", 0).click()
+        _like_button(other, "board.like.undo", 1).wait_for()
+        shot(other, "replicas_post_read_on_replica_2")
+
+        _move(reader, two, first)  # the same person, now sent to the first replica: still one like
+        again = _tab(reader)
+        _open_post(again, two.url, title)
+        _like_button(again, "board.like.undo", 1).wait_for()
+        assert _like_button(again, "board.like.do", 1).count() == 0
+        assert again.get_by_text(t("board.like.undo", LANG, count=2)).count() == 0
+        assert not (pg.errors or other.errors or again.errors), (pg.errors, other.errors, again.errors)
+    finally:
+        author.close()
+        reader.close()
