@@ -123,3 +123,39 @@ def test_a_post_made_on_one_replica_is_read_on_the_other_and_a_like_counts_once(
     finally:
         author.close()
         reader.close()
+
+
+def test_the_post_rate_limit_holds_across_replicas(two_on_postgres: Cluster, browser) -> None:
+    """A visitor may publish 3 posts a minute (core/board/config.py): two on one replica and one on the
+    other use it up, and a fourth is refused, wherever it is sent (the database counts, not a process)."""
+    from tests.browser.test_board_browser import LANG, _form, _open_expander, _publish, _tab
+
+    two = two_on_postgres
+    routes = two.routes_per_replica()
+    first, second = (routes[name] for name in two.names)
+    context = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000})
+    try:
+        for i, route in enumerate((first, first, second)):
+            _move(context, two, route)
+            pg = _tab(context)
+            pg.goto(f"{two.url}/community")
+            wait_for_app(pg)
+            _publish(pg, f"속도 제한 시험 {i + 1}", "한도는 서버가 아니라 데이터베이스가 셉니다", password="author-pw", nickname="한도시험")
+            pg.close()
+        _move(context, two, first)
+        pg = _tab(context)
+        pg.goto(f"{two.url}/community")
+        wait_for_app(pg)
+        _open_expander(pg, "board.write.open")
+        form = _form(pg, "board.write.submit")
+        form.get_by_label(t("board.field.title", LANG), exact=True).fill("속도 제한 시험 4")
+        form.get_by_label(t("board.field.body", LANG), exact=True).fill("네 번째 글은 거절됩니다")
+        form.get_by_label(t("board.field.nickname", LANG), exact=True).fill("한도시험")
+        form.get_by_label(t("board.field.password", LANG), exact=True).fill("author-pw")
+        form.get_by_role("button", name=t("board.write.submit", LANG), exact=True).click()
+        refused = t("board.error.rate_limited", LANG, seconds="{s}").split("{s}")[0].strip()
+        pg.get_by_text(refused, exact=False).first.wait_for(timeout=60_000)
+        shot(pg, "replicas_rate_limit_refused")
+        assert two.replica_of(first) == two.names[0]
+    finally:
+        context.close()
