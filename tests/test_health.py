@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import subprocess
 import sys
@@ -13,6 +14,13 @@ import pytest
 from core import health as health_module
 from core.health import health, register_check
 from core.settings import PROJECT_ROOT, get_settings
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    """Run a coroutine to its end in a thread of its own (the session's Playwright browser may keep an
+    event loop running in this one)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +54,7 @@ def test_the_route_answers_503_when_not_ready_and_the_cli_exits_1(tmp_path: Path
     import serve
 
     register_check("store", lambda _s: (False, "unreachable"))
-    response = asyncio.run(serve.healthz(None))  # type: ignore[arg-type]
+    response = _run(serve.healthz(None))  # type: ignore[arg-type]
     assert response.status_code == 503 and json.loads(response.body)["checks"]["store"] == [False, "unreachable"]
     assert response.headers["cache-control"] == "no-store"
     blocker = tmp_path / "a-file"
@@ -74,7 +82,7 @@ def test_metrics_gives_the_slots_and_the_server_side_analysis_times(monkeypatch:
 
     def get(query: bytes):  # type: ignore[no-untyped-def]
         request = Request({"type": "http", "method": "GET", "path": "/metrics", "headers": [], "query_string": query})
-        return asyncio.run(serve.metrics(request))
+        return _run(serve.metrics(request))
 
     body = json.loads(get(f"since={mark}".encode()).body)
     assert body["analyses"]["kept"] == 1 and body["analyses"]["max"] == 0.25

@@ -15,7 +15,7 @@ level, inside functions and under ``TYPE_CHECKING``, goes down this order, never
       ^
     imaging (core.imaging)
       ^
-    base (core.settings, core.i18n, core.errors, core.audit, core.storage, core.slots,
+    base (core.settings, core.i18n, core.errors, core.audit, core.storage, core.slots, core.metrics,
           core.session_memory: may import each other)
 
     core.training (fitting, experiments) may import anything in core, and nothing in core, ui or
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Layers from the bottom up; a unit may import units of lower layers and its own unit only.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("base", frozenset({"core", "core.settings", "core.i18n", "core.errors", "core.audit", "core.audit_pg",
-                        "core.session_memory", "core.storage", "core.slots"})),
+                        "core.session_memory", "core.storage", "core.slots", "core.metrics"})),
     ("imaging", frozenset({"core.imaging"})),
     ("models", frozenset({"core.models"})),
     ("features", frozenset({"core.chest", "core.shoulder", "core.scalp", "core.board"})),

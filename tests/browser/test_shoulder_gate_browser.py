@@ -54,6 +54,22 @@ def _draw(page, box, y_frac: float) -> None:  # type: ignore[no-untyped-def]
     page.mouse.up()
 
 
+def _settled_box(page, canvas):  # type: ignore[no-untyped-def]
+    """The canvas's box once the page is idle and the canvas has stopped moving (a run that adds or
+    removes something above it shifts it: a stroke drawn at the old place would land elsewhere)."""
+    wait_for_app(page)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for _ in range(40):
+        page.wait_for_timeout(400)
+        canvas.scroll_into_view_if_needed()
+        again = canvas.bounding_box()
+        if box is not None and again == box:
+            return box
+        box = again
+    return box
+
+
 def _red_rows(page, box) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Rows of the drawing surface (as shown) that hold pixels of the DTI line's colour."""
     png = page.screenshot(clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]})
@@ -73,13 +89,13 @@ def test_only_the_current_index_line_stays_on_the_canvas(app_url: str, page, tmp
     y1_box = page.get_by_label("y1 (세로)")
     for y_frac in (0.65, 0.35):
         # the canvas is rebuilt when its background changes (that is the fix under test): a stroke made
-        # while the new one is still mounting is lost, as a person would see, so draw again (<= 3 tries)
+        # while the new one is still mounting is lost, as a person would see, so draw again (<= 5 tries,
+        # each once the page is idle and the canvas has stopped moving)
         value = ""
-        for _attempt in range(3):
+        for _attempt in range(5):
             canvas = page.locator("canvas").last
             canvas.wait_for(timeout=90_000)
-            canvas.scroll_into_view_if_needed()
-            box = canvas.bounding_box()
+            box = _settled_box(page, canvas)
             assert box is not None
             _draw(page, box, y_frac)
             # the drawn line went into the numeric end points (pixels of the image)
@@ -99,8 +115,7 @@ def test_only_the_current_index_line_stays_on_the_canvas(app_url: str, page, tmp
         wait_for_app(page)
         page.wait_for_timeout(1500)  # the new canvas loads its background
     canvas = page.locator("canvas").last
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
+    box = _settled_box(page, canvas)
     assert box is not None
     rows = _red_rows(page, box) / box["height"]
     shot(page, "shoulder-canvas-one-line")
