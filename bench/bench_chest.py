@@ -331,15 +331,15 @@ def cmd_gate(args: argparse.Namespace) -> None:
 
     from core.chest.analysis import inverted as negative
     from core.chest.gate import check_input, image_reference
-    from core.chest.gate_fit import frontal_split
     from core.imaging import load_image
+    from core.training.gate_fit import frontal_split
 
     root = data_dir()
     ref = image_reference()
     print(f"image reference: {'loaded' if ref else 'MISSING'}; threshold {ref.threshold:.3f}; fitted on {ref.meta.get('n_fit')} images" if ref else "image reference missing")
     split = frontal_split(root)
     held = list(split.held_out) + sorted((root / "dicom").glob("*.dcm"))
-    from core.chest.view_fit import lateral_films
+    from core.training.view_fit import lateral_films
 
     laterals = [path for _, path, _ in lateral_films(root)]
 
@@ -417,18 +417,18 @@ def gate_view(root: Path, non_chest: dict[str, list[tuple[str, bytes]]] | None =
     """View and orientation checks of the gate on held-out films (``core.chest.view``): real frontal pass
     rates per source, mirrored, rotated, half-width crops, laterals and colour photos.
 
-    Frontal films: the *test* patients of :func:`core.chest.view_fit.view_split` (never used to train the
+    Frontal films: the *test* patients of :func:`core.training.view_fit.view_split` (never used to train the
     view network or choose its thresholds); NIH ChestX-ray14 ``nih14`` films also held out from the
-    image-level statistics (odd SHA-256 parity, as :func:`core.chest.gate_fit.frontal_split`).
+    image-level statistics (odd SHA-256 parity, as :func:`core.training.gate_fit.frontal_split`).
     ``limit``: at most this many films per source (0: all).
     """
     from dataclasses import replace
 
     from core.chest.analysis import rotated
     from core.chest.gate import check_input, view_net_or_issue
-    from core.chest.gate_fit import parity
-    from core.chest.view_fit import lateral_films, view_split
     from core.imaging import load_image
+    from core.training.gate_fit import parity
+    from core.training.view_fit import lateral_films, view_split
 
     net, problem = view_net_or_issue()
     print("\n--- view and orientation (core.chest.view)")
@@ -533,16 +533,16 @@ def gate_features(root: Path, image_fit: tuple[Path, ...], sets: dict[str, list[
         check_input,
         feature_reference,
     )
-    from core.chest.gate_fit import feature_split
     from core.chest.reading import OperatingPoint
     from core.imaging import load_image
+    from core.training.gate_fit import feature_split
 
     model, desc = get_model()
     ref = None if model.is_test_model else feature_reference(model)
     print(f"\n--- feature check of the page's default model: {desc}")
     if ref is None:
         print(f"  no verified feature statistics for {model.name}: only the image-level checks run "
-              f"(python -m core.chest.gate_fit fit-features --model {model.name})")
+              f"(python -m core.training.gate_fit fit-features --model {model.name})")
         return
     meta = ref.meta
     print(f"  statistics: k {meta.get('k')}, fitted on {meta.get('n_fit')} films, threshold {ref.threshold:.3f} "

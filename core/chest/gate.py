@@ -21,7 +21,7 @@ Checks, in order (each issue is a warning or a refusal, with a translation key `
   degrees -> refuse with the angle and the offer to turn it upright (``rotated``); one lung field ->
   refuse (``lateral``); left-right mirrored -> warn (``mirrored``).
 * **Feature out-of-distribution score** (only with reference statistics fitted on the *loaded*
-  model's pooled features, ``python -m core.chest.gate_fit fit`` = ``fit-features``): same scorer on the features
+  model's pooled features, ``python -m core.training.gate_fit fit`` = ``fit-features``): same scorer on the features
   of the forward pass already made -> refuse (``not_chest_features``) / warn (``unusual_features``).
   :func:`feature_reference` picks the statistics of the loaded model by name (card ``<model>-gate``),
   verified by the registry, and only when they were computed with the same weights file (SHA-256).
@@ -35,7 +35,7 @@ report carries the warning, the result is never shared and its exports say it wa
 and ``docs/chest.md``.
 
 This module holds the runtime checks only (numpy, OpenCV, the registry); the data splits, the fitting
-of the reference statistics and their CLI are in :mod:`core.chest.gate_fit`.
+of the reference statistics and their CLI are in :mod:`core.training.gate_fit`.
 """
 
 from __future__ import annotations
@@ -535,7 +535,7 @@ def feature_reference_or_issue(model: ChestModel) -> tuple[PcaReference | None, 
         bundled = False
     if bundled or state in ("corrupt", "unpinned") or state.startswith("unreadable"):
         return None, _reference_issue("feature_reference_unavailable", name, state, command)
-    fit = f"python -m core.chest.gate_fit fit-features --model {model.name} --data ../shared/data"
+    fit = f"python -m core.training.gate_fit fit-features --model {model.name} --data ../shared/data"
     return None, GateIssue("feature_check_unavailable", "warn", params=(("name", name), ("command", fit)))
 
 

@@ -14,7 +14,7 @@ the class ``h`` becomes under each copy's transform, so that a film and its mirr
 opposite mirror scores. About 5 ms per image on one core.
 
 This module is the inference only; the data split, the training and the choice of thresholds are in
-:mod:`core.chest.view_fit` (``python -m core.chest.view_fit train``).
+:mod:`core.training.view_fit` (``python -m core.training.view_fit train``).
 """
 
 from __future__ import annotations

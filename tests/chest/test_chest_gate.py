@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from core.chest.gate import GateResult, PcaReference, check_input, descriptor, image_reference
-from core.chest.gate_fit import frontal_split
 from core.imaging import load_image
+from core.training.gate_fit import frontal_split
 
 
 def _png(arr: np.ndarray) -> bytes:
@@ -220,7 +220,7 @@ def test_the_runtime_gate_imports_no_fitting_or_training_code() -> None:
 
     code = ("import sys, core.chest.gate, core.chest.view, core.shoulder.gate; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch' or m.startswith("
-            "('core.training', 'core.chest.gate_fit', 'core.chest.view_fit'))))")
+            "('core.training', 'core.training.gate_fit', 'core.training.view_fit'))))")
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.chest import gate_fit
 from core.chest.analysis import analyse
 from core.chest.gate import PcaReference, feature_reference
-from core.chest.gate_fit import feature_split
 from core.chest.starter import STARTER_MULTILABEL, load_starter
 from core.imaging import load_image
 from core.models import registry
+from core.training import gate_fit
+from core.training.gate_fit import feature_split
 
 STARTER_GATE = f"{STARTER_MULTILABEL}-gate"
 

@@ -18,9 +18,9 @@ from core.chest.analysis import analyse, rotated
 from core.chest.gate import VIEW_CARD, check_input, view_net_or_issue
 from core.chest.reading import OperatingPoint
 from core.chest.view import COMP, ViewNet, dihedral, read_view
-from core.chest.view_fit import lateral_films, view_split
 from core.imaging import ImageInput, load_image
 from core.models import registry
+from core.training.view_fit import lateral_films, view_split
 
 FRONTALS = ["cxr/samples/00000001_000.png", "cxr/samples/h0001.png", "cxr/samples/16747_3_1.jpg"]
 

@@ -5,7 +5,7 @@ CC BY 4.0) films of *training* patients (:func:`view_split`: SHA-256 of the pati
 20 % choose for thresholds, 20 % test for the figures). Lateral films never train it; the
 thresholds are chosen on the choose patients' frontal films (:func:`choose_thresholds`).
 
-    python -m core.chest.view_fit train [--data ../shared/data] [--epochs 40] [--seed 2] [--members 1] [--width 24]
+    python -m core.training.view_fit train [--data ../shared/data] [--epochs 40] [--seed 2] [--members 1] [--width 24]
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from core.chest.gate import UNUSUAL_FRACTION, VIEW_CARD, descriptor, image_reference
-from core.chest.gate_fit import cli_parser, covid_frontal_rows, parity, read_gray, update_bundled_card
 from core.chest.view import N_CLASSES, ONE_FIELD, SIDE, ViewNet, ViewReading, read_view, thumbnail
+from core.training.gate_fit import cli_parser, covid_frontal_rows, parity, read_gray, update_bundled_card
 
 PARTS = ("train", "choose", "test")
 
@@ -227,7 +227,7 @@ def choose_thresholds(choose: dict[str, np.ndarray], net: ViewNet, quantile: flo
 def covid_tuning_films(data_dir: Path) -> list[Path]:
     """Frontal films of ``cxr/covid`` (other hospitals, every licence: thresholds only, never training)
     whose SHA-256 of ``source:patient`` is even, as the feature statistics' tuning films
-    (:func:`core.chest.gate_fit.feature_split`); the odd ones stay held out."""
+    (:func:`core.training.gate_fit.feature_split`); the odd ones stay held out."""
     meta = Path(data_dir) / "cxr" / "covid" / "metadata.csv"
     if not meta.is_file():
         return []
@@ -303,8 +303,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m core.chest.view_fit train`` (see the module docstring)."""
-    parser, sub, default_data = cli_parser("core.chest.view_fit", __doc__ or "")
+    """``python -m core.training.view_fit train`` (see the module docstring)."""
+    parser, sub, default_data = cli_parser("core.training.view_fit", __doc__ or "")
     tr = sub.add_parser("train", help="train the committed view/orientation network and choose its thresholds")
     tr.add_argument("--data", default=str(default_data))
     tr.add_argument("--epochs", type=int, default=40)

@@ -4,11 +4,11 @@ The runtime checks are in :mod:`core.chest.gate`; this module is never imported 
 analysis (it reads the training splits of :mod:`core.training.tasks`).
 
 Reference statistics for the image-level score are committed (``weights/chest-gate-image-stats.npz``,
-card ``chest-gate-image-stats``), fitted by ``python -m core.chest.gate_fit fit-image`` on NIH
+card ``chest-gate-image-stats``), fitted by ``python -m core.training.gate_fit fit-image`` on NIH
 ChestX-ray14 images and CC BY ieee8023 images of patients with an even SHA-256 of their id; the
 other patients are held out for measurement.
 
-Feature statistics (``python -m core.chest.gate_fit fit-features --model NAME``, alias ``fit``) are
+Feature statistics (``python -m core.training.gate_fit fit-features --model NAME``, alias ``fit``) are
 fitted on the training-split patients of :mod:`core.training.tasks` only (:func:`feature_split`); their
 threshold is chosen on other real films (validation patients + half of the other cxr/covid patients),
 and the test patients are left for the figures. A model without a ``<model>-gate`` card gets one
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.chest.gate import THUMB, PcaReference, descriptor, feature_card_name
+from core.training.tasks import nih_task, screening_task
 
 if TYPE_CHECKING:
     from core.chest.model import ChestModel
@@ -171,8 +172,6 @@ def feature_split(data_dir: Path, seed: int = 0) -> FeatureSplit:
     Raises:
         FileNotFoundError: no ``cxr/nih14/labels.csv``.
     """
-    from core.training.tasks import nih_task, screening_task
-
     data_dir = Path(data_dir)
     nih = nih_task(data_dir, seed)
     fit = [s.path for s in nih.train.samples]
@@ -236,9 +235,9 @@ def gate_card_template(model_card: Any) -> dict[str, Any]:
         "intended_use": "Out-of-distribution check on the model's own features, for the chest X-ray input gate. "
                         "Computed on the site from the installed weights; never downloaded.",
         "limitations": ["Valid only for the exact weights file it was fitted with."],
-        "references": ["core/chest/gate.py", "core/chest/gate_fit.py", "docs/chest.md"],
+        "references": ["core/chest/gate.py", "core/training/gate_fit.py", "docs/chest.md"],
         "bundled": False,
-        "train_command": f"python -m core.chest.gate_fit fit-features --model {model_card.name}",
+        "train_command": f"python -m core.training.gate_fit fit-features --model {model_card.name}",
         "translations": {"ko": {
             "title": f"흉부 X선 입력 검사: {model_card.title}의 특징 통계",
             "intended_use": "흉부 X선 입력 검사에서 모델 자체 특징으로 분포 밖 영상을 판별합니다. 설치된 가중치로 기관에서 직접 계산하며 내려받지 않습니다.",
@@ -341,10 +340,10 @@ def cli_parser(module: str, doc: str) -> tuple[argparse.ArgumentParser, Any, Pat
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m core.chest.gate_fit fit-image|fit-features`` (see module docstring)."""
+    """``python -m core.training.gate_fit fit-image|fit-features`` (see module docstring)."""
     from core.settings import PROJECT_ROOT
 
-    parser, sub, default_data = cli_parser("core.chest.gate_fit", __doc__ or "")
+    parser, sub, default_data = cli_parser("core.training.gate_fit", __doc__ or "")
     img = sub.add_parser("fit-image", help="fit the committed model-free reference statistics")
     img.add_argument("--data", default=str(default_data))
     img.add_argument("--k", type=int, default=8)
