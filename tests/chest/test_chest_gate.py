@@ -191,7 +191,8 @@ def test_fit_features_cli_writes_pins_and_binds_the_statistics_to_the_model_file
     """The CLI plumbing with the (random) test model standing in for installed weights, in a temporary
     weights folder: statistics are written beside the weights, pinned in the registry, and used only
     for a model file with the same SHA-256."""
-    from core.chest import gate, gate_fit, loader
+    from core.chest import gate, loader
+    from core.training import gate_fit
     from core.chest.model import ModelIdentity, PooledLinearChestModel
     from core.models import registry
 
