@@ -192,9 +192,9 @@ def test_fit_features_cli_writes_pins_and_binds_the_statistics_to_the_model_file
     weights folder: statistics are written beside the weights, pinned in the registry, and used only
     for a model file with the same SHA-256."""
     from core.chest import gate, loader
-    from core.training import gate_fit
     from core.chest.model import ModelIdentity, PooledLinearChestModel
     from core.models import registry
+    from core.training import gate_fit
 
     monkeypatch.setenv("DRDC_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setattr(registry, "require", lambda name, *a, **k: tmp_path / "w.pt")
