@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from core import storage
 from core.models import registry
 from core.settings import Settings, get_settings
+from core.storage import postgres  # psycopg itself is imported only for a PostgreSQL URL
 
 CHEST_TASK = "chest-multilabel"
 
 Check = Callable[[Settings], tuple[bool, str]]
-_EXTRA_CHECKS: dict[str, Check] = {}
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,6 @@ def replica_name() -> str:
     return os.environ.get("DRDC_REPLICA") or f"{socket.gethostname()}:{os.getpid()}"
 
 
-def register_check(name: str, check: Check) -> None:
-    """Add a readiness check (the shared store registers its own when it is configured)."""
-    _EXTRA_CHECKS[name] = check
-
-
 def _data_dir(settings: Settings) -> tuple[bool, str]:
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -68,12 +64,22 @@ def _chest_model(_settings: Settings) -> tuple[bool, str]:
     return bool(installed), ", ".join(installed) or "no chest model installed and verified"
 
 
+def _store(settings: Settings) -> tuple[bool, str]:
+    """The shared store answers (``DRDC_DB_URL``); local files need nothing more than the data folder."""
+    if not storage.is_postgres(settings):
+        return True, "local files"
+    with postgres.transaction(settings) as conn:
+        conn.execute("SELECT 1")
+    return True, "postgresql"
+
+
 def health(settings: Settings | None = None) -> Health:
     """Run every check; never raises (a check that raises counts as failed, with the error's type)."""
     settings = settings or get_settings()
     start = time.perf_counter()
     checks: dict[str, tuple[bool, str]] = {}
-    for name, check in {"data_dir": _data_dir, "chest_model": _chest_model, **_EXTRA_CHECKS}.items():
+    checks_to_run: dict[str, Check] = {"data_dir": _data_dir, "chest_model": _chest_model, "store": _store}
+    for name, check in checks_to_run.items():
         try:
             checks[name] = check(settings)
         except Exception as exc:  # noqa: BLE001 - a health check reports, it does not crash the probe

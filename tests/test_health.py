@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core import health as health_module
-from core.health import health, register_check
+from core.health import health
 from core.settings import PROJECT_ROOT, get_settings
 
 
@@ -23,17 +23,13 @@ def _run(coro):  # type: ignore[no-untyped-def]
         return pool.submit(asyncio.run, coro).result()
 
 
-@pytest.fixture(autouse=True)
-def _no_extra_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(health_module, "_EXTRA_CHECKS", {})
-
-
 def test_a_replica_with_its_folder_and_a_verified_chest_model_is_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRDC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DRDC_REPLICA", "replica-7")
     report = health()
     assert report.ok and report.replica == "replica-7"
     assert report.checks["data_dir"][0] and report.checks["chest_model"] == (True, "starter-nih14-efficientnet-lite0")
+    assert report.checks["store"] == (True, "local files")
     assert not list((tmp_path / "data").iterdir())  # the write probe leaves nothing behind
 
 
@@ -45,7 +41,7 @@ def test_an_unwritable_data_folder_or_a_failing_check_makes_it_not_ready(tmp_pat
     assert not report.ok and not report.checks["data_dir"][0]
 
     monkeypatch.setenv("DRDC_DATA_DIR", str(tmp_path / "data"))
-    register_check("store", lambda _s: (_ for _ in ()).throw(ConnectionRefusedError()))
+    monkeypatch.setattr(health_module, "_store", lambda _s: (_ for _ in ()).throw(ConnectionRefusedError()))
     report = health(get_settings())
     assert not report.ok and report.checks["store"] == (False, "ConnectionRefusedError")
 
@@ -53,7 +49,7 @@ def test_an_unwritable_data_folder_or_a_failing_check_makes_it_not_ready(tmp_pat
 def test_the_route_answers_503_when_not_ready_and_the_cli_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import serve
 
-    register_check("store", lambda _s: (False, "unreachable"))
+    monkeypatch.setattr(health_module, "_store", lambda _s: (False, "unreachable"))
     response = _run(serve.healthz(None))  # type: ignore[arg-type]
     assert response.status_code == 503 and json.loads(response.body)["checks"]["store"] == [False, "unreachable"]
     assert response.headers["cache-control"] == "no-store"
@@ -89,3 +85,15 @@ def test_metrics_gives_the_slots_and_the_server_side_analysis_times(monkeypatch:
     assert body["slots"]["size"] >= 1 and body["replica"]
     assert json.loads(get(b"").body)["analyses"]["max"] == 5.0
     assert get(b"since=yesterday").status_code == 400
+
+
+def test_a_replica_on_postgresql_checks_that_the_database_answers(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.storage import postgres
+    from tests.postgres_server import fresh_schema_url
+
+    monkeypatch.setenv("DRDC_DB_URL", fresh_schema_url(postgres_url))
+    try:
+        report = health()
+        assert report.ok and report.checks["store"] == (True, "postgresql")
+    finally:
+        postgres.close_pools()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from deploy.local import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("DRDC_CHROMIUM", "/usr/bin/chromium")
@@ -32,12 +33,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
@@ -58,7 +53,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.
 def serve_app(data: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Start ``streamlit run app.py`` on a free loopback port with its data in ``data`` (plus
     ``extra_env``); yields its base URL once healthy, and stops it afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DRDC_DATA_DIR": str(data),

@@ -34,9 +34,10 @@ def test_a_deep_link_on_a_fresh_server_goes_through_the_app_shell(browser, tmp_p
     import subprocess
     import sys
 
-    from tests.browser.conftest import ROOT, _free_port, _wait_healthy
+    from deploy.local import free_port
+    from tests.browser.conftest import ROOT, _wait_healthy
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DRDC_DATA_DIR": str(tmp_path), "STREAMLIT_SERVER_HEADLESS": "true"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
