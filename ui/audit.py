@@ -13,7 +13,12 @@ def audit_downloads(feature: str) -> None:
     downloads (built when a button is pressed). ``feature`` names the files and widget keys."""
     with st.expander(tr("export.audit.title")):
         st.caption(tr("export.audit.help"))
-        st.caption(tr("export.audit.count", n=audit.count()))
+        try:
+            n = audit.count()
+        except OSError:  # the trail cannot be read (an unwritable folder, the shared database down)
+            st.warning(tr("export.audit.unavailable"), icon=":material/cloud_off:")
+            return
+        st.caption(tr("export.audit.count", n=n))
         col_csv, col_jsonl = st.columns(2)
         col_csv.download_button(tr("export.audit.download_csv"), audit.export_csv, file_name=f"{feature}-audit.csv",
                                 mime="text/csv", key=f"{feature}_audit_csv")

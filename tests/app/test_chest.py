@@ -546,3 +546,26 @@ def test_a_rotated_film_is_named_and_turned_upright_in_one_click(lang: str, shar
     assert t("chest.gate.rotated_applied", lang) in [i.value for i in at.info]
     assert t("chest.findings.title", lang) in [s.value for s in at.subheader]
     assert len(at.dataframe[1].value) == 18
+
+
+def test_a_shared_store_that_does_not_answer_leaves_the_results_and_says_so(shared_data: Path, test_model,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """DRDC_DB_URL's database down (StorageUnavailableError, an OSError): the analysis is still shown, its
+    audit record is skipped, and the audit panel says it cannot read the trail instead of crashing."""
+    from core import audit
+    from core.chest import loader
+    from core.storage import StorageUnavailableError
+
+    def down(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise StorageUnavailableError("database unreachable")
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: test_model)
+    monkeypatch.setattr(audit, "count", down)
+    monkeypatch.setattr(audit, "record", down)
+    at = _chest("en")
+    data = (shared_data / "cxr" / "samples" / "00000001_000.png").read_bytes()
+    at.file_uploader[0].set_value(("00000001_000.png", data, "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("chest.findings.title", "en") in [s.value for s in at.subheader]
+    assert t("export.audit.unavailable", "en") in [w.value for w in at.warning]
+    assert not any(b.key == "chest_audit_csv" for b in at.get("download_button"))
