@@ -100,9 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     mt = sub.add_parser("multitask", help="fine-tune the whole backbone on NIH + Kermany (14 findings + pneumonia)")
     _common(mt)
-    mt.add_argument("--preset", choices=["full", "fast", "smoke"], default="full",
-                    help="full: 224 px, 10 epochs (~1 h on 2 CPU cores); fast: 192 px, 6 epochs; smoke: a minute")
+    mt.add_argument("--preset", choices=["full", "v2", "continue", "fast", "smoke"], default="full",
+                    help="full: 224 px, 10 epochs (~2 h on 2 CPU cores); v2: the shipped v2 recipe (with --stop-after 5); "
+                         "continue: 5 more epochs from --init; fast: 192 px, 6 epochs; smoke: a minute")
     mt.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
+    mt.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs (schedule unchanged)")
+    mt.add_argument("--candidate", action="store_true",
+                    help="score validation only (runs compared before one is chosen); no test figures")
+    mt.add_argument("--init", type=Path, default=None, help="start from this run's model.pt (preset continue)")
     mt.add_argument("--out", type=Path, default=None, help="run folder (default weights/downloads/training-runs/...)")
 
     sm = sub.add_parser("ship-multitask", help="export a multitask run as the two bundled chest models + cards")
@@ -277,7 +282,8 @@ def cmd_multitask(args: argparse.Namespace) -> int:
 
     out = _run_dir(args.out, f"multitask-{args.preset}")
     run(args.shared, out, args.preset, args.seed, args.cache or _default_cache(), args.max_minutes, args.threads,
-        args.n_boot, _log_to(out / "log.txt"))
+        args.n_boot, _log_to(out / "log.txt"), init=args.init, stop_after=args.stop_after,
+        held_out=not args.candidate)
     print(f"run folder: {out}")
     return 0
 

@@ -66,11 +66,18 @@ class Preset:
     weight_decay: float = 1e-4
     ema_decay: float = 0.99
     warmup_steps: int = 60
+    blur_p: float = 0.25
+    blur_factors: tuple[int, ...] = (2, 4, 8)  # 8x: 28 px thumbnails at 224 px
     limit: int | None = None  # images per source (smoke runs)
 
 
 PRESETS: dict[str, Preset] = {
     "full": Preset(),
+    # the v2 weights (shipped 2026-12-06): blur only 4x, 10 % of images; stopped after epoch 5 of 10
+    "v2": Preset(blur_p=0.1, blur_factors=(4,)),
+    # v3: v2's epoch-5 state trained for the second half of its cosine schedule (lr 3e-4 = v2's lr at
+    # epoch 5, down to 2 %), with 2/4/8x blur; use with ``--init RUN/model.pt``
+    "continue": Preset(epochs=5, lr=3e-4, warmup_steps=30),
     "fast": Preset(size=192, epochs=6, kermany_per_epoch=1200),
     "smoke": Preset(size=96, epochs=1, kermany_per_epoch=64, nih_repeats=1, batch_size=16, warmup_steps=2, limit=96),
 }
@@ -275,13 +282,20 @@ class RunResult:
 
 def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, checkpoint: Path | None = None,
                     max_minutes: float | None = None, log: Callable[[str], None] = print,
-                    progress: bool = True, pretrained: bool = True) -> RunResult:
-    """Fine-tune the whole network; keep the EMA state with the best validation score."""
+                    progress: bool = True, pretrained: bool = True, init: Path | None = None,
+                    stop_after: int | None = None) -> RunResult:
+    """Fine-tune the whole network; keep the EMA state with the best validation score.
+
+    ``init``: start from a :func:`save` checkpoint's weights (the epochs then draw another data
+    order); ``stop_after``: end after that many epochs without changing the schedule.
+    """
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-    gen = seed_everything(seed)
+    gen = seed_everything(seed if init is None else seed + 1)
     spec = input_spec(preset.size)
-    net = build_net(pretrained)
+    net = build_net(pretrained and init is None)
+    if init is not None:
+        net.load_state_dict(torch.load(Path(init), map_location="cpu", weights_only=True)["state_dict"])
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(preset.ema_decay), use_buffers=True)
     nih, ker = parts["nih-train"], parts["kermany-train"]
     pos_weight = head_pos_weights([nih, ker])
@@ -298,7 +312,8 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     augment = Augment(rotation_deg=10.0, scale=(0.85, 1.15), translate=0.08, gamma=(0.7, 1.4),
-                      contrast=(0.8, 1.2), brightness=0.06, blur_p=0.1)
+                      contrast=(0.8, 1.2), brightness=0.06, blur_p=preset.blur_p,
+                      blur_factors=tuple(preset.blur_factors))
     x_all = torch.from_numpy(np.concatenate([nih.squares, ker.squares]))
     y_all = torch.from_numpy(np.concatenate([nih.y, ker.y]))
     m_all = torch.from_numpy(np.concatenate([nih.mask, ker.mask]))
@@ -349,6 +364,9 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
         if max_minutes is not None and (time.perf_counter() - start) / 60 > max_minutes:
             log(f"time budget of {max_minutes} min spent after epoch {epoch}")
             break
+        if stop_after is not None and epoch >= stop_after:
+            log(f"stopped after epoch {epoch} (--stop-after)")
+            break
     if bar is not None:
         bar.close()
     result.seconds = time.perf_counter() - start
@@ -370,7 +388,8 @@ def load(path: Path) -> tuple[nn.Module, Preset, dict[str, Any]]:
     ck = torch.load(Path(path), map_location="cpu", weights_only=True)
     net = build_net(pretrained=False)
     net.load_state_dict(ck["state_dict"])
-    return net.eval(), Preset(**ck["preset"]), ck
+    return net.eval(), Preset(**{**ck["preset"], "blur_factors": tuple(ck["preset"].get("blur_factors", (4,))),
+                                **({} if "blur_p" in ck["preset"] else {"blur_p": 0.1})}), ck
 
 
 # --- evaluation ----------------------------------------------------------------------------------
@@ -410,8 +429,13 @@ def _r(v: float) -> float | None:
 
 def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache: Path | None = None,
         max_minutes: float | None = None, threads: int = 2, n_boot: int = 1000,
-        log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train, score once on the held-out patients, write ``summary.json`` and ``model.pt`` to ``out``."""
+        log: Callable[[str], None] = print, init: Path | None = None,
+        stop_after: int | None = None, held_out: bool = True) -> dict[str, Any]:
+    """Train, score once on the held-out patients, write ``summary.json`` and ``model.pt`` to ``out``.
+
+    ``held_out=False`` (a candidate run, compared with others on validation only): the test
+    patients and PneumoniaMNIST are not scored at all.
+    """
     torch.set_num_threads(threads)
     preset = PRESETS[preset_name]
     out = Path(out)
@@ -420,19 +444,23 @@ def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache
     parts = build_splits(shared, preset.size, cache, seed, preset.limit)
     log("split (images): " + ", ".join(f"{k} {len(v)}" for k, v in parts.items())
         + f"  [{time.perf_counter() - t0:.0f} s to read]")
-    res = train_multitask(parts, preset, seed, out / "model.pt", max_minutes, log)
+    res = train_multitask(parts, preset, seed, out / "model.pt", max_minutes, log, init=init, stop_after=stop_after)
     spec = input_spec(preset.size)
-    try:
-        parts["pneumoniamnist-test"] = pneumoniamnist_test(shared, preset.size)
-    except FileNotFoundError:
-        log("PneumoniaMNIST not found: its external check is skipped")
-    probs = {k: predict(res.net, v.squares, spec) for k, v in parts.items() if k != "nih-train" and k != "kermany-train"}
-    np.savez_compressed(out / "held_out_probs.npz", **probs)
+    if held_out:
+        try:
+            parts["pneumoniamnist-test"] = pneumoniamnist_test(shared, preset.size)
+        except FileNotFoundError:
+            log("PneumoniaMNIST not found: its external check is skipped")
+    scored = [k for k in parts if k.endswith("-val") or (held_out and not k.endswith("-train"))]
+    probs = {k: predict(res.net, parts[k].squares, spec) for k in scored}
+    np.savez_compressed(out / "held_out_probs.npz" if held_out else out / "val_probs.npz", **probs)
     summary = {"preset": preset_name, "settings": asdict(preset), "seed": seed, "best_epoch": res.best_epoch,
+               "init": str(init) if init is not None else None, "stop_after": stop_after,
                "validation": res.best, "history": res.history, "train_minutes": round(res.seconds / 60, 1),
                "split": {k: {"images": len(v), "patients": len({s.patient for s in v.samples}) or None}
                          for k, v in parts.items()},
-               "held_out": report(parts, probs, n_boot)}
+               "held_out": report(parts, probs, n_boot) if held_out else "not scored (candidate run)"}
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    log(json.dumps(summary["held_out"], indent=1))
+    if held_out:
+        log(json.dumps(summary["held_out"], indent=1))
     return summary

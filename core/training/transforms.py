@@ -6,8 +6,9 @@ What changes and why:
   patient positioning varies, anatomy does not;
 * gamma (0.8-1.25), contrast (0.85-1.15) and brightness (+-0.05): exposure, detector and
   windowing differ between sites;
-* optional Gaussian blur / down-up sampling (``blur_p``): lowers the resolution cue that
-  separates sources (e.g. 28 px PneumoniaMNIST or figure crops from full-resolution films);
+* optional down/up-sampling blur (``blur_p``, by a factor drawn from ``blur_factors``): lowers the
+  resolution cue that separates sources and teaches the network low-resolution films (e.g. 28 px
+  PneumoniaMNIST thumbnails are 8x below 224 px, figure crops from papers);
 * **no horizontal flip by default**: the heart, aortic knob and gastric bubble are on the left, so
   a flipped film is not a plausible radiograph and a finding's side (e.g. cardiomegaly,
   dextrocardia) would be lost. ``hflip_p`` is there for tasks where laterality does not matter.
@@ -34,6 +35,7 @@ class Augment:
     brightness: float = 0.05
     hflip_p: float = 0.0
     blur_p: float = 0.0
+    blur_factors: tuple[int, ...] = (4,)
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
         """Augment a batch; each image draws its own parameters from ``gen``."""
@@ -54,10 +56,14 @@ class Augment:
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
         if self.blur_p > 0:
             pick = (torch.rand(b, generator=gen) < self.blur_p).to(dev)
+            which = torch.randint(len(self.blur_factors), (b,), generator=gen).to(dev)
             if pick.any():
-                small = F.interpolate(x[pick], scale_factor=0.25, mode="area")
                 x = x.clone()
-                x[pick] = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
+                for k, factor in enumerate(self.blur_factors):
+                    sel = pick & (which == k)
+                    if sel.any():
+                        small = F.interpolate(x[sel], scale_factor=1.0 / factor, mode="area")
+                        x[sel] = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
         g = uniform(*self.gamma).view(b, 1, 1, 1)
         x = x.clamp(0.0, 1.0) ** g
         mean = x.mean(dim=(1, 2, 3), keepdim=True)

@@ -73,6 +73,24 @@ def test_augment_keeps_shape_range_and_no_flip_by_default() -> None:
     assert torch.allclose(flipped, img.flip(-1), atol=1e-4)
 
 
+def test_blur_factor_8_leaves_a_28_px_image_at_224_px() -> None:
+    """Down/up-sampling by 8 at 224 px keeps only what a 28 px thumbnail holds (PneumoniaMNIST)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 1, 224, 224)
+    still = {"rotation_deg": 0.0, "scale": (1.0, 1.0), "translate": 0.0, "gamma": (1.0, 1.0),
+             "contrast": (1.0, 1.0), "brightness": 0.0, "blur_p": 1.0}
+
+    def fine_detail(img: torch.Tensor) -> float:  # energy left after removing each 8x8 block's mean
+        blocks = torch.nn.functional.avg_pool2d(img, 8)
+        return float((img - torch.nn.functional.interpolate(blocks, scale_factor=8)).pow(2).mean())
+
+    by8, by2 = Augment(**still, blur_factors=(8,))(x, gen), Augment(**still, blur_factors=(2,))(x, gen)
+    assert fine_detail(by8) < 0.25 * fine_detail(by2) < 0.25 * fine_detail(x)
+    mixed = Augment(**still, blur_factors=(2, 4, 8))(x, gen)  # each image by one of the factors
+    assert all(fine_detail(mixed[i:i + 1]) < 0.5 * fine_detail(x[i:i + 1]) for i in range(len(x)))
+    assert torch.allclose(Augment(**{**still, "blur_p": 0.0})(x, gen), x, atol=1e-5)
+
+
 @pytest.mark.parametrize("arch", ["cnn5", "resnet18", "densenet121"])
 def test_scratch_models_are_pooled_linear(arch: str) -> None:
     net = build(arch, 3).eval()
