@@ -88,7 +88,7 @@ def test_blur_factor_8_leaves_a_28_px_image_at_224_px() -> None:
     assert fine_detail(by8) < 0.25 * fine_detail(by2) < 0.25 * fine_detail(x)
     mixed = Augment(**still, blur_factors=(2, 4, 8))(x, gen)  # each image by one of the factors
     assert all(fine_detail(mixed[i:i + 1]) < 0.5 * fine_detail(x[i:i + 1]) for i in range(len(x)))
-    assert torch.allclose(Augment(**{**still, "blur_p": 0.0})(x, gen), x, atol=1e-5)
+    assert torch.allclose(Augment(**{**still, "blur_p": 0.0})(x, gen), x, atol=1e-3)
 
 
 @pytest.mark.parametrize("arch", ["cnn5", "resnet18", "densenet121"])
