@@ -68,13 +68,16 @@ class Preset:
     warmup_steps: int = 60
     blur_p: float = 0.25
     blur_factors: tuple[int, ...] = (2, 4, 8)  # 8x: 28 px thumbnails at 224 px
+    zoom_p: float = 0.25  # tight crops: magnified 1-1.5x, widened 1-1.4x
+    zoom: tuple[float, float] = (1.0, 1.5)
+    stretch: tuple[float, float] = (1.0, 1.4)
     limit: int | None = None  # images per source (smoke runs)
 
 
 PRESETS: dict[str, Preset] = {
     "full": Preset(),
     # the v2 weights (shipped 2026-12-06): blur only 4x, 10 % of images; stopped after epoch 5 of 10
-    "v2": Preset(blur_p=0.1, blur_factors=(4,)),
+    "v2": Preset(blur_p=0.1, blur_factors=(4,), zoom_p=0.0),
     # v3: v2's epoch-5 state trained for the second half of its cosine schedule (lr 3e-4 = v2's lr at
     # epoch 5, down to 2 %), with 2/4/8x blur; use with ``--init RUN/model.pt``
     "continue": Preset(epochs=5, lr=3e-4, warmup_steps=30),
@@ -313,7 +316,8 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     augment = Augment(rotation_deg=10.0, scale=(0.85, 1.15), translate=0.08, gamma=(0.7, 1.4),
                       contrast=(0.8, 1.2), brightness=0.06, blur_p=preset.blur_p,
-                      blur_factors=tuple(preset.blur_factors))
+                      blur_factors=tuple(preset.blur_factors), zoom_p=preset.zoom_p, zoom=tuple(preset.zoom),
+                      stretch=tuple(preset.stretch))
     x_all = torch.from_numpy(np.concatenate([nih.squares, ker.squares]))
     y_all = torch.from_numpy(np.concatenate([nih.y, ker.y]))
     m_all = torch.from_numpy(np.concatenate([nih.mask, ker.mask]))
@@ -388,8 +392,14 @@ def load(path: Path) -> tuple[nn.Module, Preset, dict[str, Any]]:
     ck = torch.load(Path(path), map_location="cpu", weights_only=True)
     net = build_net(pretrained=False)
     net.load_state_dict(ck["state_dict"])
-    return net.eval(), Preset(**{**ck["preset"], "blur_factors": tuple(ck["preset"].get("blur_factors", (4,))),
-                                **({} if "blur_p" in ck["preset"] else {"blur_p": 0.1})}), ck
+    return net.eval(), preset_of(ck["preset"]), ck
+
+
+def preset_of(saved: dict[str, Any]) -> Preset:
+    """The :class:`Preset` a checkpoint was trained with (older checkpoints: the v2 recipe's defaults)."""
+    old = {"blur_p": 0.1, "blur_factors": (4,), "zoom_p": 0.0}
+    values = {**{k: v for k, v in old.items() if k not in saved}, **saved}
+    return Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 # --- evaluation ----------------------------------------------------------------------------------

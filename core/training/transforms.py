@@ -9,6 +9,9 @@ What changes and why:
 * optional down/up-sampling blur (``blur_p``, by a factor drawn from ``blur_factors``): lowers the
   resolution cue that separates sources and teaches the network low-resolution films (e.g. 28 px
   PneumoniaMNIST thumbnails are 8x below 224 px, figure crops from papers);
+* optional tight crops (``zoom_p``: magnify by ``zoom`` and widen by ``stretch``): films cropped
+  or collimated to the lungs, or resized from a wider film to a square (PneumoniaMNIST's thumbnails
+  are centre crops of Kermany's films; the films in ``cxr/kermany`` are whole films squeezed square);
 * **no horizontal flip by default**: the heart, aortic knob and gastric bubble are on the left, so
   a flipped film is not a plausible radiograph and a finding's side (e.g. cardiomegaly,
   dextrocardia) would be lost. ``hflip_p`` is there for tasks where laterality does not matter.
@@ -36,6 +39,9 @@ class Augment:
     hflip_p: float = 0.0
     blur_p: float = 0.0
     blur_factors: tuple[int, ...] = (4,)
+    zoom_p: float = 0.0
+    zoom: tuple[float, float] = (1.0, 1.0)
+    stretch: tuple[float, float] = (1.0, 1.0)
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
         """Augment a batch; each image draws its own parameters from ``gen``."""
@@ -49,8 +55,16 @@ class Augment:
         s = uniform(*self.scale)
         tx, ty = uniform(-self.translate, self.translate) * 2, uniform(-self.translate, self.translate) * 2
         flip = torch.where(torch.rand(b, generator=gen).to(dev) < self.hflip_p, -1.0, 1.0)
-        cos, sin = torch.cos(ang) / s, torch.sin(ang) / s
-        theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
+        my = s
+        mx = s
+        if self.zoom_p > 0:  # a tight crop: magnified, wider than tall
+            crop = (torch.rand(b, generator=gen) < self.zoom_p).to(dev)
+            z, sx = uniform(*self.zoom), uniform(*self.stretch)
+            my = torch.where(crop, s * z, s)
+            mx = torch.where(crop, s * z * sx, s)
+        cos, sin = torch.cos(ang), torch.sin(ang)
+        theta = torch.stack([torch.stack([cos / mx * flip, -sin / my, tx], 1),
+                             torch.stack([sin / mx * flip, cos / my, ty], 1)], 1)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         # border padding: a radiograph's edge continues rather than turning black
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)

@@ -91,6 +91,26 @@ def test_blur_factor_8_leaves_a_28_px_image_at_224_px() -> None:
     assert torch.allclose(Augment(**{**still, "blur_p": 0.0})(x, gen), x, atol=1e-3)
 
 
+def test_tight_crop_magnifies_and_widens() -> None:
+    """``zoom`` magnifies about the centre, ``stretch`` widens only horizontally (no flip, no tilt)."""
+    gen = torch.Generator().manual_seed(0)
+    yy, xx = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    disk = (((yy - 31.5) ** 2 + (xx - 31.5) ** 2) < 10.0 ** 2).float()[None, None].repeat(4, 1, 1, 1)
+    still = {"rotation_deg": 0.0, "scale": (1.0, 1.0), "translate": 0.0, "gamma": (1.0, 1.0),
+             "contrast": (1.0, 1.0), "brightness": 0.0}
+
+    def extent(img: torch.Tensor, dim: int) -> torch.Tensor:  # width (dim -1) or height (dim -2) of the disk
+        return (img[:, 0] > 0.5).any(dim=dim).sum(-1).float()
+
+    zoomed = Augment(**still, zoom_p=1.0, zoom=(1.5, 1.5))(disk, gen)
+    assert torch.allclose(extent(zoomed, -2), extent(disk, -2) * 1.5, atol=2)  # width
+    assert torch.allclose(extent(zoomed, -1), extent(disk, -1) * 1.5, atol=2)  # height
+    wide = Augment(**still, zoom_p=1.0, zoom=(1.0, 1.0), stretch=(1.4, 1.4))(disk, gen)
+    assert torch.allclose(extent(wide, -2), extent(disk, -2) * 1.4, atol=2)
+    assert torch.allclose(extent(wide, -1), extent(disk, -1), atol=1)
+    assert torch.allclose(Augment(**still, zoom_p=0.0, zoom=(1.5, 1.5))(disk, gen), disk, atol=1e-4)
+
+
 @pytest.mark.parametrize("arch", ["cnn5", "resnet18", "densenet121"])
 def test_scratch_models_are_pooled_linear(arch: str) -> None:
     net = build(arch, 3).eval()
