@@ -351,3 +351,31 @@ def test_a_colour_photo_is_refused_before_anything_is_measured(lang: str) -> Non
     assert not at.exception
     assert t("shoulder.gate.colour", lang) in [w.value for w in at.warning]
     assert t("shoulder.draw.title", lang) in [s.value for s in at.subheader]
+
+
+# --- issue 16: no decode of the raw upload in the app's process; burned-in annotations ------------
+def test_uploads_are_gated_and_refused_without_any_decode_in_the_app_process(monkeypatch) -> None:
+    """The gate's facts come from the worker's session copy; a pixel bomb is refused by the worker.
+    Pillow and pydicom must not be asked to read an upload in the app's process at all."""
+    from tests.imaging import corpus
+    from tests.imaging.helpers import forbid_decoding_here
+    from tests.shoulder.test_gate import colour_photo, encode
+
+    photo, bomb = encode(colour_photo()), corpus.pixel_bomb_png()
+    ph = render_phantom(SPEC)
+    mr = pydicom.dcmread(io.BytesIO(_dicom(ph.image, (0.2, 0.2))))
+    mr.Modality = "MR"
+    buf = io.BytesIO()
+    mr.save_as(buf)
+    calls = forbid_decoding_here(monkeypatch)
+    at = _upload(_app(), "cat.jpg", photo, "image/jpeg")
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("shoulder.gate.colour", "en") in [e.value for e in at.error]
+    at = _upload(at, "bomb.png", bomb, "image/png")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(e.value.startswith(t("imaging.error.too_many_pixels", "en", megapixels="900", limit_mp="X").split("900")[0])
+               for e in at.error)
+    at = _upload(at, "mr.dcm", buf.getvalue(), "application/dicom")
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("shoulder.gate.modality", "en", value="MR") in [e.value for e in at.error]
+    assert not calls, calls
