@@ -3,8 +3,9 @@ worst case within the limits.
 
 The page's path is :func:`core.imaging.compact.load_compact` (the loader in a worker process with a
 time and memory limit: sniff, size checks, decode, validation, and the session copy made there)
-followed by the chest gate's image-level checks (:func:`core.chest.gate.check_input`, no model) on
-the image the page analyses.
+followed by the chest gate's image-level checks (:func:`core.chest.gate.check_input`, no model) and
+the shoulder gate's (:func:`core.shoulder.gate.facts_of` and ``check_input``: colour, camera and
+DICOM tags read from the decoded copy, no second decode) on the image the pages analyse.
 
 * ``fuzz``: ``--n`` uploads, each a seed from :func:`tests.imaging.corpus.seeds` (PNG gray/RGB/16-bit,
   JPEG baseline/gray/progressive, BMP, TIFF plain/deflate, WebP, HEIF, DICOM native 8/16-bit/RGB,
@@ -150,6 +151,8 @@ def _header_field(buf: bytearray, rng: random.Random) -> None:
 def page_path(data: bytes, filename: str | None) -> dict[str, Any]:
     """One upload as the page handles it; never raises (except KeyboardInterrupt)."""
     from core.chest.gate import check_input
+    from core.shoulder.gate import check_input as shoulder_check
+    from core.shoulder.gate import facts_of
 
     start = time.perf_counter()
     row: dict[str, Any] = {"outcome": "?", "key": None}
@@ -169,6 +172,7 @@ def page_path(data: bytes, filename: str | None) -> dict[str, Any]:
         assert px.dtype == np.float32 and px.ndim in (2, 3) and np.isfinite(px).all()
         assert float(px.min()) >= 0.0 and float(px.max()) <= 1.0
         check_input(image)  # the gate's model-free checks, as on the page
+        shoulder_check(image.gray(), facts_of(image))  # the shoulder page's gate
         row.update(outcome="ok", kept_bytes=result.nbytes)
     except KeyboardInterrupt:
         raise

@@ -27,15 +27,16 @@ from core.shoulder.workflow import (
 from ui.common import lang, show_user_error, tr
 from ui.options import option_labels
 from ui.share import share_to_board
-from ui.shoulder_state import S, bound_number, file_facts, get_line, placed_lines, value
+from ui.shoulder_state import S, bound_number, get_line, placed_lines, value
 
 Spacing = tuple[float, float]
 
 
-def gate_passes(image: ShoulderImage, content: bytes) -> bool:
-    """The input gate (:mod:`core.shoulder.gate`): refusals as errors, with "this is a radiograph"
-    to go on where every refusal allows it; warnings as warnings. True when measuring may go on."""
-    result = check_input(image.gray, file_facts(content))
+def gate_passes(image: ShoulderImage) -> bool:
+    """The input gate (:mod:`core.shoulder.gate`) on the decoded upload and its facts (no second
+    decode of the raw bytes): refusals as errors, with "this is a radiograph" to go on where every
+    refusal allows it; warnings as warnings. True when measuring may go on."""
+    result = check_input(image.gray, image.facts)
     override_key = f"sh_gate_override_{str(image.id)[:12]}"
     decision = result.decision(overridden=bool(S.get(override_key)))
     for issue in result.refusals:

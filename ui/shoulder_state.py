@@ -17,7 +17,6 @@ from core.errors import UserError
 from core.imaging.compact import load_compact
 from core.session_memory import UploadStore
 from core.shoulder import LevelMeasurement, Line, MeasurementError, remeasure_with_edges
-from core.shoulder.gate import FileFacts, inspect_file
 from core.shoulder.workflow import LINES, MAX_SIDE, ShoulderImage, demo_image, from_input
 
 COORDS = ("x1", "y1", "x2", "y2")
@@ -132,8 +131,3 @@ def demo() -> tuple[ShoulderImage, dict[str, tuple[float, float, float, float]]]
     """The phantom and its preset lines (built once per server)."""
     image, lines = demo_image()
     return image, {k: v.as_tuple() for k, v in lines.items()}
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def file_facts(content: bytes) -> FileFacts:
-    return inspect_file(content)

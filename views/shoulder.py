@@ -61,7 +61,7 @@ def _input() -> ShoulderImage | None:
     except UserError as err:
         show_user_error(err)
         return None
-    if not gate_passes(image, content):
+    if not gate_passes(image):
         return None
     reset_for(image.id, {})
     return image

@@ -26,6 +26,8 @@ except Exception:  # pragma: no cover - pillow-heif is a runtime requirement
 _PIL_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "BMP": "BMP", "TIFF": "TIFF", "WEBP": "WEBP", "HEIF": "HEIF"}
 _HIGH_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I;16S", "I", "F"}
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
+#: EXIF tags naming the camera that took a photograph: Make, Model (only their presence is kept).
+CAMERA_TAGS = (0x010F, 0x0110)
 
 
 def decode_raster(data: bytes, fmt: str, limits: Limits) -> dict[str, Any]:
@@ -52,6 +54,7 @@ def decode_raster(data: bytes, fmt: str, limits: Limits) -> dict[str, Any]:
             raise decode_error(exc, fmt, data) from None
         if fmt == "WEBP" and getattr(im, "_decoder", None) is not None:
             im._decoder = None  # libwebp's own copy of the frame (200 MB at 50 MP): no longer needed
+        camera = _names_camera(im)
         im, orientation = _apply_orientation(im)
         # pillow-heif applies the orientation while decoding and reports the original one
         applied = im.info.get("original_orientation")
@@ -73,6 +76,8 @@ def decode_raster(data: bytes, fmt: str, limits: Limits) -> dict[str, Any]:
         meta["frame_index"] = 0
     if orientation is not None:
         meta["exif_orientation"] = orientation
+    if camera:
+        meta["exif_camera"] = True  # that a camera is named, never which (the gates' photo check)
     return {
         "pixels": pixels,
         "is_color": color,
@@ -165,6 +170,16 @@ def _open_lazily(data: bytes, fmt: str, limits: Limits) -> Image.Image:
         ) from None
     except Exception as exc:
         raise decode_error(exc, fmt, data) from None
+
+
+def _names_camera(im: Image.Image) -> bool:
+    """True when the EXIF block names a camera (Make or Model); a broken block counts as none."""
+    try:
+        with ignored_warnings(UserWarning):  # "Corrupt EXIF data" from damaged photos
+            exif = im.getexif()
+            return any(str(exif.get(tag) or "").strip() for tag in CAMERA_TAGS)
+    except Exception:
+        return False
 
 
 def _apply_orientation(im: Image.Image) -> tuple[Image.Image, int | None]:

@@ -15,11 +15,18 @@ a fork costs milliseconds. The caller sends the bytes over a socket and waits:
   (``imaging.error.decoder_failed``).
 * **load**: at most :data:`MAX_WORKERS` decodes run at once per app process; a further upload
   waits for a free slot within its own time limit (else ``imaging.error.busy``).
+* **no fail-open**: where the decode server cannot start or fork a worker (``fork`` or ``exec``
+  refused, e.g. under memory pressure during an attack), the upload is refused with
+  ``imaging.error.no_worker``; it is never decoded in the app process instead. Nothing is
+  latched: after a failed start, uploads are refused for :data:`_START_BACKOFF_S` seconds
+  (an attack that keeps uploading does not start a server per upload), then the next one tries
+  to start the server again.
 
 The cheap checks (empty, byte limit, type sniffing) run in the caller first, so a wrong file never
-starts a worker. The pixels come back straight into a preallocated array (one copy). Where the
-decode server cannot run (no ``fork``: Windows), the decode runs in the calling process with the
-same pre-decode limits, without the time and memory limits.
+starts a worker. The pixels come back straight into a preallocated array (one copy). Only where
+no worker can ever run (no ``fork``: Windows, where this is a development convenience, not a
+deployment target) does the decode run in the calling process, with the same pre-decode limits
+but without the time and memory limits or crash isolation.
 """
 
 from __future__ import annotations
@@ -56,7 +63,11 @@ MAX_WORKERS = max(1, min(4, os.cpu_count() or 1))
 _SLOTS = threading.BoundedSemaphore(MAX_WORKERS)
 _SERVER_LOCK = threading.Lock()
 _server: _Server | None = None
+#: True where no worker can ever run (no ``fork``: Windows): the only case decoded in-process.
 _unavailable = resource is None or not hasattr(os, "fork") or not hasattr(socket, "send_fds")
+#: After the server failed to start, uploads are refused for this long before it is tried again.
+_START_BACKOFF_S = 2.0
+_start_failed_at: float | None = None  # time.monotonic() of the last failed start
 _GRACE_S = 0.5  # the worker's own timer fires this long after the caller stops waiting
 _CHUNK = 4 << 20  # pixels are sent in 4 MiB steps (one huge send/recv was several times slower)
 
@@ -72,7 +83,8 @@ class DecodeStats:
             decoding, in bytes (None when not measured).
         outcome: ``"ok"``, ``"refused"`` (an ImageError from the checks or the loader),
             ``"timeout"``, ``"crashed"`` (the worker died), ``"escaped"`` (an exception got out of
-            ``load_image``: a bug) or ``"in_process"`` (no worker could run).
+            ``load_image``: a bug), ``"no_worker"`` (the server or worker could not be started:
+            refused, not decoded) or ``"in_process"`` (a platform without ``fork``).
     """
 
     seconds: float
@@ -86,7 +98,8 @@ def load_upload(data: bytes, filename: str | None = None, limits: Limits | None 
 
     Raises:
         ImageError: everything :func:`load_image` raises, plus ``timeout``, ``out_of_memory``
-            (the worker's memory limit), ``decoder_failed`` (the worker died) and ``busy``.
+            (the worker's memory limit), ``decoder_failed`` (the worker died), ``busy`` and
+            ``no_worker`` (no worker process could be started).
         TypeError: ``data`` is not bytes-like.
     """
     result, _stats = decode_isolated(data, filename, limits)
@@ -126,7 +139,11 @@ def decode_isolated(
         err = ImageError("imaging.error.busy", reason="all decode workers busy")
         return err, DecodeStats(time.perf_counter() - start, None, None, "refused")
     try:
-        conn = _connect()
+        try:
+            conn = _connect()
+        except OSError as exc:  # never fall back to decoding here: that is what the worker guards
+            err = ImageError("imaging.error.no_worker", reason=type(exc).__name__)
+            return err, DecodeStats(time.perf_counter() - start, None, None, "no_worker")
         if conn is None:
             return _in_process(data, name, limits, start, compact)
         with conn:
@@ -247,30 +264,45 @@ class _Server:
 
 
 def _connect() -> Connection | None:
-    """A connection to a new worker (starting or restarting the server), or None where none can run."""
-    global _server, _unavailable
+    """A connection to a new worker, starting or restarting the server as needed.
+
+    Returns None only where no worker can ever run (no ``fork``).
+
+    Raises:
+        OSError: the server could not be started (now, or within :data:`_START_BACKOFF_S` of a
+            failed start) or could not fork a worker after a restart.
+    """
+    global _server, _start_failed_at
     if _unavailable:
         return None
+    last: OSError = OSError(errno.EAGAIN, "decode server unavailable")
     for _attempt in range(2):
         with _SERVER_LOCK:
             if _server is None or not _server.alive():
                 if _server is not None:
                     _server.close()
+                    _server = None
+                failed_at = _start_failed_at
+                if failed_at is not None and time.monotonic() - failed_at < _START_BACKOFF_S:
+                    raise OSError(errno.EAGAIN, "decode server failed to start moments ago")
                 try:
                     _server = _Server()
                 except OSError as exc:
-                    logger.warning("decode server did not start (%s): decoding in-process", type(exc).__name__)
-                    _unavailable = True
-                    return None
+                    logger.warning("decode server did not start (%s): uploads refused, retried in %g s",
+                                   type(exc).__name__, _START_BACKOFF_S)
+                    _start_failed_at = time.monotonic()
+                    raise
+                _start_failed_at = None
             server = _server
         try:
             return server.open()
-        except OSError:
+        except OSError as exc:
+            last = exc
             with _SERVER_LOCK:
                 if _server is server:
                     server.close()
                     _server = None
-    return None
+    raise last
 
 
 def serve(control_fd: int) -> None:

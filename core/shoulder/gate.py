@@ -13,6 +13,10 @@ Checks (each issue has the translation key ``shoulder.gate.<code>``):
   score 0.06-0.39, radiographs <= 0.005; see :mod:`core.imaging.gate`).
 * **Camera**: a JPEG/PNG/TIFF/WebP/HEIF file whose EXIF names a camera (Make or Model) is a
   photograph -> refuse. Radiograph exports from a PACS or a viewer carry no camera.
+
+The file's facts (:func:`facts_of`) are read from the decoded upload the page keeps (its session
+copy, decoded in the worker process under the time and memory limits, with its PHI-free technical
+metadata): the raw bytes are never decoded a second time in the app's process.
 * **Quality**: short side < 128 px -> refuse, < 224 px -> warn; 1st-99th percentile contrast
   < 0.10 -> refuse, < 0.20 -> warn. Sharpness only warns (< 0.008): a noise-free film of a smooth
   shaft is legitimately soft, and the edge fit says how well each edge was found.
@@ -26,22 +30,22 @@ drawing, a screenshot of a photo) may pass. The page says the measurements need 
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.imaging import gate as common
 from core.imaging.gate import Decision, colourfulness, quality
 
+if TYPE_CHECKING:
+    from core.imaging.types import ImageInput
+
 #: Thresholds other than those shared with the chest page (:mod:`core.imaging.gate`).
 SHARPNESS_WARN = 0.008
 
 #: Body parts a shoulder measurement can be made on (DICOM ``BodyPartExamined``, upper case).
 SHOULDER_BODY_PARTS = ("SHOULDER", "HUMERUS", "ARM", "CLAVICLE", "SCAPULA", "CHEST", "THORAX", "어깨", "상완", "흉부")
-#: EXIF tags naming the camera that took a photograph: Make, Model.
-CAMERA_TAGS = (0x010F, 0x0110)
-_THUMB = 256
 
 
 class GateIssue(common.GateIssue):
@@ -61,9 +65,9 @@ class GateResult(common.GateResult):
 
 @dataclass(frozen=True)
 class FileFacts:
-    """What the file itself says, read without decoding it again at full size: colourfulness of a
-    small copy (None for DICOM, whose colour is judged by its tags), DICOM modality and body part,
-    and whether EXIF names a camera."""
+    """What the file itself says, as the decoder reported it: colourfulness of the pixels (None for
+    DICOM, whose colour is judged by its tags), DICOM modality and body part, and whether EXIF
+    names a camera."""
 
     colourfulness: float | None = None
     modality: str | None = None
@@ -75,38 +79,14 @@ def _norm(value: object) -> str:
     return str(value or "").strip().upper()
 
 
-def inspect_file(data: bytes) -> FileFacts:
-    """Read :class:`FileFacts` from an upload the image loader has already accepted.
-
-    Rasters are opened with Pillow and reduced to 256 px (JPEGs decode at reduced scale); DICOM
-    files are read without their pixel data. Anything unreadable gives empty facts (the loader,
-    not the gate, decides whether a file can be read)."""
-    if data[128:132] == b"DICM" or data[:4] == b"DICM":
-        return _dicom_facts(data)
-    try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
-            exif = im.getexif()
-            camera = any(str(exif.get(tag) or "").strip() for tag in CAMERA_TAGS)
-            if im.format == "JPEG":
-                im.draft("RGB", (_THUMB, _THUMB))
-            small = im.convert("RGB")
-            small.thumbnail((_THUMB, _THUMB))
-            pixels = np.asarray(small, dtype=np.float32) / 255.0
-        return FileFacts(colourfulness=colourfulness(pixels), camera=camera)
-    except Exception:  # not a raster Pillow can read (e.g. DICOM without preamble): no facts
-        return _dicom_facts(data)
-
-
-def _dicom_facts(data: bytes) -> FileFacts:
-    try:
-        import pydicom
-
-        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
-        return FileFacts(modality=_norm(ds.get("Modality")) or None, body_part=_norm(ds.get("BodyPartExamined")) or None)
-    except Exception:
-        return FileFacts()
+def facts_of(image: ImageInput) -> FileFacts:
+    """:class:`FileFacts` of an upload already decoded in the worker (the page's
+    :class:`~core.imaging.ImageInput`, rebuilt from its session copy): the DICOM tags and the
+    ``exif_camera`` flag from its metadata, colourfulness from its pixels. Nothing is decoded here."""
+    if image.source_format == "DICOM":
+        return FileFacts(modality=_norm(image.modality) or None, body_part=_norm(image.body_part) or None)
+    colour = colourfulness(image.pixels) if image.is_color else 0.0
+    return FileFacts(colourfulness=colour, camera=bool(image.meta.get("exif_camera")))
 
 
 def check_input(gray: np.ndarray, facts: FileFacts | None = None) -> GateResult:

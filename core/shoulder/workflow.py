@@ -16,6 +16,7 @@ import numpy as np
 from core.errors import UserError
 from core.i18n import t
 from core.imaging import ImageInput
+from core.shoulder.gate import FileFacts, facts_of
 from core.shoulder.measure import (
     LevelMeasurement,
     distal_line,
@@ -52,6 +53,8 @@ class ShoulderImage:
         spacing_plane: ``"detector"`` when the spacing is the detector's, not the patient's.
         magnification: the DICOM magnification factor, when given.
         burned_in: the file says patient details are burned into the pixels.
+        facts: what the decoded file says for the input gate (colour, camera, DICOM tags), read
+            from the upload decoded in the worker; empty for the phantom.
         truth: (DTI, CCT in mm) of the phantom; ``None`` for real images.
     """
 
@@ -65,6 +68,7 @@ class ShoulderImage:
     magnification: float | None = None
     burned_in: bool = False
     truth: tuple[float, float] | None = None
+    facts: FileFacts = FileFacts()
 
     @property
     def is_demo(self) -> bool:
@@ -82,7 +86,7 @@ def from_input(img: ImageInput) -> ShoulderImage:
         gray=np.asarray(img.gray(), dtype=np.float32), spacing=img.spacing_mm, id=img.sha256,
         format=img.source_format, view=img.view_position, body_part=img.body_part,
         spacing_plane=img.meta.get("spacing_plane"), magnification=img.meta.get("magnification_factor"),
-        burned_in=img.meta.get("burned_in_annotation") is True)
+        burned_in=img.meta.get("burned_in_annotation") is True, facts=facts_of(img))
 
 
 def demo_image() -> tuple[ShoulderImage, dict[str, Line]]:

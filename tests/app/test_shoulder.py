@@ -351,3 +351,78 @@ def test_a_colour_photo_is_refused_before_anything_is_measured(lang: str) -> Non
     assert not at.exception
     assert t("shoulder.gate.colour", lang) in [w.value for w in at.warning]
     assert t("shoulder.draw.title", lang) in [s.value for s in at.subheader]
+
+
+# --- issue 16: no decode of the raw upload in the app's process; burned-in annotations ------------
+def test_uploads_are_gated_and_refused_without_any_decode_in_the_app_process(monkeypatch) -> None:
+    """The gate's facts come from the worker's session copy; a pixel bomb is refused by the worker.
+    Pillow and pydicom must not be asked to read an upload in the app's process at all."""
+    from tests.imaging import corpus
+    from tests.imaging.helpers import forbid_decoding_here
+    from tests.shoulder.test_gate import colour_photo, encode
+
+    photo, bomb = encode(colour_photo()), corpus.pixel_bomb_png()
+    ph = render_phantom(SPEC)
+    mr = pydicom.dcmread(io.BytesIO(_dicom(ph.image, (0.2, 0.2))))
+    mr.Modality = "MR"
+    buf = io.BytesIO()
+    mr.save_as(buf)
+    calls = forbid_decoding_here(monkeypatch)
+    at = _upload(_app(), "cat.jpg", photo, "image/jpeg")
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("shoulder.gate.colour", "en") in [e.value for e in at.error]
+    at = _upload(at, "bomb.png", bomb, "image/png")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(e.value.startswith(t("imaging.error.too_many_pixels", "en", megapixels="900", limit_mp="X").split("900")[0])
+               for e in at.error)
+    at = _upload(at, "mr.dcm", buf.getvalue(), "application/dicom")
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("shoulder.gate.modality", "en", value="MR") in [e.value for e in at.error]
+    assert not calls, calls
+
+
+def test_burned_in_annotation_warns_and_the_pdf_leaves_the_image_out_unless_confirmed(monkeypatch) -> None:
+    import ui.shoulder_panels as panels
+
+    pdfs: list[bytes] = []
+    real_build = panels.build_pdf
+
+    def build_and_keep(*args, **kwargs) -> bytes:  # type: ignore[no-untyped-def]
+        pdfs.append(real_build(*args, **kwargs))
+        return pdfs[-1]
+
+    monkeypatch.setattr(panels, "build_pdf", build_and_keep)
+    ph = render_phantom(SPEC)
+    ds = pydicom.dcmread(io.BytesIO(_dicom(ph.image, (0.2, 0.2))))
+    ds.BurnedInAnnotation = "YES"
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    at = _upload(_app(), "burned.dcm", buf.getvalue(), "application/dicom")
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("shoulder.burned_in.warning", "en") in [w.value for w in at.warning]
+    at.session_state["sh_tool"] = "numbers"
+    at = _set_line(at, "dti", ph.line_across(tilt_deg=5.0).as_tuple())
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.get("download_button"), "a measured level: the PDF is offered"
+    box = next(c for c in at.checkbox if c.label == t("shoulder.burned_in.include", "en"))
+    assert box.value is False  # default: no image in the PDF
+    assert pdfs and b"/Subtype /Image" not in pdfs[-1]
+    pdfs.clear()
+    box.check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert pdfs and b"/Subtype /Image" in pdfs[-1]  # confirmed: the overview and the zoomed view are in
+
+    other = pydicom.dcmread(io.BytesIO(_dicom(render_phantom(PhantomSpec(shape=(320, 260), spacing_mm=0.2, outer_d_mm=20.0,
+                                                                          inner_d_mm=13.0, axis_deg=3.0, seed=4)).image, (0.2, 0.2))))
+    other.BurnedInAnnotation = "YES"
+    buf = io.BytesIO()
+    other.save_as(buf)
+    at = _upload(at, "burned2.dcm", buf.getvalue(), "application/dicom")  # the confirmation was for the first image
+    at = _set_line(at, "dti", ph.line_across(tilt_deg=5.0).as_tuple())
+    assert not at.exception, [e.value for e in at.exception]
+    box = next(c for c in at.checkbox if c.label == t("shoulder.burned_in.include", "en"))
+    assert box.value is False and b"/Subtype /Image" not in pdfs[-1]
+
+    plain = _upload(_app(), "plain.dcm", _dicom(ph.image, (0.2, 0.2)), "application/dicom")
+    assert t("shoulder.burned_in.warning", "en") not in [w.value for w in plain.warning]
+    assert t("shoulder.burned_in.include", "en") not in [c.label for c in plain.checkbox]

@@ -123,3 +123,23 @@ def voi_lut_item(first: int, entries: int, bits: int, data: list[int]) -> Datase
     item["LUTDescriptor"].VR = "US"
     item["LUTData"].VR = "US"
     return item
+
+
+def forbid_decoding_here(monkeypatch: Any) -> list[str]:
+    """Make ``PIL.Image.open`` and ``pydicom.dcmread`` fail in this process (the app's) and record
+    each call: uploads must be decoded only in the worker. Returns the list of calls made."""
+    import pydicom
+    import pydicom.filereader
+
+    calls: list[str] = []
+
+    def forbidden(name: str) -> Any:
+        def call(*_args: Any, **_kwargs: Any) -> Any:
+            calls.append(name)
+            raise AssertionError(f"{name} called in the app process")
+        return call
+
+    monkeypatch.setattr(Image, "open", forbidden("PIL.Image.open"))
+    monkeypatch.setattr(pydicom, "dcmread", forbidden("pydicom.dcmread"))
+    monkeypatch.setattr(pydicom.filereader, "dcmread", forbidden("pydicom.filereader.dcmread"))
+    return calls

@@ -171,6 +171,22 @@ def test_exif_orientation_is_applied(orientation: int, marker_at: str) -> None:
             assert patch.mean() < 0.3, name
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_a_camera_named_in_exif_is_flagged_but_not_named(fmt: str) -> None:
+    """The gates' photo check reads this flag from the decoded upload (no second decode); the
+    maker and model themselves never reach the metadata."""
+    im = Image.fromarray((xray_like(96, 80) * 255).astype(np.uint8))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Phone Maker", "Phone 12"
+    img = load_image(pil_bytes(im, fmt, exif=exif.tobytes()))
+    assert img.meta["exif_camera"] is True
+    assert "Phone" not in repr(img.meta)
+    plain = Image.Exif()
+    plain[0x0112] = 1
+    assert "exif_camera" not in load_image(pil_bytes(im, fmt, exif=plain.tobytes())).meta
+    assert "exif_camera" not in load_image(pil_bytes(im, fmt)).meta
+
+
 def test_multipage_tiff_and_animated_webp_give_the_first_frame() -> None:
     first = Image.fromarray(np.full((40, 50), 30, np.uint8), "L")
     second = Image.fromarray(np.full((40, 50), 220, np.uint8), "L")

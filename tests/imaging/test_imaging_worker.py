@@ -13,6 +13,7 @@ from core.imaging import worker as worker_module
 from core.imaging.worker import decode_isolated
 from tests.imaging import corpus
 
+REAL_SERVER = worker_module._Server
 pytestmark = pytest.mark.skipif(worker_module._unavailable, reason="no fork on this platform")
 
 
@@ -122,10 +123,83 @@ def test_a_worker_that_dies_gives_decoder_failed(monkeypatch: pytest.MonkeyPatch
         assert "{" not in result.message(lang)
 
 
-def test_without_a_worker_the_decode_runs_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_a_platform_without_fork_decodes_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows: no fork, so no worker can ever run there (documented in docs/hardening.md)."""
     monkeypatch.setattr(worker_module, "_unavailable", True)
     result, stats = decode_isolated(corpus.seeds()["png-gray"])
     assert stats.outcome == "in_process" and result.pixels.shape == (96, 80)
+
+
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The decode server cannot start (fork or exec refused, as under memory pressure); the
+    app process must never decode the upload itself then. Yields the count of start attempts."""
+    with worker_module._SERVER_LOCK:
+        if worker_module._server is not None:
+            worker_module._server.close()
+            worker_module._server = None
+    attempts = [0]
+
+    def refuse() -> None:
+        attempts[0] += 1
+        raise OSError(12, "Cannot allocate memory")
+
+    def no_in_process_decode(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the upload was decoded in the app process")
+
+    monkeypatch.setattr(worker_module, "_Server", refuse)
+    monkeypatch.setattr(worker_module, "load_image", no_in_process_decode)
+    monkeypatch.setattr(worker_module, "_START_BACKOFF_S", 0.0)
+    yield attempts
+    worker_module._start_failed_at = None
+
+
+def test_a_server_that_cannot_start_refuses_the_upload_instead_of_decoding_in_process(no_server) -> None:
+    for attempt in range(2):  # and it is not latched: the next upload tries to start it again
+        result, stats = decode_isolated(corpus.seeds()["png-gray"])
+        assert isinstance(result, ImageError) and result.key == "imaging.error.no_worker", attempt
+        assert stats.outcome == "no_worker" and stats.decode_seconds is None
+    assert no_server == [2]
+    for lang in ("en", "ko"):
+        assert "{" not in result.message(lang) and result.message(lang) != result.key
+
+
+def test_after_a_failed_start_the_next_upload_decodes_in_a_worker_again(no_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    result, _stats = decode_isolated(corpus.seeds()["png-gray"])
+    assert isinstance(result, ImageError) and result.key == "imaging.error.no_worker"
+    monkeypatch.setattr(worker_module, "_Server", REAL_SERVER)  # memory is back
+    got, stats = decode_isolated(corpus.seeds()["png-gray"])
+    assert stats.outcome == "ok" and got.pixels.shape == (96, 80)
+    assert worker_module._server is not None and worker_module._server.alive()
+
+
+def test_within_the_back_off_a_failed_start_is_not_retried_at_once(no_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_module, "_START_BACKOFF_S", 60.0)
+    for _ in range(3):
+        result, stats = decode_isolated(corpus.seeds()["png-gray"])
+        assert isinstance(result, ImageError) and result.key == "imaging.error.no_worker"
+    assert no_server == [1]  # an attack that keeps uploading does not fork a server per upload
+    monkeypatch.setattr(worker_module, "_START_BACKOFF_S", 0.0)
+    decode_isolated(corpus.seeds()["png-gray"])
+    assert no_server == [2]
+
+
+def test_a_server_that_starts_but_cannot_fork_workers_refuses_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_in_process_decode(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the upload was decoded in the app process")
+
+    def refuse_open(self) -> None:  # type: ignore[no-untyped-def]
+        raise OSError(32, "Broken pipe")
+
+    monkeypatch.setattr(worker_module, "load_image", no_in_process_decode)
+    monkeypatch.setattr(worker_module._Server, "open", refuse_open)
+    result, stats = decode_isolated(corpus.seeds()["png-gray"])
+    assert isinstance(result, ImageError) and result.key == "imaging.error.no_worker"
+    assert stats.outcome == "no_worker"
+    monkeypatch.undo()
+    worker_module._start_failed_at = None
+    got, stats = decode_isolated(corpus.seeds()["png-gray"])
+    assert stats.outcome == "ok" and got.pixels.shape == (96, 80)
 
 
 def test_the_session_copy_is_made_in_the_worker() -> None:

@@ -1,6 +1,7 @@
 """The shoulder page's input gate (issue 14: a colour photo of a cat was taken for "an AP shoulder
 radiograph"): colour photos, camera photos and non-radiograph DICOM files are refused; phantoms,
-greyscale radiograph exports and shoulder/chest DICOM files pass."""
+greyscale radiograph exports and shoulder/chest DICOM files pass. The file's facts come from the
+session copy decoded in the worker (issue 16: no second decode of the raw bytes in the app)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from core.i18n import t
-from core.shoulder.gate import FileFacts, check_input, inspect_file
+from core.imaging.compact import load_compact
+from core.shoulder.gate import FileFacts, check_input, facts_of
 from core.shoulder.phantom import PhantomSpec, demo_case, render_phantom
+from tests.imaging.helpers import forbid_decoding_here
 
 SPEC = PhantomSpec(shape=(320, 260), spacing_mm=0.2, outer_d_mm=20.0, inner_d_mm=13.0, axis_deg=3.0, seed=3)
 
@@ -65,6 +68,11 @@ def dicom(img: np.ndarray, modality: str = "CR", body_part: str = "SHOULDER") ->
     return buf.getvalue()
 
 
+def decoded_facts(data: bytes) -> FileFacts:
+    """The facts as the page gets them: from the session copy the worker decoded."""
+    return facts_of(load_compact(data).to_input())
+
+
 def _gray(pixels: np.ndarray) -> np.ndarray:
     return (pixels.astype(np.float32) / 255.0).mean(axis=-1) if pixels.ndim == 3 else pixels
 
@@ -78,15 +86,15 @@ def test_the_demo_phantom_and_test_phantoms_pass() -> None:
     assert check_input(ph.image).decision() == "accept"
     image = render_phantom(SPEC).image
     png = encode((image * 255).astype(np.uint8), "PNG")
-    assert check_input(image, inspect_file(png)).decision() == "accept"
-    assert check_input(image, inspect_file(dicom(image))).decision() == "accept"
-    assert check_input(image, inspect_file(dicom(image, body_part="CHEST"))).decision() == "accept"  # the humerus is on chest films
+    assert check_input(image, decoded_facts(png)).decision() == "accept"
+    assert check_input(image, decoded_facts(dicom(image))).decision() == "accept"
+    assert check_input(image, decoded_facts(dicom(image, body_part="CHEST"))).decision() == "accept"  # the humerus is on chest films
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_a_colour_photo_is_refused_and_may_be_overridden(fmt: str) -> None:
     photo = colour_photo()
-    facts = inspect_file(encode(photo, fmt))
+    facts = decoded_facts(encode(photo, fmt))
     assert facts.colourfulness is not None and facts.colourfulness > 0.04
     result = check_input(_gray(photo), facts)
     assert result.decision() == "refuse" and "colour" in _codes(result)
@@ -97,19 +105,19 @@ def test_a_colour_photo_is_refused_and_may_be_overridden(fmt: str) -> None:
 
 def test_a_greyscale_camera_photo_is_refused() -> None:
     grey = np.repeat(_gray(colour_photo())[..., None] * 255, 3, axis=-1).astype(np.uint8)
-    facts = inspect_file(encode(grey, "JPEG", camera=True))
+    facts = decoded_facts(encode(grey, "JPEG", camera=True))
     assert facts.camera and (facts.colourfulness or 0) < 0.04
     result = check_input(_gray(grey), facts)
     assert result.decision() == "refuse" and _codes(result) == {"camera"}
-    assert not inspect_file(encode(grey, "JPEG")).camera  # an export without camera details
+    assert not decoded_facts(encode(grey, "JPEG")).camera  # an export without camera details
 
 
 def test_non_radiograph_dicom_is_refused_and_an_odd_body_part_warns() -> None:
     image = render_phantom(SPEC).image
-    mr = check_input(image, inspect_file(dicom(image, modality="MR")))
+    mr = check_input(image, decoded_facts(dicom(image, modality="MR")))
     assert mr.decision() == "refuse" and "modality" in _codes(mr)
     assert "MR" in mr.refusals[0].message("en")
-    knee = check_input(image, inspect_file(dicom(image, body_part="KNEE")))
+    knee = check_input(image, decoded_facts(dicom(image, body_part="KNEE")))
     assert knee.decision() == "warn" and _codes(knee) == {"body_part"}
 
 
@@ -120,6 +128,17 @@ def test_unusable_quality_is_refused_without_override() -> None:
     assert flat.decision(overridden=True) == "refuse" and "low_contrast" in _codes(flat)
 
 
-def test_unreadable_bytes_give_no_facts() -> None:
-    assert inspect_file(b"not an image") == FileFacts()
+def test_the_facts_need_no_decode_in_the_app_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Colour, camera and DICOM tags all come back from the worker with the session copy: Pillow
+    and pydicom are not asked to read the raw upload again in this process."""
+    image = render_phantom(SPEC).image
+    grey = np.repeat(_gray(colour_photo())[..., None] * 255, 3, axis=-1).astype(np.uint8)
+    uploads = {"photo": encode(colour_photo(), "PNG"), "camera": encode(grey, "JPEG", camera=True),
+               "mr": dicom(image, modality="MR", body_part="KNEE")}
+    calls = forbid_decoding_here(monkeypatch)
+    facts = {name: decoded_facts(data) for name, data in uploads.items()}
+    assert not calls
+    assert (facts["photo"].colourfulness or 0) > 0.04 and not facts["photo"].camera
+    assert facts["camera"].camera and (facts["camera"].colourfulness or 0) < 0.04
+    assert facts["mr"] == FileFacts(modality="MR", body_part="KNEE")
     assert t("shoulder.gate.needs_radiograph", "ko")
