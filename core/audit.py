@@ -18,9 +18,10 @@ move up to ``.2`` ... ``.{KEEP}``; the oldest beyond :data:`KEEP` is removed) an
 starts. Readers and exports read every kept file, oldest first.
 
 Every line parses: a record is appended with one ``O_APPEND`` write under an exclusive ``flock``
-(which also serialises rotation), and a writer first ends any unterminated fragment a crashed
-writer left (a newline), so a new record is never glued to a broken one; readers skip a line that
-does not parse (such a fragment, or a truncated last line).
+(which also serialises rotation), and a writer first cuts off any unterminated fragment a crashed
+writer left (truncating back to the last newline: that record was never acknowledged), so a new
+record is never glued to a broken one and no broken line stays in the file; readers still skip a
+line that does not parse (a fragment a reader meets before the next append).
 
 :func:`count` does not scan the trail. A small state file (``analyses.count.json``, rewritten
 atomically under the lock) holds the records per kept file and how many bytes of the current file
@@ -125,14 +126,12 @@ def record(fields: dict[str, Any], settings: Settings | None = None) -> dict[str
     line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     with _locked(path):
         state = _synced_state(path)
+        _cut_torn_tail(path)
         size = _size(path)
         if size and size + len(line) > MAX_BYTES:
             _rotate(path, state)
-            size = 0
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
         try:
-            if size and not _ends_with_newline(fd, size):
-                _write_all(fd, b"\n")  # end a fragment a crashed writer left; it stays unparseable alone
             _write_all(fd, line)
             end = os.fstat(fd).st_size
         finally:
@@ -167,8 +166,34 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _ends_with_newline(fd: int, size: int) -> bool:
-    return os.pread(fd, 1, size - 1) == b"\n"
+def _cut_torn_tail(path: Path) -> None:
+    """Cut the current file back to just after its last newline (caller holds the lock).
+
+    A writer killed mid-write leaves a fragment without its newline; that record was never
+    acknowledged (``record`` had not returned), so it is dropped rather than kept as an
+    unparseable line: every line of the trail parses.
+
+    Raises:
+        OSError: the file cannot be read or truncated.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        end = os.fstat(fd).st_size
+        cut = end
+        while cut > 0:
+            start = max(0, cut - _SCAN_CHUNK)
+            newline = os.pread(fd, cut - start, start).rfind(b"\n")
+            if newline >= 0:
+                cut = start + newline + 1
+                break
+            cut = start
+        if cut < end:
+            os.ftruncate(fd, cut)
+    finally:
+        os.close(fd)
 
 
 def _size(path: Path) -> int:

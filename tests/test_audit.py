@@ -53,12 +53,24 @@ def test_a_fragment_left_by_a_crashed_writer_never_breaks_a_line() -> None:
     assert _presets() == ["p0"]  # readers skip the truncated last line
     assert audit.count() == 1
     audit.record(_rec(1))
-    lines = path.read_bytes().splitlines()
-    assert len(lines) == 3
-    assert json.loads(lines[2])["preset"] == "p1"  # not glued to the fragment
+    data = path.read_bytes()
+    assert data.endswith(b"\n")
+    lines = data.splitlines()
+    assert len(lines) == 2  # the torn record (never acknowledged) was cut off, not kept as a line
+    assert [json.loads(line)["preset"] for line in lines] == ["p0", "p1"]  # every line parses
     assert _presets() == ["p0", "p1"]
     assert audit.count() == 2
     assert len(audit.export_jsonl().splitlines()) == 2
+
+
+def test_a_trail_that_is_only_a_torn_fragment_is_cut_to_nothing_before_the_append() -> None:
+    path = audit.audit_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'{"feature": "chest", "pre' * 20000)  # one long torn write, no newline at all
+    audit.record(_rec(7))
+    lines = path.read_bytes().splitlines()
+    assert [json.loads(line)["preset"] for line in lines] == ["p7"]
+    assert audit.count() == 1
 
 
 def test_count_reads_a_small_state_not_the_trail(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,6 +33,7 @@ from core.board import (
     task_label,
     validate_summary,
 )
+from core.board.security import ANONYMOUS_VISITOR
 from core.errors import UserError
 from core.settings import get_settings
 from ui.common import lang, show_user_error, tr
@@ -41,7 +42,7 @@ _LOG = logging.getLogger(__name__)
 
 VISITOR_KEY = "board_visitor_token"  # the visitor cookie value issued to this session ("" when refused)
 #: the one fallback visitor of every session with no client address and no usable cookie
-ANONYMOUS = "anonymous"
+ANONYMOUS = ANONYMOUS_VISITOR
 NICKNAME_KEY = "board_nickname"
 OPEN_POST_KEY = "board_open_post"
 ADMIN_SECRET_NAME = "DRDC_ADMIN_SECRET"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from core.board import security
 from core.board.config import BoardConfig
 from core.board.engine import BoardEngine, BoardTx
-from core.board.errors import NotFoundError, RateLimitedError
+from core.board.errors import NotFoundError, PermissionDeniedError, RateLimitedError
 from core.board.security import Visitor, as_visitor
 
 #: (limit, window in seconds) pairs of one bucket
@@ -27,11 +27,23 @@ Bucket = tuple[str, Rules]
 
 @dataclass(frozen=True)
 class Who:
-    """A visitor as stored: the hashes of its id and network, and whether it is confirmed."""
+    """A visitor as stored: the hashes of its id and network, whether it is confirmed, and whether
+    it is the shared :data:`~core.board.security.ANONYMOUS_VISITOR`."""
 
     vhash: str
     nhash: str | None
     confirmed: bool
+    anonymous: bool = False
+
+    @property
+    def like_key(self) -> str:
+        """Whose like this is: a confirmed browser's own; for a session whose browser has not
+        returned its cookie (a first visit, or a client that drops cookies and so is new on every
+        session), its network's, so such sessions add at most one like per post per network
+        (IPv4 address or IPv6 /64; every session without an address counts as one network)."""
+        if self.confirmed:
+            return self.vhash
+        return self.nhash or security.visitor_hash(security.NO_NETWORK)
 
 
 def who(visitor: Visitor | str) -> Who:
@@ -41,7 +53,15 @@ def who(visitor: Visitor | str) -> Who:
         security.visitor_hash(v.id),
         security.visitor_hash(v.network) if v.network else None,
         bool(v.confirmed),
+        v.id == security.ANONYMOUS_VISITOR,
     )
+
+
+def require_recognised(visitor: Who) -> None:
+    """Raises PermissionDeniedError for the shared anonymous visitor (every session with no client
+    address once new ids ran out): its likes and reports would be anyone's."""
+    if visitor.anonymous:
+        raise PermissionDeniedError("board.error.unrecognised_visitor")
 
 
 def check_bucket(tx: BoardTx, bucket: Bucket, action: str, now: float) -> None:
@@ -116,21 +136,23 @@ class RateLimited:
 
 
 class Likes(RateLimited):
-    """One like per visitor per post."""
+    """One like per visitor per post; sessions whose browser has not returned its cookie like as
+    their network (see :attr:`Who.like_key`)."""
 
     def like(self, post_id: int, visitor_id: Visitor | str) -> bool:
-        """Like a visible post; returns False when this visitor already liked it
-        (one like per visitor per post, enforced by a UNIQUE constraint).
+        """Like a visible post; returns False when this visitor (for an unconfirmed session: its
+        network) already liked it (enforced by a UNIQUE constraint).
 
         Raises:
-            NotFoundError, RateLimitedError.
+            NotFoundError, RateLimitedError, PermissionDeniedError (the shared anonymous visitor).
         """
         visitor = who(visitor_id)
+        require_recognised(visitor)
         with self._engine.write() as tx:
             now = self.clock()
             self._rate_check(tx, visitor, "like", now)
             self._require_visible(tx, int(post_id))
-            if not tx.add_like(int(post_id), visitor.vhash, now):
+            if not tx.add_like(int(post_id), visitor.like_key, now):
                 return False
             self._rate_record(tx, visitor, "like", now)
             return True
@@ -139,19 +161,20 @@ class Likes(RateLimited):
         """Take back this visitor's like; returns False when there was none.
 
         Raises:
-            RateLimitedError.
+            RateLimitedError, PermissionDeniedError (the shared anonymous visitor).
         """
         visitor = who(visitor_id)
+        require_recognised(visitor)
         with self._engine.write() as tx:
             now = self.clock()
             self._rate_check(tx, visitor, "like", now)
-            if not tx.remove_like(int(post_id), visitor.vhash):
+            if not tx.remove_like(int(post_id), visitor.like_key):
                 return False
             self._rate_record(tx, visitor, "like", now)
             return True
 
     def has_liked(self, post_id: int, visitor_id: Visitor | str) -> bool:
-        """Whether this visitor likes the post."""
+        """Whether this visitor (for an unconfirmed session: its network) likes the post."""
         visitor = who(visitor_id)
         with self._engine.read() as tx:
-            return tx.has_like(int(post_id), visitor.vhash)
+            return tx.has_like(int(post_id), visitor.like_key)

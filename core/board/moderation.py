@@ -11,7 +11,7 @@ from typing import Any
 from core.board import security, text
 from core.board.engine import BoardTx
 from core.board.errors import NotFoundError, PermissionDeniedError
-from core.board.limits import RateLimited, who
+from core.board.limits import RateLimited, require_recognised, who
 from core.board.records import (
     Comment,
     Page,
@@ -43,13 +43,15 @@ class Reports(RateLimited):
         (``Visitor.confirmed`` False) is recorded but does not count.
 
         Raises:
-            NotFoundError, RateLimitedError, InvalidInputError (reason too long).
+            NotFoundError, RateLimitedError, InvalidInputError (reason too long),
+            PermissionDeniedError (the shared anonymous visitor).
         """
         cfg = self.config
         reason = reason.strip() if isinstance(reason, str) else ""
         if reason:
             reason = text.clean_line(reason, "reason", 1, cfg.report_reason_max)
         visitor = who(visitor_id)
+        require_recognised(visitor)
         with self._engine.write() as tx:
             now = self.clock()
             self._rate_check(tx, visitor, "report", now)

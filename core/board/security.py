@@ -82,6 +82,11 @@ def new_visitor_id() -> str:
 
 #: the bucket of whole-board limits (failed admin secrets from everyone)
 GLOBAL_BUCKET = "global"
+#: the one shared visitor of every session with no client address and no usable cookie (new ids
+#: ran out, or the database could not issue one): it may not like or report
+ANONYMOUS_VISITOR = "anonymous"
+#: the like key of cookie-less sessions with no client address (they count as one network)
+NO_NETWORK = "network:none"
 
 
 def visitor_hash(visitor_id: str) -> str:

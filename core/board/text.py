@@ -101,6 +101,18 @@ _SCRIPT_PREFIXES: tuple[tuple[str, str], ...] = (
     ("CJK UNIFIED IDEOGRAPH", "Han"), ("CJK COMPATIBILITY IDEOGRAPH", "Han"), ("IDEOGRAPHIC ", "Han"),
     ("HIRAGANA ", "Hiragana"), ("KATAKANA", "Katakana"),
 )
+#: The blocks each script's letters must come from (hardening review: "ɑdmin" with U+0251, small
+#: capitals "ᴀᴅᴍɪɴ" and "adɱin" were Latin by name). Latin: Basic Latin, Latin-1 Supplement and
+#: Latin Extended-A (IPA, phonetic, small-capital and other extended Latin letters are refused, and
+#: so are precomposed Vietnamese letters); Greek and Cyrillic: their basic blocks (plus the
+#: Cyrillic Supplement); Hangul: syllables, jamo and compatibility jamo. A letter of a script
+#: outside its blocks counts as "Other" (refused).
+_SCRIPT_BLOCKS: dict[str, tuple[tuple[int, int], ...]] = {
+    "Latin": ((0x0041, 0x007A), (0x00C0, 0x00FF), (0x0100, 0x017F)),
+    "Greek": ((0x0370, 0x03FF),),
+    "Cyrillic": ((0x0400, 0x052F),),
+    "Hangul": ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7AF), (0xD7B0, 0xD7FF)),
+}
 _SCRIPT_SETS: tuple[frozenset[str], ...] = (
     frozenset({"Latin", "Han", "Hangul"}),
     frozenset({"Latin", "Han", "Hiragana", "Katakana"}),
@@ -143,15 +155,20 @@ def _script(ch: str) -> str | None:
         return "Katakana"
     for prefix, script in _SCRIPT_PREFIXES:
         if name.startswith(prefix):
+            blocks = _SCRIPT_BLOCKS.get(script)
+            if blocks is not None and not any(low <= ord(ch) <= high for low, high in blocks):
+                return "Other"
             return script
     return "Other"
 
 
 def nickname_skeleton(nickname: str) -> str:
-    """What a nickname looks like: NFKC, case folded, look-alikes folded to Latin, everything
-    but letters and digits dropped ("ΑDM1N", "a.d.m.i.n" and "аdmin" all give "admin")."""
-    folded = unicodedata.normalize("NFKC", nickname).casefold().translate(_SKELETON)
-    return _NOT_ALNUM.sub("", folded)
+    """What a nickname looks like: NFKC, case folded, accents and other combining marks dropped,
+    look-alikes folded to Latin, everything but letters and digits dropped ("ΑDM1N", "a.d.m.i.n",
+    "àdmin" and "аdmin" all give "admin")."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", nickname).casefold())
+    folded = "".join(ch for ch in folded if unicodedata.category(ch)[0] != "M")
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFC", folded).translate(_SKELETON))
 
 
 def check_nickname_chars(nick: str) -> None:

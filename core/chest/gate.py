@@ -456,7 +456,12 @@ def _reference_issue(code: str, name: str, state: str, command: str) -> GateIssu
 
 def _registry_reference(card_name: str, loader: Any = None) -> tuple[Any, str, str]:
     """(reference, state, command) for a reference card: the reference only when verified and readable
-    (read by ``loader(path, sha256)``, :class:`PcaReference` by default)."""
+    (read by ``loader(path, sha256)``, :class:`PcaReference` by default).
+
+    Never raises: a card that cannot be read, a file that is missing or unverified, or verified bytes
+    that fail to load in any way (a zip cut short: ``zipfile.BadZipFile``; a garbled deflate stream;
+    ``EOFError`` ...) give ``None`` and a state for the refusal (fail closed).
+    """
     from core.models import registry
 
     try:
@@ -476,7 +481,7 @@ def _registry_reference(card_name: str, loader: Any = None) -> tuple[Any, str, s
         return None, st.state, command
     try:
         return (loader or _image_reference_cached)(str(st.path), st.sha256 or ""), "installed", command
-    except (OSError, ValueError, KeyError) as exc:  # verified bytes that still do not parse
+    except Exception as exc:  # noqa: BLE001 - verified bytes that still do not parse: refuse, never crash
         return None, f"unreadable ({type(exc).__name__})", command
 
 
@@ -512,31 +517,27 @@ def feature_reference_or_issue(model: ChestModel) -> tuple[PcaReference | None, 
     """Feature statistics fitted on ``model``'s installed weights, or the issue to report instead.
 
     * verified statistics of exactly this model file (same SHA-256): ``(reference, None)``;
-    * a *bundled* reference (shipped with the model) missing, damaged or unverified, or any installed
-      reference file damaged or unverified: a refusal naming the fix (fail closed);
-    * a site-fitted reference never fitted (or fitted for other weights), or a model with no
-      reference card: a warning that the feature check is not available (the image-level check
-      still runs), never a silent pass;
+    * a model with a ``<model>-gate`` card whose reference is missing, damaged, unverified, unreadable
+      or fitted for other weights: a refusal naming the fix (fail closed: the model's own check
+      cannot run, so it never silently accepts);
+    * a model with no ``<model>-gate`` card at all: a warning that only the image-statistics check
+      ran (and how to fit one), never a silent pass;
     * a random-weight test model: ``(None, None)``.
+
+    Never raises (see :func:`_registry_reference`).
     """
     if model.is_test_model:
         return None, None
     name = feature_card_name(model.name)
     ref, state, command = _registry_reference(name)
     if ref is not None:
-        if ref.meta.get("model_sha256") == model.sha256:
+        if isinstance(ref.meta, dict) and ref.meta.get("model_sha256") == model.sha256:
             return ref, None
         state = "fitted for other weights"
-    try:
-        from core.models import registry
-
-        bundled = registry.get_card(name).bundled
-    except (KeyError, ValueError, OSError):
-        bundled = False
-    if bundled or state in ("corrupt", "unpinned") or state.startswith("unreadable"):
-        return None, _reference_issue("feature_reference_unavailable", name, state, command)
-    fit = f"python -m core.training.gate_fit fit-features --model {model.name} --data ../shared/data"
-    return None, GateIssue("feature_check_unavailable", "warn", params=(("name", name), ("command", fit)))
+    if state == "no-card":
+        fit = f"python -m core.training.gate_fit fit-features --model {model.name} --data ../shared/data"
+        return None, GateIssue("feature_check_unavailable", "warn", params=(("name", name), ("command", fit)))
+    return None, _reference_issue("feature_reference_unavailable", name, state, command)
 
 
 def feature_reference(model: ChestModel) -> PcaReference | None:

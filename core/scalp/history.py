@@ -24,8 +24,9 @@ read as "heuristic, unknown version". Deleting removes the whole file (the page 
 Writes lose nothing under concurrency: every change (add, delete, the one-time move of a legacy
 file) runs as read-modify-write while holding an exclusive ``fcntl.flock`` on the history's own
 lock file (``<id>.lock``, kept beside it), and the new content goes to a unique temporary file
-that is flushed, fsynced and ``os.replace``-d over the history: a reader sees the old file or the
-new one, never half of one, and a writer killed mid-write leaves the previous history intact.
+that is flushed, fsynced and ``os.replace``-d over the history, and the folder is fsynced after the
+rename (POSIX): a reader sees the old file or the new one, never half of one, a writer killed
+mid-write leaves the previous history intact, and a save that returned survives a power cut.
 8 processes x 50 saves on one code keep all 400 (``tests/scalp/test_history.py``).
 
 :func:`compare` compares the latest check only with an earlier check graded the same way:
@@ -38,11 +39,12 @@ import contextlib
 import functools
 import hashlib
 import json
+import math
 import os
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,7 @@ CODE_MAX = 64  # as typed
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CODE_GROUPS, CODE_GROUP_LEN = 5, 4  # 20 symbols x 5 bits = 100 bits
 MAX_ENTRIES = 500
+GRADE_MAX = 3  # grades are 0 (none) .. 3 (severe)
 SECRET_NAME = ".secret"
 PBKDF2_ITERATIONS = 100_000
 UNKNOWN_VERSION = "unknown"
@@ -93,7 +96,19 @@ class HistoryEntry:
     method: str = "heuristic"
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, ensure_ascii=False, sort_keys=True)
+        """The entry as one line of strict JSON: grades clamped to 0..3, a non-finite grade written
+        as not graded (``null``) and non-finite measurements left out (PostgreSQL's ``jsonb`` and
+        strict JSON readers refuse NaN and Infinity)."""
+        return json.dumps(self.cleaned().__dict__, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+    def cleaned(self) -> HistoryEntry:
+        """The entry as it is stored and read back (see :meth:`to_json`).
+
+        Raises:
+            ValueError, TypeError: a grade that is not a number.
+        """
+        return replace(self, image_grades=_grades(self.image_grades), final_grades=_grades(self.final_grades),
+                       measurements=_measurements(self.measurements))
 
     @property
     def grading(self) -> tuple[str, str, str]:
@@ -110,12 +125,48 @@ class HistoryEntry:
             time=str(data["time"]),
             source=source,
             version=str(data.get("version") or UNKNOWN_VERSION),
-            image_grades={str(k): (None if v is None else int(v)) for k, v in dict(data["image_grades"]).items()},
-            final_grades={str(k): (None if v is None else int(v)) for k, v in dict(data["final_grades"]).items()},
-            measurements={str(k): v for k, v in dict(data.get("measurements", {})).items()
-                          if k in KEPT_MEASUREMENTS and (v is None or isinstance(v, int | float))},
+            image_grades=_grades(dict(data["image_grades"])),
+            final_grades=_grades(dict(data["final_grades"])),
+            measurements=_measurements(dict(data.get("measurements") or {})),
             method=method,
         )
+
+
+def _grade(value: Any) -> int | None:
+    """A stored grade as 0..3: ``None`` stays not graded, a non-finite number (NaN, Infinity, 1e400,
+    an integer beyond float's range) reads as not graded, anything else is clamped to the scale.
+
+    Raises:
+        ValueError, TypeError: not a number (the entry is then skipped as unreadable).
+    """
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float's range (PostgreSQL's jsonb turns 1e400 into one)
+        return None
+    if not math.isfinite(number):
+        return None
+    return max(0, min(GRADE_MAX, int(number)))
+
+
+def _grades(grades: dict[Any, Any]) -> dict[str, int | None]:
+    return {str(k): _grade(v) for k, v in grades.items()}
+
+
+def _measurements(values: dict[Any, Any]) -> dict[str, float | int | None]:
+    """The kept measurements that are plain numbers (or ``None``); non-finite ones are left out."""
+    out: dict[str, float | int | None] = {}
+    for k, v in values.items():
+        if k not in KEPT_MEASUREMENTS or isinstance(v, bool) or not (v is None or isinstance(v, int | float)):
+            continue
+        try:
+            finite = v is None or math.isfinite(v)
+        except OverflowError:  # an int beyond float's range
+            finite = False
+        if finite:
+            out[str(k)] = v
+    return out
 
 
 @dataclass(frozen=True)
@@ -274,15 +325,33 @@ def _write_atomic(path: Path, data: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX: the directory entry is data too; without this a
+    power cut after ``os.replace`` may bring back the old file). A no-op where directories cannot be
+    opened (Windows).
+
+    Raises:
+        OSError: the folder cannot be synced.
+    """
+    if os.name != "posix":  # pragma: no cover
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _entry(data: Any) -> HistoryEntry | None:
     """A stored entry, or None when it cannot be read."""
     try:
         return HistoryEntry.from_dict(data)
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
         return None
 
 
@@ -350,7 +419,7 @@ class HistoryStore:
             return _parsed(db.add(self.profile_id(code), entry.to_json(), MAX_ENTRIES))
         with self._locked(code) as path:
             entries = self._read(path)
-            entries.append(entry)
+            entries.append(entry.cleaned())
             entries = entries[-MAX_ENTRIES:]
             _write_atomic(path, "".join(e.to_json() + "\n" for e in entries))
         return entries
@@ -372,7 +441,9 @@ class HistoryStore:
         if not path.is_file():
             return []
         rows = []
-        for line in path.read_text(encoding="utf-8").splitlines():
+        # bytes that are not UTF-8 (a damaged disk, a hand edit) become U+FFFD: that line still
+        # parses, or is skipped like any other unreadable line; the rest of the history reads
+        for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
             try:
                 rows.append(json.loads(line))
             except ValueError:

@@ -344,6 +344,45 @@ def stand_in_model(test_model):
     return model
 
 
+@pytest.fixture()
+def installed_stand_in(stand_in_model):
+    """The stand-in with its feature reference installed and verified, as a site has after
+    ``gate_fit fit-features``: the page refuses an xrv model whose own check cannot run. The stand-in's
+    random features have no meaningful statistics, so this reference (pinned like a fitted one) accepts
+    every feature vector; the image-level checks still run for real."""
+    import numpy as np
+
+    from core.chest.gate import PcaReference, feature_card_name
+    from core.models import registry
+    from core.settings import get_settings
+
+    card = registry.get_card(feature_card_name(stand_in_model.name))
+    target = get_settings().weights_dir / card.file
+    dim = 1024  # DenseNet-121's pooled features
+    PcaReference(np.zeros(dim, np.float32), np.eye(4, dim, dtype=np.float32), np.ones(4, np.float32), 1.0,
+                 float("inf"), {"model_sha256": stand_in_model.sha256}).save(target)
+    registry.pin(card, registry.sha256_of(target))
+    return stand_in_model
+
+
+def test_an_xrv_model_whose_feature_reference_was_never_fitted_is_refused_on_the_page(
+        shared_data: Path, stand_in_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: the model has a card for its feature reference but none is installed, so its own
+    check cannot run; the page refuses (not overridable) and names the fit command."""
+    from core.chest import loader
+    from core.chest.gate import feature_card_name
+
+    monkeypatch.setattr(loader, "load_best_model", lambda: stand_in_model)
+    name, data, _ = _dicom_with_phi(shared_data)
+    at = _chest("en")
+    at.file_uploader(key="chest_upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = "\n".join(e.value for e in at.error)
+    assert feature_card_name(loader.XRV_NAME) in errors and "gate_fit fit-features" in errors
+    assert t("chest.findings.title", "en") not in [s.value for s in at.subheader]
+    assert t("chest.gate.override_button", "en") not in [b.label for b in at.button]
+
+
 def _dicom_with_phi(shared_data: Path) -> tuple[str, bytes, list[str]]:
     """The real SIIM DICOM with patient/site tags filled in, named by its SOP Instance UID (no extension,
     as on a PACS or CD export); returns (name, bytes, every identifying value in it)."""
@@ -397,7 +436,7 @@ def test_a_wrong_file_gets_the_loaders_translated_error(lang: str, test_model, m
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_an_extensionless_real_dicom_is_analysed_and_its_summary_shared_without_patient_tags(
-        lang: str, shared_data: Path, stand_in_model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        lang: str, shared_data: Path, installed_stand_in, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     from core.board import Board
@@ -405,7 +444,7 @@ def test_an_extensionless_real_dicom_is_analysed_and_its_summary_shared_without_
 
     db_path = tmp_path / "board.sqlite3"
     monkeypatch.setenv("DRDC_DB_PATH", str(db_path))
-    monkeypatch.setattr(loader, "load_best_model", lambda: stand_in_model)
+    monkeypatch.setattr(loader, "load_best_model", lambda: installed_stand_in)
     name, data, phi = _dicom_with_phi(shared_data)
     assert "." in name and not name.endswith(".dcm")
     at = _chest(lang)
@@ -465,14 +504,14 @@ def test_a_panicking_dicom_in_a_batch_gets_the_usual_error_and_the_other_file_is
 
 
 def test_burned_in_annotation_warns_and_the_pdf_leaves_the_image_out_unless_confirmed(
-        shared_data: Path, stand_in_model, monkeypatch: pytest.MonkeyPatch) -> None:
+        shared_data: Path, installed_stand_in, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     import pydicom
 
     from core.chest import loader
 
-    monkeypatch.setattr(loader, "load_best_model", lambda: stand_in_model)
+    monkeypatch.setattr(loader, "load_best_model", lambda: installed_stand_in)
     ds = pydicom.dcmread(shared_data / "dicom" / "siim_pneumothorax_sample.dcm")
     ds.BurnedInAnnotation = "YES"
     ds.BodyPartExamined = "HONG GILDONG"

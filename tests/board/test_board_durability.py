@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from core.board import Board, BoardConfig, PermissionDeniedError, cheap_password_hasher
+from core.board import Board, BoardConfig, PermissionDeniedError, cheap_password_hasher, open_board
 from core.board.__main__ import main as cli_main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -342,8 +342,9 @@ def test_the_cli_reports_a_refused_import_without_a_traceback(board: Board, tmp_
 _BIG_IMPORT = r"""
 import json, sys
 sys.path.insert(0, sys.argv[2])
-from core.board import Board, BoardConfig, cheap_password_hasher
-board = Board(sys.argv[1], BoardConfig(password_hasher=cheap_password_hasher()).without_rate_limits())
+from core.board import Board, BoardConfig, cheap_password_hasher, open_board
+config = BoardConfig(password_hasher=cheap_password_hasher()).without_rate_limits()
+board = open_board(config=config) if sys.argv[1] == "-" else Board(sys.argv[1], config)  # "-": DRDC_DB_URL
 print("ready", flush=True)
 def lines():
     for i in range(int(sys.argv[3])):
@@ -353,6 +354,24 @@ def lines():
             print("importing", flush=True)
 print(json.dumps(board.import_jsonl(lines())), flush=True)
 """
+
+
+def _run_import(where: str, n: int, delay: float) -> None:
+    """Import ``n`` posts in a child process (``where``: the SQLite file, or "-" for DRDC_DB_URL) and
+    kill -9 it ``delay`` seconds after its first record was read (60: let it finish)."""
+    proc = subprocess.Popen([sys.executable, "-c", _BIG_IMPORT, where, str(PROJECT_ROOT), str(n)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        assert proc.stdout.readline().strip() == "importing"
+        if delay < 60:
+            time.sleep(delay)
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 @pytest.mark.slow
@@ -366,19 +385,7 @@ def test_an_import_killed_midway_leaves_all_or_nothing(db_path: Path) -> None:
     n = 3000
     outcomes = set()
     for delay in (0.0, 0.3, 0.8, 1.5, 3.0, 60.0):
-        proc = subprocess.Popen([sys.executable, "-c", _BIG_IMPORT, str(db_path), str(PROJECT_ROOT), str(n)],
-                                stdout=subprocess.PIPE, text=True)
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready"
-            assert proc.stdout.readline().strip() == "importing"
-            if delay < 60:
-                time.sleep(delay)
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        _run_import(str(db_path), n, delay)
         with sqlite3.connect(db_path) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             bulk = conn.execute("SELECT COUNT(*) FROM posts WHERE title LIKE 'bulk %'").fetchone()[0]
@@ -389,3 +396,28 @@ def test_an_import_killed_midway_leaves_all_or_nothing(db_path: Path) -> None:
     board = Board(db_path, _bulk_config())
     assert [p.title for p in board.list_posts().items] == ["before"]
     assert board.integrity_check() == "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage_engine", ["postgresql"], indirect=True)
+def test_an_import_killed_midway_on_postgresql_leaves_all_or_nothing(storage_engine: str) -> None:
+    """The same on PostgreSQL (``DRDC_DB_URL``): the child is killed -9 while its import transaction
+    is open; the server rolls it back when the connection drops, so the board holds none of the
+    import or all of it, and the next import runs."""
+    from core.settings import get_settings
+    from core.storage import postgres
+
+    open_board(config=_bulk_config()).create_post("v", category="free", title="before", body="kept",
+                                                   nickname="nick", password="pw-1234")
+    n = 3000
+    outcomes = set()
+    for delay in (0.0, 0.3, 0.8, 1.5, 3.0, 60.0):
+        _run_import("-", n, delay)
+        with postgres.transaction(get_settings()) as conn:
+            bulk = conn.execute("SELECT count(*) FROM board_posts WHERE title LIKE 'bulk %'").fetchone()[0]
+            conn.execute("DELETE FROM board_posts WHERE title LIKE 'bulk %'")
+        assert bulk in (0, n), f"a partial import survived ({bulk} of {n} posts, kill after {delay} s)"
+        outcomes.add(bulk)
+    assert n in outcomes and 0 in outcomes  # the run left alone completed; an early kill left nothing
+    board = open_board(config=_bulk_config())
+    assert [p.title for p in board.list_posts().items] == ["before"]

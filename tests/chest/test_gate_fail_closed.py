@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,12 +86,77 @@ def test_an_intact_install_has_no_reference_problem(weights_copy: Path) -> None:
     assert not codes & {"reference_unavailable", "feature_reference_unavailable", "feature_check_unavailable"}
 
 
-def test_a_model_without_fitted_features_warns_instead_of_passing_silently(weights_copy: Path) -> None:
-    """A site-fitted reference (torchxrayvision's) that was never fitted: the image check still runs,
-    and the result says the feature check did not."""
+XRV = "xrv-densenet121-res224-all"
+
+
+def _model(name: str, sha: str = "0" * 64) -> Any:
     from types import SimpleNamespace
 
-    fake = SimpleNamespace(is_test_model=False, name="xrv-densenet121-res224-all", sha256="0" * 64)
-    ref, issue = gate.feature_reference_or_issue(fake)
+    return SimpleNamespace(is_test_model=False, name=name, sha256=sha)
+
+
+def _plant_trusted(weights_copy: Path, data: bytes) -> Path:
+    """Write ``data`` as the xrv feature reference (a site-fitted card without a published checksum) and
+    pin its checksum, as ``core.models verify --trust-unknown`` does: the bytes are trusted."""
+    card = registry.get_card(feature_card_name(XRV))
+    target = weights_copy.parent / "downloads" / card.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    registry.pin(card, registry.sha256_of(target))
+    assert registry.status(card.name).installed
+    return target
+
+
+def _starter_reference_bytes(weights_copy: Path) -> bytes:
+    return (weights_copy / registry.get_card(STARTER_GATE).file).read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbled", "not-a-zip"])
+def test_a_trusted_but_damaged_reference_refuses_instead_of_crashing(weights_copy: Path, damage: str) -> None:
+    """Bytes whose checksum is trusted but that do not parse (a zip cut short, a deflate stream
+    garbled, no zip at all) refuse analysis with the fix named; no exception reaches the page."""
+    good = _starter_reference_bytes(weights_copy)
+    if damage == "truncated":
+        data = good[: len(good) // 2]
+    elif damage == "garbled":
+        data = bytearray(good)
+        for i in range(200, len(good) // 2, 97):  # inside the compressed members, not the directory
+            data[i] ^= 0x5A
+        data = bytes(data)
+    else:
+        data = b"PK\x03\x04" + bytes(range(256)) * 4
+    _plant_trusted(weights_copy, data)
+    ref, state, command = gate._registry_reference(feature_card_name(XRV))
+    assert ref is None and state.startswith("unreadable"), state
+    ref, issue = gate.feature_reference_or_issue(_model(XRV))
+    assert ref is None and issue is not None
+    assert issue.code == "feature_reference_unavailable" and issue.severity == "refuse" and not issue.overridable
+    assert "python -m core.training.gate_fit fit-features --model xrv-densenet121-res224-all" in issue.message("en")
+    assert feature_card_name(XRV) in issue.message("ko")
+
+
+def test_a_model_with_a_feature_card_but_no_fitted_reference_is_refused(weights_copy: Path) -> None:
+    """torchxrayvision's DenseNet has a card for its feature reference; never fitted, the model's own
+    check cannot run, so analysis is refused with the fit command (fail closed), not merely warned."""
+    ref, issue = gate.feature_reference_or_issue(_model(XRV))
+    assert ref is None and issue is not None
+    assert issue.code == "feature_reference_unavailable" and issue.severity == "refuse" and not issue.overridable
+    assert "missing" in issue.message("en")
+    assert "python -m core.training.gate_fit fit-features --model xrv-densenet121-res224-all" in issue.message("en")
+
+
+def test_a_feature_reference_fitted_for_other_weights_is_refused(weights_copy: Path) -> None:
+    _plant_trusted(weights_copy, _starter_reference_bytes(weights_copy))  # readable, but not xrv's statistics
+    ref, issue = gate.feature_reference_or_issue(_model(XRV, sha="a" * 64))
+    assert ref is None and issue is not None
+    assert issue.code == "feature_reference_unavailable" and issue.severity == "refuse"
+    assert "fitted for other weights" in issue.message("en")
+
+
+def test_a_model_without_any_feature_card_warns_that_only_the_image_check_ran(weights_copy: Path) -> None:
+    """No ``<model>-gate`` card at all: the image-statistics gate alone applies, and the result says so."""
+    ref, issue = gate.feature_reference_or_issue(_model("site-chest-model"))
     assert ref is None and issue is not None
     assert issue.code == "feature_check_unavailable" and issue.severity == "warn"
+    assert "no feature reference card" in issue.message("en")
+    assert "fit-features --model site-chest-model" in issue.message("en")

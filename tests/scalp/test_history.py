@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import stat
 from pathlib import Path
 
@@ -337,3 +338,99 @@ def test_the_code_marker_is_one_for_every_spelling_and_never_the_code() -> None:
     marker = code_marker(code)
     assert marker == code_marker("7k2q xm9d pl4r zt8w") == code_marker(" 7K2QXM9DPL4RZT8W ")
     assert marker != code_marker("7K2Q-XM9D-PL4R-ZT8X") and code.lower().replace("-", "") not in marker
+
+
+# --- stored values that once crashed the history page (hardening review of issue 16) ------------
+PLANTED = [  # (raw JSON text of one stored entry, what it reads as: final dandruff grade or "skipped")
+    ('{"time": "t1", "image_grades": {"dandruff": 1e400}, "final_grades": {"dandruff": 1e400}}', None),
+    ('{"time": "t2", "image_grades": {"dandruff": 7}, "final_grades": {"dandruff": 7}}', 3),
+    ('{"time": "t3", "image_grades": {"dandruff": -2}, "final_grades": {"dandruff": -2.5}}', 0),
+    ('{"time": "t4", "image_grades": {}, "final_grades": {"dandruff": 2}, '
+     '"measurements": {"hair_count": 1e400, "hair_coverage": -1e400, "hair_width_px": 3.5}}', 2),
+]
+
+
+def _assert_readable(entries: list[HistoryEntry]) -> None:
+    from core.scalp.texts import grade_label
+
+    for e in entries:
+        for grades in (e.image_grades, e.final_grades):
+            assert all(g is None or (isinstance(g, int) and 0 <= g <= 3) for g in grades.values()), grades
+            for g in grades.values():
+                grade_label(g, "en")
+        assert all(v is None or math.isfinite(v) for v in e.measurements.values()), e.measurements
+    compare(entries)
+
+
+def test_a_hand_corrupted_history_file_reads_and_saves_without_crashing() -> None:
+    """Infinity, NaN and out-of-range grades, and bytes that are not UTF-8, in the stored file: the
+    history still reads (grades clamped to 0..3, non-finite ones read as not graded, non-finite
+    measurements dropped) and the next save writes strict JSON."""
+    store = HistoryStore()
+    store.add(CODE, entry(1, "t0"))
+    path = store.root / f"{store.profile_id(CODE)}.jsonl"
+    raw = path.read_bytes() + b"".join(text.encode() + b"\n" for text, _ in PLANTED)
+    raw += b'{"time": "t5", "image_grades": {"dandruff": Infinity}, "final_grades": {"dandruff": NaN}}\n'
+    raw += b'{"time": "t6 \xff\xfe\xc3", "image_grades": {}, "final_grades": {"dandruff": 1}}\n'  # not UTF-8
+    raw += b'\xff\xfe garbage \x80\n'
+    path.write_bytes(raw)
+    got = store.entries(CODE)
+    _assert_readable(got)
+    by_time = {e.time[:2]: e for e in got}
+    assert [e.time[:2] for e in got] == ["t0", "t1", "t2", "t3", "t4", "t5", "t6"]
+    for n, (_, grade) in enumerate(PLANTED, start=1):
+        assert by_time[f"t{n}"].final_grades["dandruff"] == grade
+    assert by_time["t5"].final_grades["dandruff"] is None and by_time["t5"].image_grades["dandruff"] is None
+    assert by_time["t4"].measurements == {"hair_width_px": 3.5}
+    kept = store.add(CODE, entry(2, "t7"))
+    _assert_readable(kept)
+    for line in path.read_text(encoding="utf-8").splitlines():  # strict JSON: no NaN / Infinity tokens
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} written to the history"))
+
+
+def test_a_result_with_nan_or_infinite_values_saves_on_both_engines(storage_engine: str) -> None:
+    """PostgreSQL's ``jsonb`` refuses NaN and Infinity: they are dropped before the entry is written
+    (and a non-finite grade is stored as not graded), on both engines alike."""
+    store = HistoryStore()
+    bad = HistoryEntry("t0", "heuristic", "v", {"dandruff": float("nan"), "redness": 9},
+                       {"dandruff": float("inf"), "redness": 2},
+                       {"hair_count": float("nan"), "hair_coverage": float("inf"), "hair_width_px": 4.0})
+    saved = store.add(CODE, bad)
+    assert saved == store.entries(CODE)
+    (got,) = store.entries(CODE)
+    assert got.image_grades == {"dandruff": None, "redness": 3}
+    assert got.final_grades == {"dandruff": None, "redness": 2}
+    assert got.measurements == {"hair_width_px": 4.0}
+    _assert_readable([got])
+
+
+@pytest.mark.parametrize("storage_engine", ["postgresql"], indirect=True)
+def test_a_huge_number_stored_in_postgresql_reads_as_a_clamped_grade(storage_engine: str) -> None:
+    """``jsonb`` keeps 1e400 exactly; Python reads it as infinity: the row still reads."""
+    from core.storage import postgres
+
+    store = HistoryStore()
+    store.add(CODE, entry(1, "t0"))
+    with postgres.transaction(get_settings()) as conn:
+        for text, _ in PLANTED:
+            conn.execute("INSERT INTO scalp_history (profile_id, entry) VALUES (%s, %s::jsonb)",
+                         (store.profile_id(CODE), text))
+    got = store.entries(CODE)
+    _assert_readable(got)
+    assert [e.final_grades["dandruff"] for e in got] == [1, *(grade for _, grade in PLANTED)]
+
+
+def test_a_save_syncs_the_file_and_then_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Power-loss durability on POSIX: the new file's bytes, then the rename (the folder's entry)."""
+    import os
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    HistoryStore().add(CODE, entry(1, "t0"))
+    assert synced[-2:] == ["file", "folder"], synced
