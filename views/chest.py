@@ -83,6 +83,7 @@ st.caption(tr("chest.intro"))
 LANG = lang()
 state: batch.ChestSession = st.session_state.setdefault(STATE, batch.ChestSession())  # images, analyses, reports
 model, model_error = get_model()
+HELD_BACK = dict(chest_loader.availability().held_back)
 if model is None:
     if isinstance(model_error, chest_loader.ModelLoadError):
         show_user_error(model_error)
@@ -96,8 +97,11 @@ else:
     if model.name != chest_loader.XRV_NAME:
         starter = chest_loader.starter_summary(model.name)
         st.info(tr("chest.model.starter_notice", auc=starter["auc"], lo=starter["lo"], hi=starter["hi"], n=starter["n"]), icon=":material/explore:")
-        with st.expander(tr("chest.model.starter_upgrade")):
-            install_panel(get_card(chest_loader.XRV_NAME), key="chest_upgrade")
+        if chest_loader.XRV_NAME not in HELD_BACK:
+            with st.expander(tr("chest.model.starter_upgrade")):
+                install_panel(get_card(chest_loader.XRV_NAME), key="chest_upgrade")
+for held_name, fit_command in HELD_BACK.items():  # installed, but its own input check is not fitted: not used
+    st.warning(tr("chest.model.held_back", name=held_name, command=fit_command), icon=":material/lock:")
 
 with st.expander(tr("chest.settings"), expanded=True):
     left, right = st.columns(2)

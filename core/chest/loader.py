@@ -54,6 +54,7 @@ class Availability:
     name: str | None
     install_command: str
     candidates: tuple[str, ...]
+    held_back: tuple[tuple[str, str], ...] = ()  # (model, command to fit its input check): installed, not used
 
 
 def _card_rank(card: Any) -> tuple[int, float, str]:
@@ -72,15 +73,40 @@ def chest_cards() -> list[Any]:
     return sorted(registry.list_cards(task=TASK), key=_card_rank)
 
 
+def gate_reference_missing(name: str) -> str | None:
+    """The command that fits model ``name``'s own input check when the model has a feature-reference
+    card (``<name>-gate``) whose file is not installed and verified; None when the check can run (or
+    the model has no such card and runs on the image-statistics check alone, as the page says)."""
+    gate = f"{name}-gate"
+    try:
+        card = registry.get_card(gate)
+    except (KeyError, ValueError, OSError):
+        return None
+    if registry.installed_path(gate) is not None:
+        return None
+    return registry.install_command(card)
+
+
 def availability() -> Availability:
-    """Which chest model would be loaded (``name`` None when none is installed and verified)."""
+    """Which chest model would be loaded (``name`` None when none is installed and verified).
+
+    An installed model whose own input check has no fitted reference is held back (the gate would
+    refuse every film with it: fail closed) and the next installed model is used; ``held_back`` names
+    it with the command that makes it usable.
+    """
     cards = chest_cards()
+    held: list[tuple[str, str]] = []
     for card in cards:
-        if registry.installed_path(card.name) is not None:
-            return Availability(card.name, registry.install_command(card), tuple(c.name for c in cards))
+        if registry.installed_path(card.name) is None:
+            continue
+        fit = gate_reference_missing(card.name)
+        if fit is not None:
+            held.append((card.name, fit))
+            continue
+        return Availability(card.name, registry.install_command(card), tuple(c.name for c in cards), tuple(held))
     first = registry.get_card(XRV_NAME) if any(c.name == XRV_NAME for c in cards) else (cards[0] if cards else None)
     command = registry.install_command(first) if first else f"python -m core.models fetch {XRV_NAME}"
-    return Availability(None, command, tuple(c.name for c in cards))
+    return Availability(None, command, tuple(c.name for c in cards), tuple(held))
 
 
 def load_best_model() -> ChestModel:

@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     mt.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs (schedule unchanged)")
     mt.add_argument("--candidate", action="store_true",
                     help="score validation only (runs compared before one is chosen); no test figures")
+    mt.add_argument("--every-epoch", action="store_true", help="also keep each epoch's weights (model_e<N>.pt)")
     mt.add_argument("--init", type=Path, default=None, help="start from this run's model.pt (preset continue)")
     mt.add_argument("--out", type=Path, default=None, help="run folder (default weights/downloads/training-runs/...)")
 
@@ -283,7 +284,7 @@ def cmd_multitask(args: argparse.Namespace) -> int:
     out = _run_dir(args.out, f"multitask-{args.preset}")
     run(args.shared, out, args.preset, args.seed, args.cache or _default_cache(), args.max_minutes, args.threads,
         args.n_boot, _log_to(out / "log.txt"), init=args.init, stop_after=args.stop_after,
-        held_out=not args.candidate)
+        held_out=not args.candidate, every_epoch=args.every_epoch)
     print(f"run folder: {out}")
     return 0
 

@@ -286,11 +286,13 @@ class RunResult:
 def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, checkpoint: Path | None = None,
                     max_minutes: float | None = None, log: Callable[[str], None] = print,
                     progress: bool = True, pretrained: bool = True, init: Path | None = None,
-                    stop_after: int | None = None) -> RunResult:
+                    stop_after: int | None = None, every_epoch: bool = False) -> RunResult:
     """Fine-tune the whole network; keep the EMA state with the best validation score.
 
     ``init``: start from a :func:`save` checkpoint's weights (the epochs then draw another data
-    order); ``stop_after``: end after that many epochs without changing the schedule.
+    order); ``stop_after``: end after that many epochs without changing the schedule; ``every_epoch``:
+    also keep each epoch's EMA state beside the checkpoint (``model_e<N>.pt``) for choosing a head's
+    epoch on its own validation figures.
     """
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
@@ -358,6 +360,8 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
         result.history.append(row)
         log(f"epoch {epoch}: loss {row['loss']:.4f}  NIH val mean AUC {figs['nih_val_auc']:.4f}  "
             f"Kermany val AUC {figs['kermany_val_auc']:.4f}  ({row['seconds'] / 60:.1f} min)")
+        if every_epoch and checkpoint is not None:
+            save(checkpoint.with_name(f"model_e{epoch}.pt"), ema.module, preset, result.history, {"best_epoch": epoch, "seed": seed})
         score = figs["score"] if not math.isnan(figs["score"]) else -0.5  # tiny sets: keep an epoch anyway
         if score > best_score:
             best_score = score
@@ -440,7 +444,7 @@ def _r(v: float) -> float | None:
 def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache: Path | None = None,
         max_minutes: float | None = None, threads: int = 2, n_boot: int = 1000,
         log: Callable[[str], None] = print, init: Path | None = None,
-        stop_after: int | None = None, held_out: bool = True) -> dict[str, Any]:
+        stop_after: int | None = None, held_out: bool = True, every_epoch: bool = False) -> dict[str, Any]:
     """Train, score once on the held-out patients, write ``summary.json`` and ``model.pt`` to ``out``.
 
     ``held_out=False`` (a candidate run, compared with others on validation only): the test
@@ -454,7 +458,8 @@ def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache
     parts = build_splits(shared, preset.size, cache, seed, preset.limit)
     log("split (images): " + ", ".join(f"{k} {len(v)}" for k, v in parts.items())
         + f"  [{time.perf_counter() - t0:.0f} s to read]")
-    res = train_multitask(parts, preset, seed, out / "model.pt", max_minutes, log, init=init, stop_after=stop_after)
+    res = train_multitask(parts, preset, seed, out / "model.pt", max_minutes, log, init=init, stop_after=stop_after,
+                          every_epoch=every_epoch)
     spec = input_spec(preset.size)
     if held_out:
         try:

@@ -99,6 +99,22 @@ def test_the_bundled_starter_model_analyses_a_real_radiograph_and_says_what_it_i
     assert name in "\n".join(x.value for x in at.text)
 
 
+def test_an_installed_model_held_back_for_its_unfitted_input_check_is_named_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from core.chest import loader
+
+    real = loader.availability()
+    if real.name is None or real.name == loader.XRV_NAME:
+        pytest.skip("needs the bundled starter model as the best installed chest model")
+    fit = "python -m core.training.gate_fit fit-features --model xrv-densenet121-res224-all"
+    monkeypatch.setattr(loader, "availability", lambda: replace(real, held_back=((loader.XRV_NAME, fit),)))
+    at = _chest("en")
+    assert t("chest.model.held_back", "en", name=loader.XRV_NAME, command=fit) in [w.value for w in at.warning]
+    assert t("chest.model.starter_upgrade", "en") not in [e.label for e in at.expander]  # it is installed already
+    assert any(t("chest.model.starter_notice", "en", **loader.starter_summary(real.name)) == i.value for i in at.info)
+
+
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_a_real_radiograph_through_the_test_model_shows_findings(lang: str, shared_data: Path, test_model, monkeypatch: pytest.MonkeyPatch) -> None:
     from core import audit

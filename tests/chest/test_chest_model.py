@@ -210,6 +210,37 @@ def test_preference_is_xrv_then_starters_by_auc(monkeypatch) -> None:
     assert loader.availability().name == "starter-a"
 
 
+def test_an_installed_model_without_its_fitted_input_check_is_held_back(monkeypatch) -> None:
+    """xrv installed (e.g. downloaded) but its feature reference never fitted: the gate would refuse every
+    film with it, so the next fully checked model is used and the page is told how to enable xrv."""
+    from core.chest import loader
+    from core.models import registry
+
+    xrv = "xrv-densenet121-res224-all"
+    cards = {xrv: SimpleNamespace(name=xrv, metrics={}), "starter-a": SimpleNamespace(name="starter-a", metrics={})}
+    gate_cards = {f"{xrv}-gate": SimpleNamespace(name=f"{xrv}-gate")}
+    installed = {xrv, "starter-a"}
+
+    def get_card(name: str):  # type: ignore[no-untyped-def]
+        if name in gate_cards or name in cards:
+            return {**gate_cards, **cards}[name]
+        raise KeyError(name)
+
+    monkeypatch.setattr(registry, "list_cards", lambda task=None, **_: list(cards.values()))
+    monkeypatch.setattr(registry, "get_card", get_card)
+    monkeypatch.setattr(registry, "installed_path", lambda name, *a, **k: Path("/x") if name in installed else None)
+    monkeypatch.setattr(registry, "install_command", lambda card: f"fit {card.name}")
+    assert loader.gate_reference_missing("starter-a") is None  # no feature card: image statistics only
+    avail = loader.availability()
+    assert avail.name == "starter-a" and avail.held_back == ((xrv, f"fit {xrv}-gate"),)
+    installed.add(f"{xrv}-gate")  # the site fits it: xrv is used
+    assert loader.availability().name == xrv and loader.availability().held_back == ()
+    installed.discard(f"{xrv}-gate")
+    installed.discard("starter-a")  # nothing else: no model, and the page still says why xrv is not used
+    avail = loader.availability()
+    assert avail.name is None and avail.held_back == ((xrv, f"fit {xrv}-gate"),)
+
+
 def test_a_changed_file_is_refused_before_unpickling(tmp_path, monkeypatch) -> None:
     from core.chest import loader
     from core.models import registry
