@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mt = sub.add_parser("multitask", help="fine-tune the whole backbone on NIH + Kermany (14 findings + pneumonia)")
     _common(mt)
-    mt.add_argument("--preset", choices=["full", "v2", "continue", "fast", "smoke"], default="full",
+    mt.add_argument("--preset", choices=["full", "v2", "continue", "continue-pm", "fast", "smoke"], default="full",
                     help="full: 224 px, 10 epochs (~2 h on 2 CPU cores); v2: the shipped v2 recipe (with --stop-after 5); "
                          "continue: 5 more epochs from --init; fast: 192 px, 6 epochs; smoke: a minute")
     mt.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sm)
     sm.add_argument("--run", type=Path, required=True, help="run folder of `multitask` (holds model.pt, summary.json)")
     sm.add_argument("--weights-dir", type=Path, default=PROJECT_ROOT / "weights")
-    sm.add_argument("--checkpoint", default="model.pt", help="file in the run folder (model_e<N>.pt: one epoch)")
+    sm.add_argument("--checkpoint", default="model.pt", help="file in the run folder (model_e<N>.pt: one epoch; auto-screening: the epoch with the "
+                         "best validation screening score)")
     sm.add_argument("--heads", nargs="+", choices=["nih14", "screening"], default=["nih14", "screening"],
                     help="which bundled files to write (the other is left as it is)")
     sm.add_argument("--version", default="2.0", help="version written into the cards")

@@ -43,6 +43,7 @@ from core.chest.nets import InputSpec, build, default_input
 from core.training.data import NIH_LABELS, LabelledSet, Sample, _find, patient_split
 from core.training.images import load_squares
 from core.training.metrics import auc, bootstrap_auc
+from core.training.pmnist import MIN_CORRELATION, thumbnail_patients, upscale
 from core.training.train import _to_input, seed_everything
 from core.training.transforms import Augment
 
@@ -71,6 +72,7 @@ class Preset:
     zoom_p: float = 0.25  # tight crops: magnified 1-1.5x, widened 1-1.4x
     zoom: tuple[float, float] = (1.0, 1.5)
     stretch: tuple[float, float] = (1.0, 1.4)
+    pmnist_per_epoch: int = 0  # PneumoniaMNIST train/val thumbnails of training patients (core.training.pmnist)
     limit: int | None = None  # images per source (smoke runs)
 
 
@@ -81,6 +83,9 @@ PRESETS: dict[str, Preset] = {
     # v3: v2's epoch-5 state trained for the second half of its cosine schedule (lr 3e-4 = v2's lr at
     # epoch 5, down to 2 %), with 2/4/8x blur; use with ``--init RUN/model.pt``
     "continue": Preset(epochs=5, lr=3e-4, warmup_steps=30),
+    # v3 screening: as continue, plus 800 PneumoniaMNIST thumbnails of training patients per epoch, and
+    # crops up to 1.8x wider (the thumbnails' crops matched their films at 1.5-1.8x)
+    "continue-pm": Preset(epochs=5, lr=3e-4, warmup_steps=30, pmnist_per_epoch=800, stretch=(1.0, 1.8)),
     "fast": Preset(size=192, epochs=6, kermany_per_epoch=1200),
     "smoke": Preset(size=96, epochs=1, kermany_per_epoch=64, nih_repeats=1, batch_size=16, warmup_steps=2, limit=96),
 }
@@ -186,8 +191,10 @@ def split_sets(shared: Path, seed: int = 0, limit: int | None = None) -> dict[st
 
 
 def build_splits(shared: Path, size: int, cache: Path | None, seed: int = 0, limit: int | None = None,
-                 progress: bool = True) -> dict[str, Part]:
-    """The :func:`split_sets` with their ``size`` px squares, multi-task targets and masks.
+                 progress: bool = True, pmnist: bool = False) -> dict[str, Part]:
+    """The :func:`split_sets` with their ``size`` px squares, multi-task targets and masks; with
+    ``pmnist``, also ``pmnist-train``/``pmnist-val``: PneumoniaMNIST train/val thumbnails of the
+    Kermany training / validation patients (those of test patients are left out).
 
     Raises:
         FileNotFoundError: a data folder is missing.
@@ -198,6 +205,17 @@ def build_splits(shared: Path, size: int, cache: Path | None, seed: int = 0, lim
         squares = load_squares(subset.subset(range(len(subset)), name=name), size, cache, progress=progress)
         y, m = targets(subset)
         parts[name] = Part(name, squares, y, m, subset.samples)
+    if pmnist:
+        thumbs, labels, keys, corr = thumbnail_patients(shared, cache)
+        for split in ("train", "val"):
+            patients = {s.patient for s in parts[f"kermany-{split}"].samples}
+            keep = np.array([k in patients for k in keys]) & (corr >= MIN_CORRELATION)
+            if limit is not None:
+                keep &= np.cumsum(keep) <= limit
+            y = np.zeros((int(keep.sum()), len(HEADS)), np.float32)
+            m = np.zeros_like(y)
+            y[:, SCREEN], m[:, SCREEN] = labels[keep], 1.0
+            parts[f"pmnist-{split}"] = Part(f"pmnist-{split}", upscale(thumbs[keep], size), y, m, ())
     return parts
 
 
@@ -212,9 +230,7 @@ def pneumoniamnist_test(shared: Path, size: int) -> Part:
         raise FileNotFoundError(path)
     data = np.load(path)
     imgs, labels = data["test_images"], data["test_labels"].reshape(-1).astype(np.float32)
-    x = torch.from_numpy(imgs).float()[:, None]
-    up = nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    squares = up[:, 0].round().clamp(0, 255).to(torch.uint8).numpy()
+    squares = upscale(imgs, size)
     y = np.zeros((len(labels), len(HEADS)), np.float32)
     m = np.zeros_like(y)
     y[:, SCREEN], m[:, SCREEN] = labels, 1.0
@@ -268,10 +284,20 @@ def screen_auc(part: Part, probs: np.ndarray) -> float:
 
 
 def val_score(parts: dict[str, Part], probs: dict[str, np.ndarray]) -> dict[str, float]:
-    """Validation figures; ``score`` (what picks the epoch) weighs the NIH findings 2:1 over pneumonia."""
+    """Validation figures; ``score`` (what picks the run's epoch) weighs the NIH findings 2:1 over
+    pneumonia; ``screen_score`` (what picks the screening file's epoch, ``--checkpoint auto-screening``)
+    is the mean of the pneumonia AUCs: Kermany films, PneumoniaMNIST thumbnails (when trained with them)
+    and adult NIH Pneumonia vs No_Finding."""
     nih = nih_mean_auc(parts["nih-val"], probs["nih-val"])
     ker = screen_auc(parts["kermany-val"], probs["kermany-val"])
-    return {"nih_val_auc": nih, "kermany_val_auc": ker, "score": (2 * nih + ker) / 3}
+    adult = screen_auc(parts["nih-val"], probs["nih-val"])
+    figs = {"nih_val_auc": nih, "kermany_val_auc": ker, "adult_pneumonia_val_auc": adult, "score": (2 * nih + ker) / 3}
+    screens = [ker, adult]
+    if "pmnist-val" in parts and "pmnist-val" in probs:
+        figs["pmnist_val_auc"] = screen_auc(parts["pmnist-val"], probs["pmnist-val"])
+        screens.append(figs["pmnist_val_auc"])
+    figs["screen_score"] = float(np.mean(screens))
+    return figs
 
 
 @dataclass
@@ -303,9 +329,11 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
         net.load_state_dict(torch.load(Path(init), map_location="cpu", weights_only=True)["state_dict"])
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(preset.ema_decay), use_buffers=True)
     nih, ker = parts["nih-train"], parts["kermany-train"]
+    pm = parts.get("pmnist-train")
     pos_weight = head_pos_weights([nih, ker])
     opt = torch.optim.AdamW(net.parameters(), lr=preset.lr, weight_decay=preset.weight_decay)
-    n_epoch = len(nih) * preset.nih_repeats + min(preset.kermany_per_epoch, len(ker))
+    n_pm = min(preset.pmnist_per_epoch, len(pm)) if pm is not None else 0
+    n_epoch = len(nih) * preset.nih_repeats + min(preset.kermany_per_epoch, len(ker)) + n_pm
     steps_per_epoch = max(1, n_epoch // preset.batch_size)
     total_steps = steps_per_epoch * preset.epochs
 
@@ -320,9 +348,10 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
                       contrast=(0.8, 1.2), brightness=0.06, blur_p=preset.blur_p,
                       blur_factors=tuple(preset.blur_factors), zoom_p=preset.zoom_p, zoom=tuple(preset.zoom),
                       stretch=tuple(preset.stretch))
-    x_all = torch.from_numpy(np.concatenate([nih.squares, ker.squares]))
-    y_all = torch.from_numpy(np.concatenate([nih.y, ker.y]))
-    m_all = torch.from_numpy(np.concatenate([nih.mask, ker.mask]))
+    extra = [pm] if pm is not None and n_pm else []
+    x_all = torch.from_numpy(np.concatenate([nih.squares, ker.squares, *(p.squares for p in extra)]))
+    y_all = torch.from_numpy(np.concatenate([nih.y, ker.y, *(p.y for p in extra)]))
+    m_all = torch.from_numpy(np.concatenate([nih.mask, ker.mask, *(p.mask for p in extra)]))
     n_nih = len(nih)
     result = RunResult(net=copy.deepcopy(ema.module))
     best_score = -1.0
@@ -335,7 +364,8 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
     for epoch in range(1, preset.epochs + 1):
         net.train()
         k_idx = torch.randperm(len(ker), generator=gen)[:preset.kermany_per_epoch] + n_nih
-        idx = torch.cat([torch.arange(n_nih).repeat(preset.nih_repeats), k_idx])
+        p_idx = torch.randperm(len(pm), generator=gen)[:n_pm] + n_nih + len(ker) if extra else torch.zeros(0, dtype=torch.long)
+        idx = torch.cat([torch.arange(n_nih).repeat(preset.nih_repeats), k_idx, p_idx])
         idx = idx[torch.randperm(len(idx), generator=gen)]
         total, seen = 0.0, 0
         for b in range(steps_per_epoch):
@@ -354,12 +384,13 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(epoch=epoch, loss=f"{total / seen:.3f}")
-        probs = {k: predict(ema.module, parts[k].squares, spec) for k in ("nih-val", "kermany-val")}
+        probs = {k: predict(ema.module, parts[k].squares, spec) for k in ("nih-val", "kermany-val", "pmnist-val") if k in parts}
         figs = val_score(parts, probs)
         row = {"epoch": epoch, "loss": total / max(1, seen), **figs, "seconds": time.perf_counter() - start}
         result.history.append(row)
         log(f"epoch {epoch}: loss {row['loss']:.4f}  NIH val mean AUC {figs['nih_val_auc']:.4f}  "
-            f"Kermany val AUC {figs['kermany_val_auc']:.4f}  ({row['seconds'] / 60:.1f} min)")
+            f"Kermany val AUC {figs['kermany_val_auc']:.4f}  screening val {figs['screen_score']:.4f}  "
+            f"({row['seconds'] / 60:.1f} min)")
         if every_epoch and checkpoint is not None:
             save(checkpoint.with_name(f"model_e{epoch}.pt"), ema.module, preset, result.history, {"best_epoch": epoch, "seed": seed})
         score = figs["score"] if not math.isnan(figs["score"]) else -0.5  # tiny sets: keep an epoch anyway
@@ -455,7 +486,7 @@ def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    parts = build_splits(shared, preset.size, cache, seed, preset.limit)
+    parts = build_splits(shared, preset.size, cache, seed, preset.limit, pmnist=preset.pmnist_per_epoch > 0)
     log("split (images): " + ", ".join(f"{k} {len(v)}" for k, v in parts.items())
         + f"  [{time.perf_counter() - t0:.0f} s to read]")
     res = train_multitask(parts, preset, seed, out / "model.pt", max_minutes, log, init=init, stop_after=stop_after,

@@ -197,6 +197,20 @@ def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_
             "specificity": spec, "tried": tried}
 
 
+def best_screening_epoch(summary: dict[str, Any]) -> str:
+    """``model_e<N>.pt`` of the epoch with the best validation ``screen_score`` (the mean of the
+    pneumonia AUCs on validation patients: Kermany, PneumoniaMNIST thumbnails, adult NIH).
+
+    Raises:
+        ValueError: the run recorded no screening score (run ``multitask`` with ``--every-epoch``).
+    """
+    scored = [(row["screen_score"], row["epoch"]) for row in summary.get("history", [])
+              if isinstance(row.get("screen_score"), float) and not math.isnan(row["screen_score"])]
+    if not scored:
+        raise ValueError("the run has no validation screening scores per epoch")
+    return f"model_e{max(scored)[1]}.pt"
+
+
 def train_command(summary: dict[str, Any], checkpoint: str, heads: tuple[str, ...], version: str) -> str:
     """The commands that reproduce a shipped file: a ``continue`` run names the v2 run it started from."""
     ship = f"python -m core.training ship-multitask --run RUN --version {version}"
@@ -241,8 +255,11 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
         raise ValueError(f"heads must be among {HEAD_FILES}, got {heads}")
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
-    net, preset, ck = load(run_dir / checkpoint)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    if checkpoint == "auto-screening":
+        checkpoint = best_screening_epoch(summary)
+        log(f"screening epoch chosen on validation: {checkpoint}")
+    net, preset, ck = load(run_dir / checkpoint)
     parts = build_splits(shared, preset.size, cache, seed, preset.limit, progress=False)
     try:
         parts["pneumoniamnist-test"] = pneumoniamnist_test(shared, preset.size)

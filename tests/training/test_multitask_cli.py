@@ -10,9 +10,8 @@ import pytest
 
 from core.training.cli import main
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_candidate_continue_and_ship_one_head(shared_data: Path, tmp_path: Path) -> None:
     first, second, weights = tmp_path / "first", tmp_path / "second", tmp_path / "weights"
     common = ["--shared", str(shared_data), "--cache", str(tmp_path / "cache"), "--threads", "2"]
@@ -34,3 +33,13 @@ def test_candidate_continue_and_ship_one_head(shared_data: Path, tmp_path: Path)
     assert "--init RUN_V2/model.pt" in card["train_command"] and "--heads screening" in card["train_command"]
     assert "--checkpoint model_e1.pt" in card["train_command"]
     assert card["metrics"]["training"]["epoch"] == 1
+
+
+def test_the_screening_epoch_is_the_best_on_validation() -> None:
+    from core.training.multitask_ship import best_screening_epoch
+
+    history = [{"epoch": 1, "screen_score": 0.91}, {"epoch": 2, "screen_score": 0.95}, {"epoch": 3, "screen_score": 0.93},
+               {"epoch": 4, "screen_score": float("nan")}]
+    assert best_screening_epoch({"history": history}) == "model_e2.pt"
+    with pytest.raises(ValueError):
+        best_screening_epoch({"history": [{"epoch": 1, "score": 0.8}]})
