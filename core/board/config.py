@@ -50,6 +50,9 @@ DEFAULT_NETWORK_RATE_RULES: RateRules = {
     "auth": ((15, 60.0), (90, 3600.0)),
     "admin": ((5, 3600.0),),
     "visitor": ((10, 60.0), (60, 3600.0)),
+    # likes of one post from browsers the board does not know yet (their first session, or a client
+    # that drops cookies and is new every time): a few people behind one NAT, not one per session
+    "new_browser_like": ((3, 3600.0),),
 }
 
 #: For the whole board: failed admin secrets from everyone together lock moderation for the

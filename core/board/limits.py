@@ -36,13 +36,9 @@ class Who:
     anonymous: bool = False
 
     @property
-    def like_key(self) -> str:
-        """Whose like this is: a confirmed browser's own; for a session whose browser has not
-        returned its cookie (a first visit, or a client that drops cookies and so is new on every
-        session), its network's, so such sessions add at most one like per post per network
-        (IPv4 address or IPv6 /64; every session without an address counts as one network)."""
-        if self.confirmed:
-            return self.vhash
+    def network_key(self) -> str:
+        """The network's hash (IPv4 address or IPv6 /64); every session without an address counts
+        as one network."""
         return self.nhash or security.visitor_hash(security.NO_NETWORK)
 
 
@@ -136,15 +132,25 @@ class RateLimited:
 
 
 class Likes(RateLimited):
-    """One like per visitor per post; sessions whose browser has not returned its cookie like as
-    their network (see :attr:`Who.like_key`)."""
+    """One like per visitor (browser) per post. A browser the board does not know yet (its first
+    session, before its cookie comes back; or a client that drops cookies, new every session) is
+    also counted against its network: a few such likes per post per network and hour
+    (``new_browser_like`` in the network rules), so dropping cookies does not buy a like per session."""
+
+    def _new_browser_bucket(self, visitor: Who, post_id: int) -> tuple[Bucket, str] | None:
+        rules = self.config.network_rate_rules.get("new_browser_like", ())
+        if visitor.confirmed or not rules:
+            return None
+        return (visitor.network_key, rules), f"new_browser_like:{int(post_id)}"
 
     def like(self, post_id: int, visitor_id: Visitor | str) -> bool:
-        """Like a visible post; returns False when this visitor (for an unconfirmed session: its
-        network) already liked it (enforced by a UNIQUE constraint).
+        """Like a visible post; returns False when this visitor already liked it (enforced by a
+        UNIQUE constraint).
 
         Raises:
-            NotFoundError, RateLimitedError, PermissionDeniedError (the shared anonymous visitor).
+            NotFoundError, RateLimitedError (``board.error.like_new_browser`` when the network's
+            not-yet-known browsers used their likes of this post), PermissionDeniedError (the shared
+            anonymous visitor).
         """
         visitor = who(visitor_id)
         require_recognised(visitor)
@@ -152,9 +158,19 @@ class Likes(RateLimited):
             now = self.clock()
             self._rate_check(tx, visitor, "like", now)
             self._require_visible(tx, int(post_id))
-            if not tx.add_like(int(post_id), visitor.like_key, now):
+            if tx.has_like(int(post_id), visitor.vhash):
+                return False
+            fresh = self._new_browser_bucket(visitor, post_id)
+            if fresh is not None:
+                try:
+                    check_bucket(tx, *fresh, now)
+                except RateLimitedError as err:
+                    raise RateLimitedError("board.error.like_new_browser", **err.params) from None
+            if not tx.add_like(int(post_id), visitor.vhash, now):
                 return False
             self._rate_record(tx, visitor, "like", now)
+            if fresh is not None:
+                record_bucket(tx, *fresh, now)
             return True
 
     def unlike(self, post_id: int, visitor_id: Visitor | str) -> bool:
@@ -168,13 +184,13 @@ class Likes(RateLimited):
         with self._engine.write() as tx:
             now = self.clock()
             self._rate_check(tx, visitor, "like", now)
-            if not tx.remove_like(int(post_id), visitor.like_key):
+            if not tx.remove_like(int(post_id), visitor.vhash):
                 return False
             self._rate_record(tx, visitor, "like", now)
             return True
 
     def has_liked(self, post_id: int, visitor_id: Visitor | str) -> bool:
-        """Whether this visitor (for an unconfirmed session: its network) likes the post."""
+        """Whether this visitor likes the post."""
         visitor = who(visitor_id)
         with self._engine.read() as tx:
-            return tx.has_like(int(post_id), visitor.like_key)
+            return tx.has_like(int(post_id), visitor.vhash)

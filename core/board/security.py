@@ -85,7 +85,7 @@ GLOBAL_BUCKET = "global"
 #: the one shared visitor of every session with no client address and no usable cookie (new ids
 #: ran out, or the database could not issue one): it may not like or report
 ANONYMOUS_VISITOR = "anonymous"
-#: the like key of cookie-less sessions with no client address (they count as one network)
+#: the network of sessions with no client address (they count as one network for new-browser likes)
 NO_NETWORK = "network:none"
 
 
