@@ -4,9 +4,9 @@ client network and board-wide, in the database; nicknames cannot pass for other 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import replace
-import contextlib
 from pathlib import Path
 
 import pytest
