@@ -47,6 +47,20 @@ IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
            " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.match(/Running|실행/)")
 
 
+def _browser_pids() -> list[int]:
+    """The browsers' main processes among this process's children (a child that ends while being
+    looked at is skipped: chromium starts and ends helper processes all the time)."""
+    pids = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            parent = proc.parent()
+            if "chrom" in proc.name().lower() and (parent is None or "chrom" not in parent.name().lower()):
+                pids.append(proc.pid)
+        except psutil.Error:
+            continue
+    return pids
+
+
 @dataclass
 class Session:
     seconds: list[float] = field(default_factory=list)
@@ -154,8 +168,7 @@ async def _run(url: str, users: int, films: int, timeout_s: float, pids: list[in
                                for i, route in enumerate(warm_routes)])
         before = _rss_mib(pids)
         since = time.time()
-        browser_pids = [p.pid for p in psutil.Process().children(recursive=True)  # the browsers' main processes
-                        if "chrom" in p.name().lower() and "chrom" not in p.parent().name().lower()]
+        browser_pids = _browser_pids()
         cpu_server, cpu_browser = _cpu_s(pids), _cpu_s(browser_pids)
         sessions = [Session() for _ in range(users)]
         start = time.perf_counter()
