@@ -27,9 +27,9 @@ from core.models.registry import get_card
 from core.samples import list_samples
 from core.session_memory import MIB
 from ui.audit import audit_downloads
+from ui.chest_model import show_model_state
 from ui.common import fmt, lang, show_user_error, tr
 from ui.demo import sample_batch
-from ui.install import install_panel
 from ui.llm import show_report, show_unavailable, stream_report, writer_label
 from ui.queue import waiting_notice
 from ui.share import share_to_board
@@ -59,10 +59,10 @@ def get_screening_model() -> Any:
         return None
 
 
-def get_model() -> tuple[Any, MissingModelError | None]:
+def get_model(name: str | None) -> tuple[Any, MissingModelError | None]:
     """(model, None), or (None, the error) when no chest model is installed or it cannot be loaded."""
     try:
-        return _cached_model(chest_loader.availability().name or "none"), None
+        return _cached_model(name or "none"), None
     except MissingModelError as err:
         return None, err
 
@@ -82,26 +82,9 @@ st.title(tr("app.page.chest"))
 st.caption(tr("chest.intro"))
 LANG = lang()
 state: batch.ChestSession = st.session_state.setdefault(STATE, batch.ChestSession())  # images, analyses, reports
-model, model_error = get_model()
-HELD_BACK = dict(chest_loader.availability().held_back)
-if model is None:
-    if isinstance(model_error, chest_loader.ModelLoadError):
-        show_user_error(model_error)
-    st.warning(tr("chest.model.missing_page", name=chest_loader.XRV_NAME), icon=":material/deployed_code:")
-    install_panel(get_card(chest_loader.XRV_NAME), key="chest_install")
-    st.caption(tr("chest.model.gate_only"))
-elif model.is_test_model:
-    st.error(tr("chest.test_model"), icon=":material/science:")
-else:
-    st.caption(tr("chest.model.using", title=model.title, version=model.version, sha=model.sha256[:12]))
-    if model.name != chest_loader.XRV_NAME:
-        starter = chest_loader.starter_summary(model.name)
-        st.info(tr("chest.model.starter_notice", auc=starter["auc"], lo=starter["lo"], hi=starter["hi"], n=starter["n"]), icon=":material/explore:")
-        if chest_loader.XRV_NAME not in HELD_BACK:
-            with st.expander(tr("chest.model.starter_upgrade")):
-                install_panel(get_card(chest_loader.XRV_NAME), key="chest_upgrade")
-for held_name, fit_command in HELD_BACK.items():  # installed, but its own input check is not fitted: not used
-    st.warning(tr("chest.model.held_back", name=held_name, command=fit_command), icon=":material/lock:")
+AVAIL = chest_loader.availability()  # the model to use, and any held back for an unfitted input check
+model, model_error = get_model(AVAIL.name)
+show_model_state(model, model_error, AVAIL)
 
 with st.expander(tr("chest.settings"), expanded=True):
     left, right = st.columns(2)
