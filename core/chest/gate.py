@@ -531,13 +531,21 @@ def feature_reference_or_issue(model: ChestModel) -> tuple[PcaReference | None, 
     name = feature_card_name(model.name)
     ref, state, command = _registry_reference(name)
     if ref is not None:
-        if isinstance(ref.meta, dict) and ref.meta.get("model_sha256") == model.sha256:
+        if isinstance(ref.meta, dict) and (ref.meta.get("model_sha256") == model.sha256 or _same_features(ref.meta, model)):
             return ref, None
         state = "fitted for other weights"
     if state == "no-card":
         fit = f"python -m core.training.gate_fit fit-features --model {model.name} --data ../shared/data"
         return None, GateIssue("feature_check_unavailable", "warn", params=(("name", name), ("command", fit)))
     return None, _reference_issue("feature_reference_unavailable", name, state, command)
+
+
+def _same_features(meta: dict[str, Any], model: ChestModel) -> bool:
+    """True when the reference was fitted on the very trunk whose features ``model`` gives (same
+    ``features_sha256``), although the weights file differs (new head, operating points, members)."""
+    want = str(meta.get("features_sha256") or "")
+    have = getattr(getattr(model, "identity", None), "features_sha256", "")
+    return bool(want) and want == have
 
 
 def feature_reference(model: ChestModel) -> PcaReference | None:

@@ -21,6 +21,7 @@ finding, all from one forward pass.
 from __future__ import annotations
 
 import hashlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ class ModelIdentity:
     bands: tuple[float, ...] | None = None
     #: per-label: False when held-out AUC cannot be told from chance (shown greyed, never reported)
     reported: tuple[bool, ...] | None = None
+    #: SHA-256 of the tensors that make ``ChestPrediction.features`` (core.chest.starter.features_digest):
+    #: a gate reference or report writer fitted on these features stays valid when only the head,
+    #: the operating points or further ensemble members change ("" when unknown)
+    features_sha256: str = ""
 
     def band_of(self, index: int) -> float | None:
         return None if self.bands is None else float(self.bands[index])
@@ -158,6 +163,9 @@ class PooledLinearNet(nn.Module):
         self.features = features
         self.activation = activation
         self.classifier = classifier
+        #: pooled channels that make up :attr:`ChestPrediction.features` (None: all; an ensemble: its
+        #: first member's, so gate references and the report writer fitted on it stay valid)
+        self.features_width: int | None = None
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.features(x))
@@ -199,6 +207,60 @@ def xrv_pooled_linear(model: nn.Module) -> PooledLinearNet:
     ReLU becomes an ``nn.ReLU`` module so it can be hooked.
     """
     return PooledLinearNet(model.features, nn.ReLU(inplace=False), model.classifier)
+
+
+# --- test-time views ------------------------------------------------------------------------------
+IDENTITY_VIEW = (1.0, 0.0, 0.0)
+
+
+def check_views(views: Sequence[Sequence[float]] | None) -> tuple[tuple[float, float, float], ...]:
+    """Validated test-time views: ``(scale, dx, dy)`` triples, the film itself first.
+
+    ``dx``/``dy`` are shifts in ``F.affine_grid`` units (1.0 = half the width). Mirrors are not
+    allowed (findings are sided): the scale must be positive, and there is no flip term.
+
+    Raises:
+        ValueError: a view is not three finite numbers, a scale is outside [0.5, 2], a shift is
+            larger than 0.25, or the first view is not the identity.
+    """
+    if not views:
+        return (IDENTITY_VIEW,)
+    out = []
+    for v in views:
+        t = tuple(float(a) for a in v)
+        if len(t) != 3 or not all(math.isfinite(a) for a in t):
+            raise ValueError(f"a test-time view is (scale, dx, dy), got {v!r}")
+        if not 0.5 <= t[0] <= 2.0 or abs(t[1]) > 0.25 or abs(t[2]) > 0.25:
+            raise ValueError(f"test-time view {t} is outside scale [0.5, 2] / shift 0.25")
+        out.append(t)
+    if out[0] != IDENTITY_VIEW:
+        raise ValueError("the first test-time view must be the film itself (1, 0, 0)")
+    return tuple(out)
+
+
+def shifted(x: torch.Tensor, view: Sequence[float]) -> torch.Tensor:
+    """``x`` (B, C, H, W) magnified by ``scale`` and shifted by ``(dx, dy)``, borders repeated."""
+    scale, dx, dy = (float(a) for a in view)
+    if (scale, dx, dy) == IDENTITY_VIEW:
+        return x
+    theta = torch.tensor([[1.0 / scale, 0.0, dx], [0.0, 1.0 / scale, dy]], dtype=x.dtype).expand(x.shape[0], 2, 3)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def forward_views(net: PooledLinearNet, x: torch.Tensor,
+                  views: Sequence[Sequence[float]] = (IDENTITY_VIEW,)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One batched pass over every view of ``x``: the film's own feature map and pooled features,
+    and the logits averaged over the views (test-time augmentation, the same in training's scoring
+    and in the app). ``views[0]`` must be the identity (:func:`check_views`)."""
+    n = x.shape[0]
+    xs = torch.cat([shifted(x, v) for v in views]) if len(views) > 1 else x
+    fmap = net.feature_map(xs.contiguous(memory_format=torch.channels_last))
+    pooled = net.pool(fmap)
+    logits = net.classifier(pooled)
+    if len(views) > 1:
+        logits = logits.view(len(views), n, -1).mean(0)
+    return fmap[:n], pooled[:n], logits
 
 
 # --- CAM maths ---------------------------------------------------------------------------------
@@ -287,9 +349,17 @@ class PooledLinearChestModel(ChestModel):
         labels: Sequence[str],
         identity: ModelIdentity,
         preprocess: Preprocess = xrv_array,
+        views: Sequence[Sequence[float]] | None = None,
     ) -> None:
+        """``views``: test-time views ``(scale, dx, dy)`` whose logits are averaged (see
+        :func:`forward_views`); the first must be the film itself ``(1, 0, 0)``.
+
+        Raises:
+            ValueError: outputs and labels differ in number, or the views are malformed.
+        """
         if net.classifier.out_features != len(labels):
             raise ValueError(f"model has {net.classifier.out_features} outputs but {len(labels)} labels")
+        self.views = check_views(views)
         import threading
 
         self.net = net.eval().to(memory_format=torch.channels_last)  # ~10 % faster convolutions on CPU
@@ -316,11 +386,11 @@ class PooledLinearChestModel(ChestModel):
     def _run(self, x: torch.Tensor, crops: list[CropBox]) -> list[ChestPrediction]:
         x = x.contiguous(memory_format=torch.channels_last)
         with self._lock, _Threads(self.threads), torch.inference_mode():
-            fmap = self.net.feature_map(x)
-            pooled = self.net.pool(fmap)
-            logits = self.net.classifier(pooled)
+            fmap, pooled, logits = forward_views(self.net, x, self.views)
             probs = self.calibration(logits)
             cams = linear_head_cams(fmap, self.net.classifier.weight)
+            if self.net.features_width is not None:
+                pooled = pooled[:, :self.net.features_width]
         out = []
         for i, crop in enumerate(crops):
             scaled, peak = minmax(cams[i].numpy())

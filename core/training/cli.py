@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     mt.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs (schedule unchanged)")
     mt.add_argument("--candidate", action="store_true",
                     help="score validation only (runs compared before one is chosen); no test figures")
+    mt.add_argument("--train-seed", type=int, default=None,
+                    help="seed of the head init, data order and augmentation (default --seed); the patient split "
+                         "stays --seed's, so ensemble members train on the same patients")
     mt.add_argument("--every-epoch", action="store_true", help="also keep each epoch's weights (model_e<N>.pt)")
     mt.add_argument("--init", type=Path, default=None, help="start from this run's model.pt (preset continue)")
     mt.add_argument("--out", type=Path, default=None, help="run folder (default weights/downloads/training-runs/...)")
@@ -120,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--heads", nargs="+", choices=["nih14", "screening"], default=["nih14", "screening"],
                     help="which bundled files to write (the other is left as it is)")
     sm.add_argument("--version", default="2.0", help="version written into the cards")
+    sm.add_argument("--members", nargs="*", type=Path, default=[],
+                    help="more checkpoints (other --train-seed runs on the same split) averaged with --run's "
+                         "into the 14-finding file (an ensemble); only with --heads nih14")
+    sm.add_argument("--tta", choices=["none", "shift"], default="none",
+                    help="test-time views of the 14-finding file (shift: the film + 4 shifts; never mirrored)")
 
     t = sub.add_parser("table", help="markdown table of compare results.json files")
     t.add_argument("results", nargs="+", type=Path)
@@ -289,7 +297,7 @@ def cmd_multitask(args: argparse.Namespace) -> int:
     out = _run_dir(args.out, f"multitask-{args.preset}")
     run(args.shared, out, args.preset, args.seed, args.cache or _default_cache(), args.max_minutes, args.threads,
         args.n_boot, _log_to(out / "log.txt"), init=args.init, stop_after=args.stop_after,
-        held_out=not args.candidate, every_epoch=args.every_epoch)
+        held_out=not args.candidate, every_epoch=args.every_epoch, train_seed=args.train_seed)
     print(f"run folder: {out}")
     return 0
 
@@ -298,7 +306,8 @@ def cmd_ship_multitask(args: argparse.Namespace) -> int:
     from core.training.multitask_ship import ship_multitask
 
     ship_multitask(args.run, args.shared, args.weights_dir, args.cache or _default_cache(), args.n_boot, args.seed,
-                   checkpoint=args.checkpoint, heads=tuple(args.heads), version=args.version)
+                   checkpoint=args.checkpoint, heads=tuple(args.heads), version=args.version,
+                   members=tuple(args.members), tta=args.tta)
     return 0
 
 

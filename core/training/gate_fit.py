@@ -140,6 +140,7 @@ def fit_feature_reference(model: ChestModel, paths: Sequence[Path], tune_paths: 
     info = {
         "kind": "pooled-features-pca", "model": model.name, "model_version": model.version,
         "model_sha256": model.sha256, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "features_sha256": getattr(getattr(model, "identity", None), "features_sha256", ""),
     }
     info.update(meta or {})
     ref = PcaReference.fit(model_features(model, paths, batch), k=k, meta=info)

@@ -312,17 +312,21 @@ class RunResult:
 def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, checkpoint: Path | None = None,
                     max_minutes: float | None = None, log: Callable[[str], None] = print,
                     progress: bool = True, pretrained: bool = True, init: Path | None = None,
-                    stop_after: int | None = None, every_epoch: bool = False) -> RunResult:
+                    stop_after: int | None = None, every_epoch: bool = False,
+                    train_seed: int | None = None) -> RunResult:
     """Fine-tune the whole network; keep the EMA state with the best validation score.
 
     ``init``: start from a :func:`save` checkpoint's weights (the epochs then draw another data
     order); ``stop_after``: end after that many epochs without changing the schedule; ``every_epoch``:
     also keep each epoch's EMA state beside the checkpoint (``model_e<N>.pt``) for choosing a head's
-    epoch on its own validation figures.
+    epoch on its own validation figures. ``train_seed``: seeds the head's initialisation, the data order
+    and the augmentation (default: ``seed``) without changing the patient split, which ``seed`` fixed
+    (a second ensemble member must train on the same patients).
     """
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-    gen = seed_everything(seed if init is None else seed + 1)
+    base = seed if train_seed is None else train_seed
+    gen = seed_everything(base if init is None else base + 1)
     spec = input_spec(preset.size)
     net = build_net(pretrained and init is None)
     if init is not None:
@@ -392,14 +396,14 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
             f"Kermany val AUC {figs['kermany_val_auc']:.4f}  screening val {figs['screen_score']:.4f}  "
             f"({row['seconds'] / 60:.1f} min)")
         if every_epoch and checkpoint is not None:
-            save(checkpoint.with_name(f"model_e{epoch}.pt"), ema.module, preset, result.history, {"best_epoch": epoch, "seed": seed})
+            save(checkpoint.with_name(f"model_e{epoch}.pt"), ema.module, preset, result.history, {"best_epoch": epoch, "seed": seed, "train_seed": base})
         score = figs["score"] if not math.isnan(figs["score"]) else -0.5  # tiny sets: keep an epoch anyway
         if score > best_score:
             best_score = score
             result.best_epoch, result.best = epoch, figs
             result.net = copy.deepcopy(ema.module).eval()
             if checkpoint is not None:
-                save(checkpoint, result.net, preset, result.history, {"best_epoch": epoch, "seed": seed})
+                save(checkpoint, result.net, preset, result.history, {"best_epoch": epoch, "seed": seed, "train_seed": base})
         if max_minutes is not None and (time.perf_counter() - start) / 60 > max_minutes:
             log(f"time budget of {max_minutes} min spent after epoch {epoch}")
             break
@@ -475,7 +479,8 @@ def _r(v: float) -> float | None:
 def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache: Path | None = None,
         max_minutes: float | None = None, threads: int = 2, n_boot: int = 1000,
         log: Callable[[str], None] = print, init: Path | None = None,
-        stop_after: int | None = None, held_out: bool = True, every_epoch: bool = False) -> dict[str, Any]:
+        stop_after: int | None = None, held_out: bool = True, every_epoch: bool = False,
+        train_seed: int | None = None) -> dict[str, Any]:
     """Train, score once on the held-out patients, write ``summary.json`` and ``model.pt`` to ``out``.
 
     ``held_out=False`` (a candidate run, compared with others on validation only): the test
@@ -490,7 +495,7 @@ def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache
     log("split (images): " + ", ".join(f"{k} {len(v)}" for k, v in parts.items())
         + f"  [{time.perf_counter() - t0:.0f} s to read]")
     res = train_multitask(parts, preset, seed, out / "model.pt", max_minutes, log, init=init, stop_after=stop_after,
-                          every_epoch=every_epoch)
+                          every_epoch=every_epoch, train_seed=train_seed)
     spec = input_spec(preset.size)
     if held_out:
         try:
@@ -500,7 +505,8 @@ def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache
     scored = [k for k in parts if k.endswith("-val") or (held_out and not k.endswith("-train"))]
     probs = {k: predict(res.net, parts[k].squares, spec) for k in scored}
     np.savez_compressed(out / "held_out_probs.npz" if held_out else out / "val_probs.npz", **probs)
-    summary = {"preset": preset_name, "settings": asdict(preset), "seed": seed, "best_epoch": res.best_epoch,
+    summary = {"preset": preset_name, "settings": asdict(preset), "seed": seed, "train_seed": train_seed,
+               "best_epoch": res.best_epoch,
                "init": str(init) if init is not None else None, "stop_after": stop_after,
                "validation": res.best, "history": res.history, "train_minutes": round(res.seconds / 60, 1),
                "split": {k: {"images": len(v), "patients": len({s.patient for s in v.samples}) or None}

@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.chest.nets import build
-from core.chest.starter import OP_KEY
+from core.chest.model import check_views, forward_views
+from core.chest.nets import build, build_ensemble
+from core.chest.starter import OP_KEY, features_digest
 from core.models.card import ModelCard
 from core.training.data import NIH_LABELS
 from core.training.experiment import sha256_file
@@ -52,6 +53,12 @@ SCREEN_NAME = "starter-screening-efficientnet-lite0"
 SPECIFICITIES = (0.85, 0.90, 0.95)
 BAND_STEP = 0.10
 BAND_RANGE = (0.02, 0.15)
+#: test-time views of ``--tta shift`` (scale, dx, dy): the film and four shifts of 3 % of its width/height;
+#: chosen on NIH validation patients (docs/chest_models.md), never mirrored
+TTA_VIEWS: dict[str, tuple[tuple[float, float, float], ...]] = {
+    "none": ((1.0, 0.0, 0.0),),
+    "shift": ((1.0, 0.0, 0.0), (1.0, 0.06, 0.0), (1.0, -0.06, 0.0), (1.0, 0.0, 0.06), (1.0, 0.0, -0.06)),
+}
 
 
 def op_norm(p: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -121,14 +128,17 @@ def export(net: torch.nn.Module, rows: slice, op: list[float]) -> dict[str, torc
 
 
 @torch.inference_mode()
-def _raw_probs(tensors: dict[str, torch.Tensor], n_out: int, squares: np.ndarray, size: int) -> np.ndarray:
-    """Sigmoid outputs of the exported (fp16-rounded) weights, as the app computes them."""
-    net = build("efficientnet_lite0_ms", n_out, pretrained=False)
+def _raw_probs(tensors: dict[str, torch.Tensor], n_out: int, squares: np.ndarray, size: int,
+               arch: str = "efficientnet_lite0_ms", views: tuple[tuple[float, float, float], ...] = TTA_VIEWS["none"]) -> np.ndarray:
+    """Sigmoid outputs of the exported (fp16-rounded) weights, as the app computes them (same
+    architecture, same test-time views through :func:`core.chest.model.forward_views`)."""
+    net = build(arch, n_out, pretrained=False)
     net.load_state_dict({k: v.float() for k, v in tensors.items() if k != OP_KEY})
     net.eval()
     spec = input_spec(size)
-    out = [torch.sigmoid(net(spec.normalize(_to_input(squares[i:i + 64], spec, torch.device("cpu"))))).numpy()
-           for i in range(0, len(squares), 64)]
+    views = check_views(views)
+    out = [torch.sigmoid(forward_views(net, spec.normalize(_to_input(squares[i:i + 32], spec, torch.device("cpu"))), views)[2]).numpy()
+           for i in range(0, len(squares), 32)]
     return np.concatenate(out)
 
 
@@ -137,11 +147,15 @@ def _no_finding(part: Part) -> np.ndarray:
 
 
 def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_t: dict[str, torch.Tensor],
-                    size: int, n_boot: int) -> dict[str, Any]:
-    """Choose on validation, score the test patients once; returns everything the cards record."""
+                    size: int, n_boot: int, nih_arch: str = "efficientnet_lite0_ms",
+                    nih_views: tuple[tuple[float, float, float], ...] = TTA_VIEWS["none"]) -> dict[str, Any]:
+    """Choose on validation, score the test patients once; returns everything the cards record.
+
+    ``nih_arch``/``nih_views``: the 14-finding file's architecture (an ensemble) and test-time views.
+    """
     val, test = parts["nih-val"], parts["nih-test"]
-    p_val = _raw_probs(nih_t, len(NIH_LABELS), val.squares, size)
-    p_test = _raw_probs(nih_t, len(NIH_LABELS), test.squares, size)
+    p_val = _raw_probs(nih_t, len(NIH_LABELS), val.squares, size, nih_arch, nih_views)
+    p_test = _raw_probs(nih_t, len(NIH_LABELS), test.squares, size, nih_arch, nih_views)
     y_val, y_test = val.y[:, :SCREEN], test.y[:, :SCREEN]
     spec, tried = choose_specificity(y_val, p_val, _no_finding(val))
     ops, bands = operating_points(y_val, p_val, spec)
@@ -247,17 +261,27 @@ def _common_card(name: str, file: str, sha: str, size: int, labels: list[str], s
 
 def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path | None = None, n_boot: int = 1000,
                    seed: int = 0, log: Any = print, checkpoint: str = "model.pt",
-                   heads: tuple[str, ...] = ("nih14", "screening"), version: str = "2.0") -> dict[str, Any]:
+                   heads: tuple[str, ...] = ("nih14", "screening"), version: str = "2.0",
+                   members: tuple[Path, ...] = (), tta: str = "none") -> dict[str, Any]:
     """Export the models of ``heads`` (both by default) from the run's ``checkpoint`` and write their
     cards into ``weights_dir`` (``weights/`` for the bundle); the other file is left as it is.
 
+    ``members``: further checkpoints (same split, other ``--train-seed``) whose 14-finding logits are
+    averaged with the run's (``efficientnet_lite0_ms_x<N>``; the run's checkpoint is the first member,
+    whose features the gate and the report writer read); ``tta``: the 14-finding file's test-time
+    views (:data:`TTA_VIEWS`). Operating points and bands are chosen on the file as shipped.
+
     Raises:
-        ValueError: an unknown head name.
+        ValueError: an unknown head name or ``tta``, or ``members`` with the screening head.
     """
     from safetensors.torch import save_file
 
     if not heads or set(heads) - set(HEAD_FILES):
         raise ValueError(f"heads must be among {HEAD_FILES}, got {heads}")
+    if tta not in TTA_VIEWS:
+        raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, got {tta!r}")
+    if (members or tta != "none") and "screening" in heads:
+        raise ValueError("--members / --tta apply to the 14-finding file only: use --heads nih14")
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
@@ -271,9 +295,13 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
         parts["pneumoniamnist-test"] = pneumoniamnist_test(shared, preset.size)
     except FileNotFoundError:
         log("PneumoniaMNIST not found: its external figure is left out")
-    nih_t = export(net, slice(0, SCREEN), [0.5] * SCREEN)
+    loaded = [load(Path(m)) for m in members]
+    nih_net = build_ensemble([net, *(m[0] for m in loaded)]) if loaded else net
+    nih_arch = f"efficientnet_lite0_ms_x{1 + len(loaded)}" if loaded else "efficientnet_lite0_ms"
+    views = TTA_VIEWS[tta]
+    nih_t = export(nih_net, slice(0, SCREEN), [0.5] * SCREEN)
     scr_t = export(net, slice(SCREEN, SCREEN + 1), [0.5])
-    ev = evaluate_export(parts, nih_t, scr_t, preset.size, n_boot)
+    ev = evaluate_export(parts, nih_t, scr_t, preset.size, n_boot, nih_arch, views)
     nih_t[OP_KEY] = torch.tensor(ev["ops"], dtype=torch.float32)
     scr_t[OP_KEY] = torch.tensor([ev["t_pn"]], dtype=torch.float32)
     spec = input_spec(preset.size)
@@ -301,18 +329,41 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
         training["choice"] = ("epoch with the best validation screening score (mean AUC: Kermany, PneumoniaMNIST thumbnails, "
                               "adult NIH; docs/chest_models.md)" if requested == "auto-screening"
                               else "epoch chosen on validation patients for this head (docs/chest_models.md)")
+    if loaded:
+        training["ensemble"] = {
+            "members": [{"checkpoint": str(p), "train_seed": m[2].get("train_seed", m[2].get("seed")),
+                         "best_epoch": m[2].get("best_epoch"), "validation": (m[2].get("history") or [{}])[-1]}
+                        for p, m in zip((run_dir / checkpoint, *members), ((net, preset, ck), *loaded), strict=True)],
+            "rule": "logits averaged with equal weights; the same recipe and patient split, other --train-seed; "
+                    "shipped because its NIH validation mean AUC beat the single network by the margin set beforehand "
+                    "(docs/chest_models.md)"}
+    if tta != "none":
+        training["test_time_views"] = {"views": [list(v) for v in views],
+                                       "rule": "logits averaged over the film and 4 shifts of 3 % (never mirrored: findings "
+                                               "are sided); adopted on NIH validation patients (docs/chest_models.md)"}
     command = train_command(summary, requested, tuple(heads), version)
+    if loaded:
+        command = (f"{command} --members " + " ".join(f"RUN_SEED{m[2].get('train_seed', i + 1)}/model.pt" for i, m in enumerate(loaded))
+                   + f" --tta {tta}  (each member: python -m core.training multitask --preset "
+                   f"{summary.get('preset', 'v2')} --stop-after 5 --train-seed N --out RUN_SEEDN)")
+    elif tta != "none":
+        command = f"{command} --tta {tta}"
     cards = {}
     for name, tensors, labels, task in ((NIH_NAME, nih_t, list(NIH_LABELS), "chest-multilabel"),
                                         (SCREEN_NAME, scr_t, ["Pneumonia"], "chest-screening")):
         if (task == "chest-multilabel" and "nih14" not in heads) or (task == "chest-screening" and "screening" not in heads):
             continue
         path = weights_dir / f"{name}.safetensors"
-        save_file(tensors, str(path), metadata={"arch": "efficientnet_lite0_ms", "labels": json.dumps(labels), "name": name})
+        arch = nih_arch if task == "chest-multilabel" else "efficientnet_lite0_ms"
+        save_file(tensors, str(path), metadata={"arch": arch, "labels": json.dumps(labels), "name": name})
         sha, size = sha256_file(path), path.stat().st_size
         draft = _common_card(name, path.name, sha, size, labels, dict(base_input), summary, run_dir, version, command,
                              " and PneumoniaMNIST thumbnails (MedMNIST, CC BY 4.0)" if preset.pmnist_per_epoch else "")
         draft["task"] = task
+        draft["architecture"] = arch
+        draft["input"]["features_sha256"] = features_digest(tensors)
+        if task == "chest-multilabel" and tta != "none":
+            draft["input"]["tta_views"] = [list(v) for v in views]
         if task == "chest-multilabel":
             draft["input"].update(op_threshs=[round(float(v), 6) for v in ev["ops"]],
                                   uncertain_band=[round(float(v), 4) for v in ev["bands"]],

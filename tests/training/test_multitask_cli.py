@@ -34,6 +34,50 @@ def test_candidate_continue_and_ship_one_head(shared_data: Path, tmp_path: Path)
     assert "--checkpoint model_e1.pt" in card["train_command"]
     assert card["metrics"]["training"]["epoch"] == 1
 
+    # a second member: same patient split, another --train-seed; shipped as a 2-trunk 14-finding file with shifts
+    member = tmp_path / "member"
+    assert main(["multitask", *common, "--preset", "smoke", "--candidate", "--train-seed", "7", "--out", str(member)]) == 0
+    member_summary = json.loads((member / "summary.json").read_text(encoding="utf-8"))
+    assert member_summary["train_seed"] == 7 and member_summary["split"] == summary["split"]
+    assert main(["ship-multitask", *common, "--run", str(first), "--weights-dir", str(weights), "--heads", "nih14",
+                 "--members", str(member / "model.pt"), "--tta", "shift", "--version", "9.2", "--n-boot", "20"]) == 0
+    _check_ensemble_file(weights, first)
+
+
+def _check_ensemble_file(weights: Path, first: Path) -> None:
+    import numpy as np
+    from safetensors.torch import load_file
+
+    from core.chest.starter import build_from_tensors, features_digest
+    from core.models.card import ModelCard
+    from core.training.multitask import SCREEN, load
+    from core.training.multitask_ship import export
+
+    raw = json.loads((weights / "cards" / "starter-nih14-efficientnet-lite0.json").read_text(encoding="utf-8"))
+    card = ModelCard.from_dict(raw)
+    assert card.architecture == "efficientnet_lite0_ms_x2" and len(card.input["tta_views"]) == 5
+    assert "--members" in card.train_command and "--tta shift" in card.train_command
+    assert len(raw["metrics"]["training"]["ensemble"]["members"]) == 2
+    tensors = load_file(str(weights / "starter-nih14-efficientnet-lite0.safetensors"))
+    # its features are the first member's: a reference fitted on that network stays valid
+    alone = export(load(first / "model.pt")[0], slice(0, SCREEN), [0.5] * SCREEN)
+    assert card.input["features_sha256"] == features_digest(tensors) == features_digest(alone)
+    model = build_from_tensors(card, tensors)
+    assert len(model.views) == 5
+    yy, xx = np.mgrid[0:120, 0:100]
+    pred = model.predict_pixels((0.5 + 0.3 * np.cos(xx / 9.0) * np.sin(yy / 13.0)).astype(np.float32))
+    assert pred.probabilities.shape == (14,) and pred.cams.shape[0] == 14
+    assert pred.features.shape == (alone["classifier.weight"].shape[1],)
+
+
+def test_members_and_views_only_go_into_the_14_finding_file(tmp_path: Path) -> None:
+    from core.training.multitask_ship import ship_multitask
+
+    with pytest.raises(ValueError, match="14-finding file only"):
+        ship_multitask(tmp_path, tmp_path, tmp_path, members=(tmp_path / "m.pt",))
+    with pytest.raises(ValueError, match="tta must be one of"):
+        ship_multitask(tmp_path, tmp_path, tmp_path, heads=("nih14",), tta="mirror")
+
 
 def test_the_screening_epoch_is_the_best_on_validation() -> None:
     from core.training.multitask_ship import best_screening_epoch
