@@ -99,3 +99,21 @@ def test_screening_reproduces_the_adult_held_out_auc(shared_data: Path) -> None:
     recorded = next(v for k, v in card.metrics["held_out_test"]["pairs"].items() if k.startswith("adult"))
     assert len(keep) == recorded["n"]
     assert auc(y, probs) == pytest.approx(recorded["auc"], abs=0.02)
+
+
+def test_the_gate_reference_and_the_report_writer_are_bound_to_the_shipped_features() -> None:
+    """The 14-finding file records the digest of the trunk whose features the gate and the report
+    writer read; the gate statistics and the adapter card name the same digest, so neither is used
+    with other features (and both stay valid when only the head or the views change)."""
+    from safetensors.torch import load_file
+
+    from core.chest.gate import PcaReference, feature_card_name
+    from core.chest.starter import features_digest
+
+    card = registry.get_card(STARTER_MULTILABEL)
+    digest = features_digest(load_file(str(registry.status(STARTER_MULTILABEL).path)))
+    assert card.input["features_sha256"] == digest
+    ref = PcaReference.load(registry.status(feature_card_name(STARTER_MULTILABEL)).path)
+    assert ref.meta["features_sha256"] == digest and ref.meta["model_sha256"] == card.sha256
+    adapter = registry.get_card("gemma-lora-drdc-prefix")
+    assert adapter.input["vision_model"] == STARTER_MULTILABEL and adapter.input["vision_features_sha256"] == digest
