@@ -51,20 +51,13 @@ def draft_box(name: str, run: Callable[[Chunk], R], checked: Callable[[R], bool]
 
 
 def stream_report(name: str, llm: bool, write: Callable[..., ReportOutcome]) -> ReportOutcome:
-    """Call ``write(on_text=..., on_draft=...)`` showing what is written: an LLM's draft in :func:`draft_box`, a
-    template's text as it streams (cleared once done: the page shows the outcome with
-    :func:`show_report`). Raises whatever ``write`` raises."""
+    """Call ``write(...)``: an LLM's draft is shown as it streams in :func:`draft_box`; a template's text
+    is not streamed (it is ready within milliseconds, and each streamed chunk would cost every browser a
+    re-render of the growing text: 9 per chest report), so the page shows it once with
+    :func:`show_report`. Raises whatever ``write`` raises."""
     if llm:
         return draft_box(name, lambda on_chunk: write(on_draft=on_chunk), lambda outcome: outcome.writer_used == name)
-    area, chunks = st.empty(), []
-
-    def on_text(chunk: str) -> None:
-        chunks.append(chunk)
-        area.markdown(report_markdown("".join(chunks)))
-
-    outcome = write(on_text=on_text)
-    area.empty()
-    return outcome
+    return write()
 
 
 def report_markdown(text: str) -> str:
