@@ -125,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--version", default="2.0", help="version written into the cards")
     sm.add_argument("--members", nargs="*", type=Path, default=[],
                     help="more checkpoints (other --train-seed runs on the same split) averaged with --run's "
-                         "into the 14-finding file (an ensemble); only with --heads nih14")
+                         "into every file written (an ensemble)")
     sm.add_argument("--tta", choices=["none", "shift"], default="none",
-                    help="test-time views of the 14-finding file (shift: the film + 4 shifts; never mirrored)")
+                    help="test-time views of the files written (shift: the film + 4 shifts; never mirrored)")
 
     t = sub.add_parser("table", help="markdown table of compare results.json files")
     t.add_argument("results", nargs="+", type=Path)

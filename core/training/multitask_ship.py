@@ -147,15 +147,15 @@ def _no_finding(part: Part) -> np.ndarray:
 
 
 def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_t: dict[str, torch.Tensor],
-                    size: int, n_boot: int, nih_arch: str = "efficientnet_lite0_ms",
-                    nih_views: tuple[tuple[float, float, float], ...] = TTA_VIEWS["none"]) -> dict[str, Any]:
+                    size: int, n_boot: int, arch: str = "efficientnet_lite0_ms",
+                    views: tuple[tuple[float, float, float], ...] = TTA_VIEWS["none"]) -> dict[str, Any]:
     """Choose on validation, score the test patients once; returns everything the cards record.
 
-    ``nih_arch``/``nih_views``: the 14-finding file's architecture (an ensemble) and test-time views.
+    ``arch``/``views``: the files' architecture (an ensemble) and test-time views.
     """
     val, test = parts["nih-val"], parts["nih-test"]
-    p_val = _raw_probs(nih_t, len(NIH_LABELS), val.squares, size, nih_arch, nih_views)
-    p_test = _raw_probs(nih_t, len(NIH_LABELS), test.squares, size, nih_arch, nih_views)
+    p_val = _raw_probs(nih_t, len(NIH_LABELS), val.squares, size, arch, views)
+    p_test = _raw_probs(nih_t, len(NIH_LABELS), test.squares, size, arch, views)
     y_val, y_test = val.y[:, :SCREEN], test.y[:, :SCREEN]
     spec, tried = choose_specificity(y_val, p_val, _no_finding(val))
     ops, bands = operating_points(y_val, p_val, spec)
@@ -190,7 +190,7 @@ def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_
         "decision": "calibrated probability >= 0.5 + the finding's uncertain band (operating points and bands chosen on validation patients)",
     }
     # pneumonia head
-    s_val = np.concatenate([_raw_probs(scr_t, 1, parts[k].squares, size)[:, 0] for k in ("kermany-val", "nih-val")])
+    s_val = np.concatenate([_raw_probs(scr_t, 1, parts[k].squares, size, arch, views)[:, 0] for k in ("kermany-val", "nih-val")])
     y_sv = np.concatenate([parts[k].y[:, SCREEN] for k in ("kermany-val", "nih-val")])
     m_sv = np.concatenate([parts[k].mask[:, SCREEN] for k in ("kermany-val", "nih-val")]) > 0
     t_pn = float(np.clip(youden_threshold(y_sv[m_sv], s_val[m_sv]), 1e-6, 1 - 1e-6))
@@ -201,7 +201,7 @@ def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_
             continue
         part = parts[key]
         keep = part.mask[:, SCREEN] > 0
-        p = _raw_probs(scr_t, 1, part.squares[keep], size)[:, 0]
+        p = _raw_probs(scr_t, 1, part.squares[keep], size, arch, views)[:, 0]
         yk = part.y[keep, SCREEN]
         a, lo, hi = bootstrap_auc(yk, p, n_boot)
         pred = p >= t_pn
@@ -266,13 +266,13 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
     """Export the models of ``heads`` (both by default) from the run's ``checkpoint`` and write their
     cards into ``weights_dir`` (``weights/`` for the bundle); the other file is left as it is.
 
-    ``members``: further checkpoints (same split, other ``--train-seed``) whose 14-finding logits are
-    averaged with the run's (``efficientnet_lite0_ms_x<N>``; the run's checkpoint is the first member,
-    whose features the gate and the report writer read); ``tta``: the 14-finding file's test-time
-    views (:data:`TTA_VIEWS`). Operating points and bands are chosen on the file as shipped.
+    ``members``: further checkpoints (same split, other ``--train-seed``) whose logits are averaged
+    with the run's in every file written (``efficientnet_lite0_ms_x<N>``; the run's checkpoint is the
+    first member, whose features the gate and the report writer read); ``tta``: the files' test-time
+    views (:data:`TTA_VIEWS`). Operating points and bands are chosen on the files as shipped.
 
     Raises:
-        ValueError: an unknown head name or ``tta``, or ``members`` with the screening head.
+        ValueError: an unknown head name or ``tta``.
     """
     from safetensors.torch import save_file
 
@@ -280,8 +280,6 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
         raise ValueError(f"heads must be among {HEAD_FILES}, got {heads}")
     if tta not in TTA_VIEWS:
         raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, got {tta!r}")
-    if (members or tta != "none") and "screening" in heads:
-        raise ValueError("--members / --tta apply to the 14-finding file only: use --heads nih14")
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
@@ -296,12 +294,12 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
     except FileNotFoundError:
         log("PneumoniaMNIST not found: its external figure is left out")
     loaded = [load(Path(m)) for m in members]
-    nih_net = build_ensemble([net, *(m[0] for m in loaded)]) if loaded else net
-    nih_arch = f"efficientnet_lite0_ms_x{1 + len(loaded)}" if loaded else "efficientnet_lite0_ms"
+    shipped = build_ensemble([net, *(m[0] for m in loaded)]) if loaded else net
+    arch = f"efficientnet_lite0_ms_x{1 + len(loaded)}" if loaded else "efficientnet_lite0_ms"
     views = TTA_VIEWS[tta]
-    nih_t = export(nih_net, slice(0, SCREEN), [0.5] * SCREEN)
-    scr_t = export(net, slice(SCREEN, SCREEN + 1), [0.5])
-    ev = evaluate_export(parts, nih_t, scr_t, preset.size, n_boot, nih_arch, views)
+    nih_t = export(shipped, slice(0, SCREEN), [0.5] * SCREEN)
+    scr_t = export(shipped, slice(SCREEN, SCREEN + 1), [0.5])
+    ev = evaluate_export(parts, nih_t, scr_t, preset.size, n_boot, arch, views)
     nih_t[OP_KEY] = torch.tensor(ev["ops"], dtype=torch.float32)
     scr_t[OP_KEY] = torch.tensor([ev["t_pn"]], dtype=torch.float32)
     spec = input_spec(preset.size)
@@ -335,12 +333,12 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
                          "best_epoch": m[2].get("best_epoch"), "validation": (m[2].get("history") or [{}])[-1]}
                         for p, m in zip((run_dir / checkpoint, *members), ((net, preset, ck), *loaded), strict=True)],
             "rule": "logits averaged with equal weights; the same recipe and patient split, other --train-seed; "
-                    "shipped because its NIH validation mean AUC beat the single network by the margin set beforehand "
+                    "shipped only if it beat the single network on validation patients by the margin set beforehand "
                     "(docs/chest_models.md)"}
     if tta != "none":
         training["test_time_views"] = {"views": [list(v) for v in views],
                                        "rule": "logits averaged over the film and 4 shifts of 3 % (never mirrored: findings "
-                                               "are sided); adopted on NIH validation patients (docs/chest_models.md)"}
+                                               "are sided); adopted on validation patients (docs/chest_models.md)"}
     command = train_command(summary, requested, tuple(heads), version)
     if loaded:
         command = (f"{command} --members " + " ".join(f"RUN_SEED{m[2].get('train_seed', i + 1)}/model.pt" for i, m in enumerate(loaded))
@@ -354,7 +352,6 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
         if (task == "chest-multilabel" and "nih14" not in heads) or (task == "chest-screening" and "screening" not in heads):
             continue
         path = weights_dir / f"{name}.safetensors"
-        arch = nih_arch if task == "chest-multilabel" else "efficientnet_lite0_ms"
         save_file(tensors, str(path), metadata={"arch": arch, "labels": json.dumps(labels), "name": name})
         sha, size = sha256_file(path), path.stat().st_size
         draft = _common_card(name, path.name, sha, size, labels, dict(base_input), summary, run_dir, version, command,
@@ -362,7 +359,7 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
         draft["task"] = task
         draft["architecture"] = arch
         draft["input"]["features_sha256"] = features_digest(tensors)
-        if task == "chest-multilabel" and tta != "none":
+        if tta != "none":
             draft["input"]["tta_views"] = [list(v) for v in views]
         if task == "chest-multilabel":
             draft["input"].update(op_threshs=[round(float(v), 6) for v in ev["ops"]],

@@ -39,9 +39,13 @@ def test_candidate_continue_and_ship_one_head(shared_data: Path, tmp_path: Path)
     assert main(["multitask", *common, "--preset", "smoke", "--candidate", "--train-seed", "7", "--out", str(member)]) == 0
     member_summary = json.loads((member / "summary.json").read_text(encoding="utf-8"))
     assert member_summary["train_seed"] == 7 and member_summary["split"] == summary["split"]
-    assert main(["ship-multitask", *common, "--run", str(first), "--weights-dir", str(weights), "--heads", "nih14",
+    assert main(["ship-multitask", *common, "--run", str(first), "--weights-dir", str(weights),
                  "--members", str(member / "model.pt"), "--tta", "shift", "--version", "9.2", "--n-boot", "20"]) == 0
     _check_ensemble_file(weights, first)
+    screening = json.loads((weights / "cards" / "starter-screening-efficientnet-lite0.json").read_text(encoding="utf-8"))
+    assert screening["architecture"] == "efficientnet_lite0_ms_x2" and len(screening["input"]["tta_views"]) == 5
+    nih = json.loads((weights / "cards" / "starter-nih14-efficientnet-lite0.json").read_text(encoding="utf-8"))
+    assert screening["input"]["features_sha256"] == nih["input"]["features_sha256"]  # one trunk, two heads
 
 
 def _check_ensemble_file(weights: Path, first: Path) -> None:
@@ -70,11 +74,9 @@ def _check_ensemble_file(weights: Path, first: Path) -> None:
     assert pred.features.shape == (alone["classifier.weight"].shape[1],)
 
 
-def test_members_and_views_only_go_into_the_14_finding_file(tmp_path: Path) -> None:
+def test_unknown_views_are_refused(tmp_path: Path) -> None:
     from core.training.multitask_ship import ship_multitask
 
-    with pytest.raises(ValueError, match="14-finding file only"):
-        ship_multitask(tmp_path, tmp_path, tmp_path, members=(tmp_path / "m.pt",))
     with pytest.raises(ValueError, match="tta must be one of"):
         ship_multitask(tmp_path, tmp_path, tmp_path, heads=("nih14",), tta="mirror")
 
