@@ -148,11 +148,24 @@ def _no_finding(part: Part) -> np.ndarray:
 
 def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_t: dict[str, torch.Tensor],
                     size: int, n_boot: int, arch: str = "efficientnet_lite0_ms",
-                    views: tuple[tuple[float, float, float], ...] = TTA_VIEWS["none"]) -> dict[str, Any]:
+                    views: tuple[tuple[float, float, float], ...] = TTA_VIEWS["none"],
+                    heads: tuple[str, ...] = HEAD_FILES) -> dict[str, Any]:
     """Choose on validation, score the test patients once; returns everything the cards record.
 
-    ``arch``/``views``: the files' architecture (an ensemble) and test-time views.
+    ``arch``/``views``: the files' architecture (an ensemble) and test-time views. Only the files of
+    ``heads`` are evaluated: a head that is not being shipped never has its test films scored again.
     """
+    out: dict[str, Any] = {}
+    if "nih14" in heads:
+        out.update(_evaluate_nih(parts, nih_t, size, n_boot, arch, views))
+    if "screening" in heads:
+        out.update(_evaluate_screen(parts, scr_t, size, n_boot, arch, views))
+    return out
+
+
+def _evaluate_nih(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], size: int, n_boot: int, arch: str,
+                  views: tuple[tuple[float, float, float], ...]) -> dict[str, Any]:
+    """The 14-finding file: specificity, operating points and bands on validation; test figures once."""
     val, test = parts["nih-val"], parts["nih-test"]
     p_val = _raw_probs(nih_t, len(NIH_LABELS), val.squares, size, arch, views)
     p_test = _raw_probs(nih_t, len(NIH_LABELS), test.squares, size, arch, views)
@@ -189,7 +202,12 @@ def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_
         },
         "decision": "calibrated probability >= 0.5 + the finding's uncertain band (operating points and bands chosen on validation patients)",
     }
-    # pneumonia head
+    return {"nih": nih, "ops": ops, "bands": bands, "reported": reported, "specificity": spec, "tried": tried}
+
+
+def _evaluate_screen(parts: dict[str, Part], scr_t: dict[str, torch.Tensor], size: int, n_boot: int, arch: str,
+                     views: tuple[tuple[float, float, float], ...]) -> dict[str, Any]:
+    """The screening file: Youden's J on validation films; test and PneumoniaMNIST figures once."""
     s_val = np.concatenate([_raw_probs(scr_t, 1, parts[k].squares, size, arch, views)[:, 0] for k in ("kermany-val", "nih-val")])
     y_sv = np.concatenate([parts[k].y[:, SCREEN] for k in ("kermany-val", "nih-val")])
     m_sv = np.concatenate([parts[k].mask[:, SCREEN] for k in ("kermany-val", "nih-val")]) > 0
@@ -211,8 +229,7 @@ def evaluate_export(parts: dict[str, Part], nih_t: dict[str, torch.Tensor], scr_
                        "sensitivity_at_op": round(sens, 4), "specificity_at_op": round(spec_, 4)}
     screen = {"kind": "binary", "labels": ["Pneumonia"], "pairs": pairs, "operating_point": round(t_pn, 6),
               "decision": "calibrated probability >= 0.5 (Youden's J on validation films: Kermany + NIH)"}
-    return {"nih": nih, "screen": screen, "ops": ops, "bands": bands, "reported": reported, "t_pn": t_pn,
-            "specificity": spec, "tried": tried}
+    return {"screen": screen, "t_pn": t_pn}
 
 
 def best_screening_epoch(summary: dict[str, Any]) -> str:
@@ -299,9 +316,11 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
     views = TTA_VIEWS[tta]
     nih_t = export(shipped, slice(0, SCREEN), [0.5] * SCREEN)
     scr_t = export(shipped, slice(SCREEN, SCREEN + 1), [0.5])
-    ev = evaluate_export(parts, nih_t, scr_t, preset.size, n_boot, arch, views)
-    nih_t[OP_KEY] = torch.tensor(ev["ops"], dtype=torch.float32)
-    scr_t[OP_KEY] = torch.tensor([ev["t_pn"]], dtype=torch.float32)
+    ev = evaluate_export(parts, nih_t, scr_t, preset.size, n_boot, arch, views, tuple(heads))
+    if "nih14" in heads:
+        nih_t[OP_KEY] = torch.tensor(ev["ops"], dtype=torch.float32)
+    if "screening" in heads:
+        scr_t[OP_KEY] = torch.tensor([ev["t_pn"]], dtype=torch.float32)
     spec = input_spec(preset.size)
     base_input = {**spec.to_dict(), "views": ["PA", "AP"],
                   "preprocessing": "display-ready pixels (core.imaging.load_image) -> channel mean -> centred square "

@@ -151,3 +151,25 @@ def test_a_gate_reference_fitted_on_the_same_features_stays_valid_for_a_new_file
     assert not _same_features({"features_sha256": "e" * 64}, model)
     assert not _same_features({}, model)
     assert not _same_features({"features_sha256": ""}, SimpleNamespace(identity=SimpleNamespace(features_sha256="")))
+
+
+@pytest.mark.parametrize("views", [[[1.0, 0.06, 0.0]], [[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]], [[1.0, 0.0]]])
+def test_a_card_with_malformed_views_gives_a_translated_load_error(monkeypatch: pytest.MonkeyPatch, views: list) -> None:
+    """A (site-written) card whose ``tta_views`` are malformed or would mirror the film: the page's load
+    path refuses with the translated 'cannot be loaded' error naming why, never a crash or a mirrored score."""
+    from dataclasses import replace
+
+    from core.chest import loader
+    from core.chest.starter import STARTER_MULTILABEL
+    from core.models import registry
+
+    card = registry.get_card(STARTER_MULTILABEL)
+    bad = replace(card, input={**card.input, "tta_views": views})
+    real = registry.get_card
+    monkeypatch.setattr(loader.registry, "get_card", lambda name: bad if name == STARTER_MULTILABEL else real(name))
+    with pytest.raises(loader.ModelLoadError) as err:
+        loader.load_model(STARTER_MULTILABEL, registry.require(STARTER_MULTILABEL))
+    assert err.value.key == "chest.model.broken"
+    for lang in ("en", "ko"):
+        text = err.value.message(lang)
+        assert STARTER_MULTILABEL in text and "view" in text and text != err.value.key

@@ -89,3 +89,18 @@ def test_the_screening_epoch_is_the_best_on_validation() -> None:
     assert best_screening_epoch({"history": history}) == "model_e2.pt"
     with pytest.raises(ValueError):
         best_screening_epoch({"history": [{"epoch": 1, "score": 0.8}]})
+
+
+def test_shipping_one_head_never_scores_the_other_heads_test_films(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--heads nih14`` must not read the screening file's test figures again (and vice versa)."""
+    from core.training import multitask_ship as ms
+
+    def forbidden(*_a: object, **_k: object) -> dict:
+        raise AssertionError("the other head's test films were scored")
+
+    monkeypatch.setattr(ms, "_evaluate_screen", forbidden)
+    monkeypatch.setattr(ms, "_evaluate_nih", lambda *a, **k: {"nih": "figures"})
+    assert ms.evaluate_export({}, {}, {}, 224, 10, heads=("nih14",)) == {"nih": "figures"}
+    monkeypatch.setattr(ms, "_evaluate_nih", forbidden)
+    monkeypatch.setattr(ms, "_evaluate_screen", lambda *a, **k: {"screen": "figures"})
+    assert ms.evaluate_export({}, {}, {}, 224, 10, heads=("screening",)) == {"screen": "figures"}
