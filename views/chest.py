@@ -165,7 +165,7 @@ pred = result.prediction
 assert pred is not None
 if pred.model.is_test_model:
     st.error(tr("chest.test_model"), icon=":material/science:")
-st.caption(tr("chest.analysed_by", title=pred.model.title, version=pred.model.version, method=tr(f"chest.cam_method.{pred.cam_method}")))
+st.caption(tr("chest.analysed_by", title=pred.model.title_in(LANG), version=pred.model.version, method=tr(f"chest.cam_method.{pred.cam_method}")))
 
 # heatmaps: every finding, on the full-resolution image
 finding_of = {f.index: f for f in result.findings}

@@ -96,6 +96,16 @@ class ChestAnalysis:
             return False
         return not self.lungs.in_region(finding.region, *loc.peak)
 
+    def peak_at_edge(self, finding: ChestFinding) -> bool:
+        """True when a lung, pleura or bone finding's heatmap peak is where it can be but not deeper
+        inside a lung box than the box estimate's typical error (:data:`core.chest.zones.EDGE_MARGIN`):
+        its side and zone are then approximate."""
+        loc = finding.location
+        if (finding.region not in SIDED_REGIONS or loc is None or self.lungs is None or self.prediction is None
+                or self.prediction.cam_peak[finding.index] <= 0 or self.peak_outside(finding)):
+            return False
+        return not self.lungs.in_core(*loc.peak)
+
     @property
     def reported_findings(self) -> tuple[ChestFinding, ...]:
         """The findings a report, PDF or share may state (reliable ones only)."""
@@ -125,6 +135,7 @@ class ChestAnalysis:
                     side=loc.side if sided and loc else None,
                     level=loc.level if sided and loc and f.region != "bone" else None,
                     outside=outside,
+                    edge=self.peak_at_edge(f),
                 )
             )
         notes = tuple(i.key for i in self.gate.issues if i.severity == "warn" or self.gate.overridden)
@@ -139,6 +150,7 @@ class ChestAnalysis:
             operating_point=op.threshold,
             band=op.band,
             model_title=model.title,
+            model_titles=model.titles,
             model_version=model.version,
             n_assessed=len(facts),
             gate_notes=notes,

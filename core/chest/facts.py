@@ -36,6 +36,8 @@ class FindingFact:
         outside: the heatmap's peak lies outside the area where this finding can be (outside the
             lung fields for a lung finding; on a marker, a border, the shoulder): the location is
             low-confidence and no side, zone or organ is named.
+        edge: the peak is where the finding can be, but within the lung-box estimate's typical error
+            of a lung box's edge: the side and zone are named with "location approximate".
     """
 
     label: str
@@ -47,6 +49,7 @@ class FindingFact:
     side: Side | None = None
     level: Level | None = None
     outside: bool = False
+    edge: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,13 @@ class ChestReportFacts:
     #: array or a tuple of floats), for writers that condition on the image (``gemma-lora``).
     #: Numbers only, never pixels; left out of equality, hashing and repr.
     image_embedding: tuple[float, ...] | Any | None = field(default=None, compare=False, repr=False)
+    #: ``model_title`` in other languages (``(("ko", "..."),)``), for the text a person reads;
+    #: ``model_title`` stays the canonical name that writers and adapters bind to
+    model_titles: tuple[tuple[str, str], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        """The model's title in ``lang`` when its card translates it, else ``model_title``."""
+        return dict(self.model_titles).get(lang, self.model_title)
 
     @property
     def positives(self) -> tuple[FindingFact, ...]:

@@ -135,7 +135,7 @@ def load_model(name: str, path: Path) -> ChestModel:
     sha = hashlib.sha256(data).hexdigest()
     if st.sha256 is None or sha != st.sha256:
         raise ModelLoadError("chest.model.changed", name=name, command=registry.install_command(card))
-    identity = ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=sha)
+    identity = ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=sha, titles=card.titles())
     try:
         if card.loader == "xrv-pickle":
             return load_xrv_bytes(data, identity)

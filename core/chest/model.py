@@ -63,6 +63,13 @@ class ModelIdentity:
     #: a gate reference or report writer fitted on these features stays valid when only the head,
     #: the operating points or further ensemble members change ("" when unknown)
     features_sha256: str = ""
+    #: the card's title in other languages, ``(("ko", "..."),)``: shown on the page, the report and
+    #: the PDF; ``title`` stays the canonical name the JSON, the audit and report writers bind to
+    titles: tuple[tuple[str, str], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang`` when the card translates it, else :attr:`title`."""
+        return dict(self.titles).get(lang, self.title)
 
     def band_of(self, index: int) -> float | None:
         return None if self.bands is None else float(self.bands[index])

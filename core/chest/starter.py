@@ -72,7 +72,7 @@ def identity_of(card: ModelCard) -> ModelIdentity:
     for name, values in (("uncertain_band", bands), ("reported", reported)):
         if values is not None and len(values) != len(card.labels):
             raise ValueError(f"{card.name}: input.{name} has {len(values)} values for {len(card.labels)} labels")
-    return ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=card.sha256 or "",
+    return ModelIdentity(name=card.name, title=card.title, version=card.version, sha256=card.sha256 or "", titles=card.titles(),
                          bands=None if bands is None else tuple(float(b) for b in bands),
                          reported=None if reported is None else tuple(bool(r) for r in reported),
                          features_sha256=str(card.input.get("features_sha256") or ""))

@@ -16,6 +16,12 @@ Method (``template-v1``):
 Held-out validation (302 images, 604 lungs; ``bench/bench_chest.py zones``): mean IoU 0.73
 (median 0.73), 84 % of each true lung box covered, 86 % of each estimated box inside the true box.
 
+Edge margin: a point closer to an estimated box's edge than the estimate's typical error cannot be
+placed in or out of the lung with confidence. :data:`EDGE_MARGIN` is the median distance between an
+estimated and the annotated edge on the template (even) rows, as a fraction of the annotated box's
+width (left/right edges) and height (top/bottom edges); :meth:`LungFields.in_core` is "deeper than
+that inside a lung box".
+
 Side: on a PA/AP film as displayed, the **patient's right is on the image's left**; ``right``
 below always means the patient's right. A film displayed mirrored would swap the sides.
 """
@@ -36,6 +42,9 @@ TEMPLATE: tuple[tuple[float, float, float, float], ...] = (
     (0.0131, 0.0887, 0.3994, 0.7618),
 )
 METHOD = "template-v1"
+#: Median |estimated - annotated| lung-box edge distance on the template rows (fractions of the box's
+#: width, height); measured with ``bench/bench_chest.py zones`` (2026-12-07: 0.061, 0.070).
+EDGE_MARGIN: tuple[float, float] = (0.061, 0.070)
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,17 @@ class LungFields:
 
     def inside(self, px: float, py: float) -> bool:
         return self.side_of(px, py) is not None
+
+    def in_core(self, px: float, py: float, margin: tuple[float, float] = EDGE_MARGIN) -> bool:
+        """Whether (px, py) lies deeper inside a lung box than the estimate's typical edge error.
+
+        ``margin``: (fraction of the box width, fraction of its height) kept clear of each edge.
+        """
+        mx, my = margin
+        return any(
+            b.x + mx * b.w <= px <= b.x + b.w - mx * b.w and b.y + my * b.h <= py <= b.y + b.h - my * b.h
+            for b in (self.right, self.left)
+        )
 
     def in_region(self, region: str, px: float, py: float) -> bool:
         """Whether a heatmap peak at (px, py) lies where a finding of ``region`` can be.

@@ -197,7 +197,7 @@ def to_pdf(analysis: ChestAnalysis, op: OperatingPoint, lang: str, report_text: 
         pdf.notice(notice)
     pdf.heading(t("chest.pdf.section.model", lang))
     pdf.key_values([
-        (t("chest.pdf.model", lang), pred.model.title),
+        (t("chest.pdf.model", lang), pred.model.title_in(lang)),
         (t("chest.pdf.model_name", lang), pred.model.name),
         (t("chest.pdf.version", lang), pred.model.version),
         (t("chest.pdf.checksum", lang), pred.model.sha256),

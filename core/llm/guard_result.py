@@ -25,6 +25,7 @@ P_NOT_ASSESSED = "guard.problem.not_assessed"
 P_OMITTED = "guard.problem.omitted"
 P_CONTRADICTED = "guard.problem.contradicted"
 P_NORMAL_CLAIM = "guard.problem.normal_claim"
+P_WRONG_SIDE = "guard.problem.wrong_side"
 P_INVENTED = "guard.problem.invented_condition"  # care-plan guard
 P_OMITTED_CONDITION = "guard.problem.omitted_condition"
 P_DIAGNOSIS = "guard.problem.diagnosis"

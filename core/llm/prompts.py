@@ -134,7 +134,7 @@ def _finding_line(fact: FindingFact, lang: str) -> str:
 def chest_facts_block(facts: ChestReportFacts, lang: str) -> str:
     """The classifier's output as the prompt states it: flagged findings, scores, heatmap places."""
     lines = [f"{STOP} {_s(lang, 'classifier')}",
-             _s(lang, "model", model=facts.model_title, version=facts.model_version,
+             _s(lang, "model", model=facts.title_in(lang), version=facts.model_version,
                 preset=t(f"chest.preset.{facts.preset}", lang), op=f"{facts.operating_point:.2f}",
                 band=f"{facts.band:.2f}"),
              _s(lang, "assessed", n=facts.n_assessed)]

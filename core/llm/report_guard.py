@@ -16,12 +16,20 @@ A positive or uncertain mention of a finding the classifier does not assess at a
 from ``facts.findings``) fails (``not_assessed``); a normal-study statement ("no acute
 cardiopulmonary abnormality") fails when the classifier flagged anything.
 
+Sides (``wrong_side``): a sentence that names exactly one flagged lung, pleura or bone finding and a
+side ("left", "right", "both lungs"; "좌측", "우측", "양측") must name the side its heatmap gives:
+the same side, or either side for a bilateral finding; a finding whose heatmap points outside the
+lung fields (no side in the facts) may not be given one. Sentences naming several findings are not
+side-checked (which side belongs to which finding would be a guess).
+
 Rules and limits: ``docs/llm_guard.md``.
 """
 
 from __future__ import annotations
 
-from core.chest.facts import ChestReportFacts
+import re
+
+from core.chest.facts import ChestReportFacts, FindingFact
 from core.llm import labeler
 from core.llm.guard_result import (
     P_ASSERTED,
@@ -31,6 +39,7 @@ from core.llm.guard_result import (
     P_NOT_ASSESSED,
     P_OMITTED,
     P_OVERSTATED,
+    P_WRONG_SIDE,
     GuardResult,
     guard_result,
 )
@@ -67,6 +76,7 @@ def check_chest_report(text: str, facts: ChestReportFacts, lang: str) -> GuardRe
         if said.get(fact.label) is None:
             omitted.append(fact.label)
     normal_claim = facts.positives and any(m.label == NO_FINDING and m.status == "positive" for m in mentions)
+    wrong_side = _wrong_sides(text, mentions, facts, lang)
     details = [
         (P_ASSERTED, tuple(asserted)),
         (P_OVERSTATED, tuple(overstated)),
@@ -74,7 +84,46 @@ def check_chest_report(text: str, facts: ChestReportFacts, lang: str) -> GuardRe
         (P_OMITTED, tuple(omitted)),
         (P_CONTRADICTED, tuple(contradicted)),
         (P_NORMAL_CLAIM, (NO_FINDING,) if normal_claim else ()),
+        (P_WRONG_SIDE, tuple(wrong_side)),
     ]
     omitted_all = omitted + [x for x in contradicted if status.get(x) == "positive"]
     return guard_result("chest", details, asserted + overstated + not_assessed, omitted_all)
 
+
+
+_SIDED = ("lung", "pleura", "bone")
+_SIDE_WORDS: dict[str, re.Pattern[str]] = {
+    "bilateral": re.compile(r"\b(?:bilateral(?:ly)?|both\s+(?:lungs?|sides|hemithora(?:x|ces)))\b|양측|양쪽|양\s?폐", re.IGNORECASE),
+    "right": re.compile(r"\bright\b|우측|오른쪽|우\s?폐|우[상중하]폐", re.IGNORECASE),
+    "left": re.compile(r"\bleft\b|좌측|왼쪽|좌\s?폐|좌[상중하]폐", re.IGNORECASE),
+}
+_ALLOWED = {"right": {"right"}, "left": {"left"}, "bilateral": {"right", "left", "bilateral"}}
+_SENTENCE_END = re.compile(r"(?<!\d)\.(?!\d)|[!?\n。]")
+
+
+def _wrong_sides(text: str, mentions: list[labeler.Mention], facts: ChestReportFacts, lang: str) -> list[str]:
+    """Labels placed on a side their heatmap does not give (rules in the module docstring)."""
+    by_label: dict[str, FindingFact] = {f.label: f for f in facts.findings}
+    cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]
+    wrong: list[str] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        named = {m.label for m in mentions if a <= m.start < b and m.status in ("positive", "uncertain") and m.label != NO_FINDING}
+        if len(named) != 1:
+            continue
+        fact = by_label.get(next(iter(named)))
+        if fact is None or fact.region not in _SIDED or fact.status == "negative":
+            continue
+        sentence = text[a:b]
+        for m in mentions:  # a side word inside a finding's own name ("right heart") is not a side
+            if a <= m.start < b:
+                sentence = sentence[: m.start - a] + " " * (m.end - m.start) + sentence[m.end - a:]
+        stated = {side for side, rx in _SIDE_WORDS.items() if rx.search(_without_bilateral(sentence) if side != "bilateral" else sentence)}
+        allowed = set() if fact.outside or fact.side is None else _ALLOWED[fact.side]
+        if stated - allowed:
+            wrong.append(fact.label)
+    return wrong
+
+
+def _without_bilateral(sentence: str) -> str:
+    """The sentence with its bilateral phrases blanked (so "both lungs" is not also read as one side)."""
+    return _SIDE_WORDS["bilateral"].sub(lambda m: " " * len(m.group(0)), sentence)

@@ -24,12 +24,18 @@ def finding_name(fact: FindingFact, lang: str) -> str:
 def location_phrase(fact: FindingFact, lang: str) -> str:
     """Where the finding is, in words (empty when the facts give no location).
 
-    A heatmap that points outside the finding's area says so and names no side, zone or organ.
+    A heatmap that points outside the finding's area says so and names no side, zone or organ; one
+    that points at the edge of the estimated lung fields names them with "location approximate".
     """
     if fact.outside:
         return t("llm.report.outside_lungs" if fact.region in ("lung", "pleura", "bone") else "llm.report.outside_area", lang)
     if fact.region in ("heart", "mediastinum", "diaphragm"):
         return t(f"llm.report.region.{fact.region}", lang)
+    where = _side_phrase(fact, lang)
+    return t("llm.report.at_edge", lang, where=where) if where and fact.edge else where
+
+
+def _side_phrase(fact: FindingFact, lang: str) -> str:
     if fact.side is None:
         return ""
     side = t(f"llm.report.side.{fact.side}", lang)
@@ -133,7 +139,7 @@ class StructuredWriter:
         if facts.uncertain:
             names = t("llm.report.list_separator", lang).join(finding_name(f, lang) for f in facts.uncertain)
             yield t("llm.report.impression_uncertain", lang, names=names) + "\n"
-        yield t("llm.report.caveat", lang, model=facts.model_title, version=facts.model_version, preset=preset) + "\n"
+        yield t("llm.report.caveat", lang, model=facts.title_in(lang), version=facts.model_version, preset=preset) + "\n"
 
 
 register_writer("structured", StructuredWriter)

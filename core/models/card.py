@@ -82,6 +82,10 @@ class ModelCard:
         """``attribute`` in ``lang`` when the card translates it (``translations[lang]``), else as written."""
         return self.translations.get(lang, {}).get(attribute, getattr(self, attribute))
 
+    def titles(self) -> tuple[tuple[str, str], ...]:
+        """``((lang, title), ...)`` for every language whose translation gives a title."""
+        return tuple((lang, str(tr["title"])) for lang, tr in sorted(self.translations.items()) if tr.get("title"))
+
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
             raise ValueError(f"card name {self.name!r} must be lowercase letters, digits, '.', '_' or '-'")

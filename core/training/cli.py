@@ -30,6 +30,7 @@ import torch
 
 from core.chest.nets import ARCHITECTURES
 from core.settings import PROJECT_ROOT, get_settings
+from core.training.multitask import PRESETS
 
 
 def _default_cache() -> Path:
@@ -100,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     mt = sub.add_parser("multitask", help="fine-tune the whole backbone on NIH + Kermany (14 findings + pneumonia)")
     _common(mt)
-    mt.add_argument("--preset", choices=["full", "v2", "continue", "continue-pm", "fast", "smoke"], default="full",
+    mt.add_argument("--preset", choices=sorted(PRESETS), default="full",
                     help="full: 224 px, 10 epochs (~2 h on 2 CPU cores); v2: the shipped v2 recipe (with --stop-after 5); "
-                         "continue: 5 more epochs from --init; fast: 192 px, 6 epochs; smoke: a minute")
+                         "continue: 5 more epochs from --init; v2-320: v2 at 320 px; fast: 192 px, 6 epochs; smoke: a minute")
     mt.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
     mt.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs (schedule unchanged)")
     mt.add_argument("--candidate", action="store_true",

@@ -86,6 +86,8 @@ PRESETS: dict[str, Preset] = {
     # v3 screening: as continue, plus 800 PneumoniaMNIST thumbnails of training patients per epoch, and
     # crops up to 1.8x wider (the thumbnails' crops matched their films at 1.5-1.8x)
     "continue-pm": Preset(epochs=5, lr=3e-4, warmup_steps=30, pmnist_per_epoch=800, stretch=(1.0, 1.8)),
+    # v2's recipe at 320 px (a candidate for small findings: nodules, masses); use with --stop-after 5
+    "v2-320": Preset(size=320, blur_p=0.1, blur_factors=(4,), zoom_p=0.0),
     "fast": Preset(size=192, epochs=6, kermany_per_epoch=1200),
     "smoke": Preset(size=96, epochs=1, kermany_per_epoch=64, nih_repeats=1, batch_size=16, warmup_steps=2, limit=96),
 }

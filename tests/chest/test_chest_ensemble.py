@@ -173,3 +173,20 @@ def test_a_card_with_malformed_views_gives_a_translated_load_error(monkeypatch: 
     for lang in ("en", "ko"):
         text = err.value.message(lang)
         assert STARTER_MULTILABEL in text and "view" in text and text != err.value.key
+
+
+def test_the_committed_model_carries_its_cards_korean_title_into_the_report_facts(load) -> None:
+    """Page caption, report and PDF read the title in the reader's language; the canonical title
+    (what the JSON, the audit and the image-prefix adapter bind to) stays the card's own."""
+    from core.chest.analysis import analyse
+    from core.chest.reading import OperatingPoint
+    from core.chest.starter import STARTER_MULTILABEL, load_starter
+    from core.models import registry
+
+    card = registry.get_card(STARTER_MULTILABEL)
+    model = load_starter(STARTER_MULTILABEL)
+    ko = card.localized("title", "ko")
+    assert ko != card.title and model.identity.title_in("ko") == ko and model.identity.title_in("en") == card.title
+    result = analyse(load("cxr/samples/00000001_000.png"), model, override=True, feature_ref=None)
+    facts = result.facts(OperatingPoint.of("balanced"))
+    assert facts.model_title == card.title and facts.title_in("ko") == ko

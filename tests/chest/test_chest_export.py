@@ -206,3 +206,21 @@ def test_the_screening_figures_in_one_line() -> None:
                              (("PneumoniaMNIST", 0.912, 0.9, 0.93), ("no interval", 0.8, None, None)))
     assert result.figures_text() == "PneumoniaMNIST 0.91 [0.90, 0.93]"
     assert dataclasses.replace(result, figures=()).figures_text() == ""
+
+
+def test_the_pdf_names_the_model_in_the_readers_language(analysed, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from core.export import pdf as pdf_module
+
+    model = analysed.prediction.model  # the model's identity
+    analysed = replace(analysed, prediction=replace(analysed.prediction, model=replace(model, titles=(("ko", "시험용 모델 제목"),))))
+    seen: list[str] = []
+    original = pdf_module.PdfBuilder._safe
+    monkeypatch.setattr(pdf_module.PdfBuilder, "_safe", lambda self, text: seen.append(str(text)) or original(self, text))
+    op = OperatingPoint.of("balanced")
+    export.to_pdf(analysed, op, "ko", "".join(report_stream(analysed, op, "ko")))
+    assert "시험용 모델 제목" in "\n".join(seen) and model.title not in "\n".join(seen)
+    seen.clear()
+    export.to_pdf(analysed, op, "en", "".join(report_stream(analysed, op, "en")))
+    assert model.title in "\n".join(seen) and "시험용 모델 제목" not in "\n".join(seen)

@@ -34,7 +34,13 @@ def _fact(label: str, status: str, rng: random.Random | None = None) -> FindingF
     if rng is not None and status == "positive" and rng.random() < 0.5:
         certainty = "moderate"
     prob = {"positive": 0.8, "uncertain": 0.5, "negative": 0.1}[status]
-    return FindingFact(label, slug(label), prob, status, certainty, reg, side, level)  # type: ignore[arg-type]
+    outside = edge = False
+    if rng is not None and reg in ("lung", "pleura", "bone"):
+        where = rng.choice(["plain", "plain", "outside", "edge"])
+        outside, edge = where == "outside", where == "edge" and side is not None
+        if outside:
+            side = level = None
+    return FindingFact(label, slug(label), prob, status, certainty, reg, side, level, outside, edge)  # type: ignore[arg-type]
 
 
 def _facts(statuses: dict[str, str], labels: tuple[str, ...] = XRV_LABELS, **kw) -> ChestReportFacts:
@@ -400,3 +406,49 @@ def test_the_structured_care_plan_the_app_writes_passes(lang: str) -> None:
             text = write_text(StructuredWriter(), facts, lang)
             result = check_care_plan(text, facts.grade_map(), lang, pustules=facts.pustules)
             assert result.ok, (grades, pustules, result)
+
+
+
+def _sided(label: str, side: str | None, *, outside: bool = False, others: dict[str, str] | None = None) -> ChestReportFacts:
+    from dataclasses import replace
+
+    facts = _facts({label: "positive", **(others or {})})
+    return replace(facts, findings=tuple(replace(f, side=side, level="lower" if side else None, outside=outside)
+                                         if f.label == label else f for f in facts.findings))
+
+
+@pytest.mark.parametrize(("lang", "text", "side", "ok"), [
+    ("en", "Left pleural effusion.", "left", True),
+    ("en", "Pleural effusion in the left lower zone.", "left", True),
+    ("en", "Right pleural effusion.", "left", False),
+    ("en", "Pleural effusion at the right base.", "left", False),
+    ("en", "Bilateral pleural effusions.", "left", False),
+    ("en", "Pleural effusion in both lungs.", "bilateral", True),
+    ("en", "Left pleural effusion.", "bilateral", True),
+    ("en", "Pleural effusion.", "right", True),  # no side named: nothing to check
+    ("ko", "좌측 하폐야에 흉수가 있을 가능성이 높습니다.", "left", True),
+    ("ko", "우측 흉수가 있을 가능성이 높습니다.", "left", False),
+    ("ko", "흉수: 있을 가능성이 높음, 위치: 양측 폐, 주로 하폐야.", "bilateral", True),
+    ("ko", "양측 흉수가 있습니다.", "right", False),
+])
+def test_a_finding_placed_on_a_side_its_heatmap_does_not_give_fails(lang: str, text: str, side: str, ok: bool) -> None:
+    result = check_chest_report(text, _sided("Effusion", side), lang)
+    assert result.ok is ok, result
+    if not ok:
+        assert result.problems == ("guard.problem.wrong_side",) and "Effusion" in result.details[0][1]
+        assert result.note(lang) and "{" not in result.note(lang)
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "Right pleural effusion."), ("ko", "좌측 흉수가 있습니다.")])
+def test_a_side_for_a_heatmap_outside_the_lungs_fails_and_no_side_passes(lang: str, text: str) -> None:
+    facts = _sided("Effusion", None, outside=True)
+    assert check_chest_report(text, facts, lang).problems == ("guard.problem.wrong_side",)
+    plain = {"en": "Pleural effusion.", "ko": "흉수가 있습니다."}[lang]
+    assert check_chest_report(plain, facts, lang).ok
+
+
+def test_sentences_naming_several_findings_are_not_side_checked_and_heart_findings_never() -> None:
+    facts = _sided("Effusion", "left", others={"Pneumonia": "positive", "Cardiomegaly": "positive"})
+    text = "Right lower zone pneumonia and left pleural effusion. Enlarged heart with a prominent left heart border."
+    result = check_chest_report(text, facts, "en")
+    assert "guard.problem.wrong_side" not in result.problems, result

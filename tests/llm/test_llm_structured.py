@@ -107,3 +107,32 @@ def test_another_backend_plugs_into_the_same_interface() -> None:
         from core.llm import writer as writer_module
 
         writer_module._FACTORIES.pop("echo-test", None)
+
+
+@pytest.mark.parametrize(("lang", "side_words", "hedge", "outside_words"), [
+    ("en", "left lower zone", "location approximate", "outside the lung fields"),
+    ("ko", "좌", "위치 대략적", "폐야 밖"),
+])
+def test_a_peak_at_the_lung_edge_keeps_its_place_with_a_hedge_and_one_outside_names_no_side(
+        lang: str, side_words: str, hedge: str, outside_words: str) -> None:
+    from dataclasses import replace
+
+    from core.llm.structured import location_phrase
+
+    plain = location_phrase(EFFUSION, lang)
+    edge = location_phrase(replace(EFFUSION, edge=True), lang)
+    assert side_words in plain and hedge not in plain
+    assert edge.startswith(plain) and hedge in edge
+    out = location_phrase(replace(EFFUSION, outside=True, side=None, level=None), lang)
+    assert outside_words in out and side_words not in out and hedge not in out
+    text = write_text(StructuredWriter(), _facts((replace(EFFUSION, edge=True),)), lang)
+    assert hedge in text and side_words in text
+
+
+def test_the_report_names_the_model_in_the_readers_language() -> None:
+    facts = _facts((EFFUSION,), model_title="Chest model v9", model_titles=(("ko", "흉부 모델 v9"),))
+    ko, en = (write_text(StructuredWriter(), facts, lang) for lang in ("ko", "en"))
+    assert "흉부 모델 v9" in ko and "Chest model v9" not in ko
+    assert "Chest model v9" in en and "흉부 모델 v9" not in en
+    untranslated = _facts((EFFUSION,), model_title="Chest model v9")
+    assert "Chest model v9" in write_text(StructuredWriter(), untranslated, "ko")  # no translation: the card's title
