@@ -73,6 +73,7 @@ def facts_from_dict(data: dict[str, Any], embedding: Sequence[float] | None = No
     data = dict(data)
     findings = tuple(FindingFact(**f) for f in data.pop("findings"))
     data["gate_notes"] = tuple(data.get("gate_notes", ()))
+    data["model_titles"] = tuple((str(lang), str(title)) for lang, title in data.get("model_titles", ()))
     return ChestReportFacts(findings=findings, image_embedding=None if embedding is None else tuple(embedding), **data)
 
 
