@@ -16,6 +16,7 @@ from core.i18n import catalog, t
 from core.llm.labeler import NO_FINDING
 
 Kind = Literal["chest", "care_plan"]
+SIDES = ("right", "left", "bilateral")
 
 #: Translation keys of the problems (each takes ``{names}``, a list of findings, conditions or phrases).
 P_EMPTY = "guard.problem.empty"  # both guards
@@ -26,6 +27,7 @@ P_OMITTED = "guard.problem.omitted"
 P_CONTRADICTED = "guard.problem.contradicted"
 P_NORMAL_CLAIM = "guard.problem.normal_claim"
 P_WRONG_SIDE = "guard.problem.wrong_side"
+P_STRAY_SIDE = "guard.problem.stray_side"
 P_INVENTED = "guard.problem.invented_condition"  # care-plan guard
 P_OMITTED_CONDITION = "guard.problem.omitted_condition"
 P_DIAGNOSIS = "guard.problem.diagnosis"
@@ -83,6 +85,8 @@ def display_name(name: str, kind: Kind, lang: str | None) -> str:
         return t(key, lang) if key in catalog("en") else name
     if name == NO_FINDING:
         return t("guard.no_finding", lang)
+    if name in SIDES:  # a side the text named for no finding (stray_side)
+        return t(f"llm.report.side.{name}", lang)
     return localized_name(name, lang)
 
 

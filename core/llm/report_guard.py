@@ -16,11 +16,13 @@ A positive or uncertain mention of a finding the classifier does not assess at a
 from ``facts.findings``) fails (``not_assessed``); a normal-study statement ("no acute
 cardiopulmonary abnormality") fails when the classifier flagged anything.
 
-Sides (``wrong_side``): a sentence that names exactly one flagged lung, pleura or bone finding and a
-side ("left", "right", "both lungs"; "좌측", "우측", "양측") must name the side its heatmap gives:
-the same side, or either side for a bilateral finding; a finding whose heatmap points outside the
-lung fields (no side in the facts) may not be given one. Sentences naming several findings are not
-side-checked (which side belongs to which finding would be a guess).
+Sides: a sentence that names flagged lung, pleura or bone findings and a side ("left", "right", "both
+lungs"; "좌측", "우측", "양측") may name only sides their heatmaps give (``wrong_side``): a finding's own
+side, either side for a bilateral one, none for one whose heatmap points outside the lung fields; with
+several findings in one sentence, the sides of any of them (which side belongs to which would be a
+guess). A sentence that names a side and no finding at all (a place on its own) must name a side some
+flagged finding's heatmap gives (``stray_side``). The input check's own notes ("right and left may be
+swapped") and heart, mediastinum or diaphragm findings ("left heart border") are not side-checked.
 
 Rules and limits: ``docs/llm_guard.md``.
 """
@@ -39,6 +41,7 @@ from core.llm.guard_result import (
     P_NOT_ASSESSED,
     P_OMITTED,
     P_OVERSTATED,
+    P_STRAY_SIDE,
     P_WRONG_SIDE,
     GuardResult,
     guard_result,
@@ -76,7 +79,7 @@ def check_chest_report(text: str, facts: ChestReportFacts, lang: str) -> GuardRe
         if said.get(fact.label) is None:
             omitted.append(fact.label)
     normal_claim = facts.positives and any(m.label == NO_FINDING and m.status == "positive" for m in mentions)
-    wrong_side = _wrong_sides(text, mentions, facts, lang)
+    wrong_side, stray_side = _wrong_sides(text, mentions, facts, lang)
     details = [
         (P_ASSERTED, tuple(asserted)),
         (P_OVERSTATED, tuple(overstated)),
@@ -85,6 +88,7 @@ def check_chest_report(text: str, facts: ChestReportFacts, lang: str) -> GuardRe
         (P_CONTRADICTED, tuple(contradicted)),
         (P_NORMAL_CLAIM, (NO_FINDING,) if normal_claim else ()),
         (P_WRONG_SIDE, tuple(wrong_side)),
+        (P_STRAY_SIDE, tuple(stray_side)),
     ]
     omitted_all = omitted + [x for x in contradicted if status.get(x) == "positive"]
     return guard_result("chest", details, asserted + overstated + not_assessed, omitted_all)
@@ -101,27 +105,49 @@ _ALLOWED = {"right": {"right"}, "left": {"left"}, "bilateral": {"right", "left",
 _SENTENCE_END = re.compile(r"(?<!\d)\.(?!\d)|[!?\n。]")
 
 
-def _wrong_sides(text: str, mentions: list[labeler.Mention], facts: ChestReportFacts, lang: str) -> list[str]:
-    """Labels placed on a side their heatmap does not give (rules in the module docstring)."""
+def _wrong_sides(text: str, mentions: list[labeler.Mention], facts: ChestReportFacts, lang: str) -> tuple[list[str], list[str]]:
+    """(labels placed on a side their heatmaps do not give, side words of sentences about no finding that
+    no flagged finding's heatmap gives); rules in the module docstring."""
     by_label: dict[str, FindingFact] = {f.label: f for f in facts.findings}
+    flagged_sided = [f for f in facts.findings if f.region in _SIDED and f.status != "negative"]
+    text = _blank_gate_notes(text, facts)
     cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]
     wrong: list[str] = []
+    stray: list[str] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        named = {m.label for m in mentions if a <= m.start < b and m.status in ("positive", "uncertain") and m.label != NO_FINDING}
-        if len(named) != 1:
-            continue
-        fact = by_label.get(next(iter(named)))
-        if fact is None or fact.region not in _SIDED or fact.status == "negative":
-            continue
+        inside = [m for m in mentions if a <= m.start < b]
         sentence = text[a:b]
-        for m in mentions:  # a side word inside a finding's own name ("right heart") is not a side
-            if a <= m.start < b:
-                sentence = sentence[: m.start - a] + " " * (m.end - m.start) + sentence[m.end - a:]
+        for m in inside:  # a side word inside a finding's own name ("right heart") is not a side
+            sentence = sentence[: m.start - a] + " " * (m.end - m.start) + sentence[m.end - a:]
         stated = {side for side, rx in _SIDE_WORDS.items() if rx.search(_without_bilateral(sentence) if side != "bilateral" else sentence)}
-        allowed = set() if fact.outside or fact.side is None else _ALLOWED[fact.side]
-        if stated - allowed:
-            wrong.append(fact.label)
-    return wrong
+        if not stated:
+            continue
+        named = {m.label for m in inside if m.status in ("positive", "uncertain") and m.label != NO_FINDING}
+        sided = [by_label[x] for x in sorted(named) if x in by_label and by_label[x].region in _SIDED and by_label[x].status != "negative"]
+        if sided:
+            if stated - set().union(*(_allowed(f) for f in sided)):
+                wrong.extend(f.label for f in sided)
+        elif not inside:  # a place with no finding named: some flagged finding's heatmap must point there
+            extra = stated - set().union(set(), *(_allowed(f) for f in flagged_sided))
+            stray.extend(sorted(extra))
+    return wrong, stray
+
+
+def _allowed(fact: FindingFact) -> set[str]:
+    """Sides a text may give this finding: its heatmap's side (either, for bilateral); none when the
+    heatmap points outside the lungs or gave no side."""
+    return set() if fact.outside or fact.side is None else _ALLOWED[fact.side]
+
+
+def _blank_gate_notes(text: str, facts: ChestReportFacts) -> str:
+    """The text with the input check's own notes blanked ("right and left in the result may be swapped")."""
+    from core.i18n import t
+
+    for key in facts.gate_notes:
+        for lang in ("en", "ko"):
+            note = t(key, lang)
+            text = text.replace(note, " " * len(note))
+    return text
 
 
 def _without_bilateral(sentence: str) -> str:

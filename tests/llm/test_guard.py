@@ -21,7 +21,7 @@ from core.scalp.severity import CONDITIONS
 
 GATE_NOTES = ("chest.gate.unusual", "chest.gate.low_contrast", "chest.gate.blurry", "chest.gate.inverted_applied",
               "chest.gate.not_chest", "chest.gate.dicom_lateral", "chest.gate.low_resolution",
-              "chest.gate.unusual_features", "chest.gate.dicom_decubitus")
+              "chest.gate.unusual_features", "chest.gate.dicom_decubitus", "chest.gate.mirrored", "chest.gate.cropped")
 
 
 def _fact(label: str, status: str, rng: random.Random | None = None) -> FindingFact:
@@ -447,8 +447,44 @@ def test_a_side_for_a_heatmap_outside_the_lungs_fails_and_no_side_passes(lang: s
     assert check_chest_report(plain, facts, lang).ok
 
 
-def test_sentences_naming_several_findings_are_not_side_checked_and_heart_findings_never() -> None:
-    facts = _sided("Effusion", "left", others={"Pneumonia": "positive", "Cardiomegaly": "positive"})
+def _two_sided(effusion: str, pneumonia: str) -> ChestReportFacts:
+    from dataclasses import replace
+
+    facts = _sided("Effusion", effusion, others={"Pneumonia": "positive", "Cardiomegaly": "positive"})
+    return replace(facts, findings=tuple(replace(f, side=pneumonia, level="lower") if f.label == "Pneumonia" else f
+                                         for f in facts.findings))
+
+
+def test_a_sentence_naming_several_findings_may_name_the_sides_of_any_of_them_and_heart_findings_none() -> None:
     text = "Right lower zone pneumonia and left pleural effusion. Enlarged heart with a prominent left heart border."
-    result = check_chest_report(text, facts, "en")
-    assert "guard.problem.wrong_side" not in result.problems, result
+    assert check_chest_report(text, _two_sided("left", "right"), "en").ok
+    result = check_chest_report(text, _two_sided("left", "left"), "en")  # nothing on the right
+    assert result.problems == ("guard.problem.wrong_side",) and set(result.details[0][1]) == {"Effusion", "Pneumonia"}
+    ko = "우측 하폐야 폐렴과 좌측 흉수가 있습니다. 심비대가 있습니다."
+    assert check_chest_report(ko, _two_sided("left", "right"), "ko").ok
+    assert check_chest_report(ko, _two_sided("left", "left"), "ko").problems == ("guard.problem.wrong_side",)
+
+
+@pytest.mark.parametrize(("lang", "text", "ok"), [
+    ("en", "Pleural effusion, likely present. Left lower zone: location approximate.", True),
+    ("en", "Pleural effusion, likely present. Right lower zone: location approximate.", False),
+    ("ko", "흉수, 있을 가능성이 높음. 좌측 하폐야: 위치 대략적.", True),
+    ("ko", "흉수, 있을 가능성이 높음. 우측 하폐야 (히트맵이 추정 폐야의 가장자리를 가리킴): 위치 대략적.", False),
+    ("en", "Pleural effusion, likely present. No right-sided abnormality is described for pneumothorax.", True),
+])
+def test_a_place_named_without_a_finding_must_be_where_a_flagged_finding_points(lang: str, text: str, ok: bool) -> None:
+    result = check_chest_report(text, _sided("Effusion", "left"), lang)
+    assert result.ok is ok, result
+    if not ok:
+        assert result.problems == ("guard.problem.stray_side",)
+        assert t("llm.report.side.right", lang) in result.note(lang)
+
+
+def test_the_input_checks_own_notes_may_name_sides() -> None:
+    from dataclasses import replace
+
+    facts = replace(_sided("Effusion", "left"), gate_notes=("chest.gate.mirrored", "chest.gate.cropped"))
+    for lang in ("en", "ko"):
+        text = write_text(StructuredWriter(), facts, lang)
+        assert t("chest.gate.mirrored", lang) in text
+        assert check_chest_report(text, facts, lang).ok
