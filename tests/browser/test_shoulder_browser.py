@@ -12,6 +12,7 @@ from PIL import Image
 
 from core.i18n import t
 from core.shoulder.phantom import PhantomSpec, render_phantom
+from tests.browser.canvas import draw_until, stroke
 from tests.browser.conftest import shot, wait_for_app
 
 SPEC = PhantomSpec(shape=(400, 300), spacing_mm=0.2, outer_d_mm=20.0, inner_d_mm=13.0, axis_deg=3.0, seed=3)
@@ -35,23 +36,18 @@ def test_upload_draw_a_line_and_read_the_index(app_url: str, page, phantom_png: 
     page.get_by_role("heading", name=t("app.page.shoulder", "ko")).first.wait_for()
     page.locator("input[type=file]").first.set_input_files(str(phantom_png))
     wait_for_app(page)
-    canvas = page.locator("canvas").last  # the drawing surface (Fabric.js upper canvas)
-    canvas.wait_for(timeout=90_000)
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box is not None and box["width"] == pytest.approx(300, abs=2)  # shown at the image's own size
-    y = box["y"] + box["height"] * 0.5
-    page.mouse.move(box["x"] + box["width"] * 0.18, y)
-    page.mouse.down()
-    for k in range(1, 13):
-        page.mouse.move(box["x"] + box["width"] * (0.18 + 0.054 * k), y + k * 0.4)
-    page.mouse.up()
     label = t("shoulder.result.dti", "ko")
-    page.wait_for_function(
-        "(label) => [...document.querySelectorAll('[data-testid=stMetric]')]"
-        ".some(m => m.innerText.includes(label) && /\\d\\.\\d\\d/.test(m.innerText))",
-        arg=label, timeout=90_000,
-    )
+    shown = ("(label) => [...document.querySelectorAll('[data-testid=stMetric]')]"
+             ".some(m => m.innerText.includes(label) && /\\d\\.\\d\\d/.test(m.innerText))")
+
+    def at_image_size_then_stroke(box: dict[str, float]) -> None:
+        assert box["width"] == pytest.approx(300, abs=2)  # the drawing surface is shown at the image's own size
+        stroke(page, box, 0.5, slope_px=0.4)
+
+    box = draw_until(page, at_image_size_then_stroke, lambda: bool(page.evaluate(shown, label)))
+    if box is None:
+        shot(page, "shoulder-line-not-applied")
+        raise AssertionError("the drawn line never gave a deltoid tuberosity index")
     wait_for_app(page)
     value = _metric_value(page, label)
     assert re.fullmatch(r"\d\.\d\d", value), value

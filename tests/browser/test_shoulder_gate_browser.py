@@ -14,6 +14,7 @@ from PIL import Image
 from core.i18n import t
 from core.shoulder.display import LINE_COLOURS
 from core.shoulder.phantom import PhantomSpec, render_phantom
+from tests.browser.canvas import draw_until, settled_box, stroke
 from tests.browser.conftest import shot, wait_for_app
 from tests.shoulder.test_gate import colour_photo, encode
 
@@ -45,31 +46,6 @@ def test_a_colour_photo_is_refused_on_the_shoulder_page(app_url: str, page, tmp_
     assert not page.errors, page.errors
 
 
-def _draw(page, box, y_frac: float) -> None:  # type: ignore[no-untyped-def]
-    y = box["y"] + box["height"] * y_frac
-    page.mouse.move(box["x"] + box["width"] * 0.18, y)
-    page.mouse.down()
-    for k in range(1, 13):
-        page.mouse.move(box["x"] + box["width"] * (0.18 + 0.054 * k), y)
-    page.mouse.up()
-
-
-def _settled_box(page, canvas):  # type: ignore[no-untyped-def]
-    """The canvas's box once the page is idle and the canvas has stopped moving (a run that adds or
-    removes something above it shifts it: a stroke drawn at the old place would land elsewhere)."""
-    wait_for_app(page)
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    for _ in range(40):
-        page.wait_for_timeout(400)
-        canvas.scroll_into_view_if_needed()
-        again = canvas.bounding_box()
-        if box is not None and again == box:
-            return box
-        box = again
-    return box
-
-
 def _red_rows(page, box) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Rows of the drawing surface (as shown) that hold pixels of the DTI line's colour."""
     png = page.screenshot(clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]})
@@ -91,36 +67,17 @@ def test_only_the_current_index_line_stays_on_the_canvas(app_url: str, page, tmp
         # the canvas is rebuilt when its background changes (that is the fix under test): a stroke made
         # while the new one is still mounting is lost, as a person would see, so draw again (<= 5 tries,
         # each once the page is idle and the canvas has stopped moving)
-        value = ""
-        for _attempt in range(5):
-            canvas = page.locator("canvas").last
-            canvas.wait_for(timeout=90_000)
-            box = _settled_box(page, canvas)
-            assert box is not None
-            _draw(page, box, y_frac)
-            # the drawn line went into the numeric end points (pixels of the image)
-            for _ in range(100):
-                value = y1_box.input_value() if y1_box.count() else ""
-                if value and abs(float(value) - SPEC.shape[0] * y_frac) < 4:
-                    break
-                page.wait_for_timeout(300)
-            else:
-                # the stroke never reached the server (seen once in a full-suite run under load): do what a
-                # person would, and bring the drawing tool back by switching to typed numbers and back
-                wait_for_app(page)
-                for tool in ("numbers", "canvas"):
-                    page.get_by_text(t(f"shoulder.draw.tool_{tool}", "ko"), exact=True).click()
-                    wait_for_app(page)
-                page.wait_for_timeout(1500)
-                continue
-            break
-        else:
+        def applied(y_frac: float = y_frac) -> bool:  # the drawn line went into the end points (image pixels)
+            value = y1_box.input_value() if y1_box.count() else ""
+            return bool(value) and abs(float(value) - SPEC.shape[0] * y_frac) < 4
+
+        if draw_until(page, lambda box, y_frac=y_frac: stroke(page, box, y_frac), applied, lang=LANG) is None:
             shot(page, f"shoulder-canvas-{y_frac}")
-            raise AssertionError(f"the line drawn at {y_frac} was not applied (y1 = {value!r})")
+            raise AssertionError(f"the line drawn at {y_frac} was not applied (y1 = {y1_box.input_value()!r})")
         wait_for_app(page)
         page.wait_for_timeout(1500)  # the new canvas loads its background
     canvas = page.locator("canvas").last
-    box = _settled_box(page, canvas)
+    box = settled_box(page, canvas)
     assert box is not None
     rows = _red_rows(page, box) / box["height"]
     shot(page, "shoulder-canvas-one-line")
