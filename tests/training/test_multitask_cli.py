@@ -104,3 +104,31 @@ def test_shipping_one_head_never_scores_the_other_heads_test_films(monkeypatch: 
     monkeypatch.setattr(ms, "_evaluate_nih", forbidden)
     monkeypatch.setattr(ms, "_evaluate_screen", lambda *a, **k: {"screen": "figures"})
     assert ms.evaluate_export({}, {}, {}, 224, 10, heads=("screening",)) == {"screen": "figures"}
+
+
+def test_a_lite2_run_round_trips_and_is_refused_by_ship(tmp_path: Path) -> None:
+    """The research trunk trains and reloads from its checkpoint (its preset names it), but ship refuses
+    it: the app's loader, the gate reference and the report adapter only know the Lite0 trunk."""
+    import torch
+
+    from core.training.multitask import HEADS, PRESETS, build_net, input_spec, load, save
+    from core.training.multitask_ship import ship_multitask
+
+    preset = PRESETS["v2-lite2"]
+    net = build_net(pretrained=False, arch=preset.arch).eval()
+    x = torch.zeros(2, 3, 224, 224)
+    assert input_spec(224, preset.arch).channels == 3
+    with torch.no_grad():
+        logits = net(x)
+        maps = net.features(x)
+    assert logits.shape == (2, len(HEADS)) and maps.shape[1:] == (816, 14, 14)  # Lite2 stages 2-6 on the 14x14 grid
+    run = tmp_path / "run"
+    run.mkdir()
+    save(run / "model.pt", net, preset, [], {"best_epoch": 1})
+    (run / "summary.json").write_text(json.dumps({"history": []}), encoding="utf-8")
+    again, loaded_preset, _ = load(run / "model.pt")
+    assert loaded_preset.arch == "efficientnet_lite2_ms"
+    with torch.no_grad():
+        assert torch.allclose(again(x), logits)
+    with pytest.raises(ValueError, match="only efficientnet_lite0_ms runs can be shipped"):
+        ship_multitask(run, tmp_path, tmp_path / "w", heads=("nih14",))
