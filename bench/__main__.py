@@ -27,6 +27,7 @@ QUICK: dict[str, list[str]] = {
     "bench_board": ["--posts", "2000", "--repeats", "3"],
     "bench_fuzz": ["--n", "300", "--progress", "0"],
     "bench_imaging": ["--runs", "3"],
+    "bench_load": ["--films", "3", "--replicas", "1"],
     "bench_page": ["--films", "3"],
     "bench_prefix": ["--n", "4"],
     "bench_scalp": ["--runs", "3"],

@@ -6,6 +6,7 @@
     python bench/bench_chest.py zones
     python bench/bench_chest.py localisation [--images 200] [--rows first|odd|both]
     python bench/bench_chest.py findings [--images 1000]
+    python bench/bench_chest.py trunk [--repeats 3]   # frozen vs eager trunk, alone and beside busy threads
     python bench/bench_chest.py all
     python bench/bench_chest.py              # (as `python -m bench` runs it) a quick speed run
 
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.settings import get_settings  # noqa: E402
+from core.settings import PROJECT_ROOT, get_settings  # noqa: E402
 
 
 def data_dir() -> Path:
@@ -736,6 +737,54 @@ def cmd_findings(args: argparse.Namespace) -> None:
                   f"(mean {arr[:, 0].mean():.2f}), uncertain median {np.median(arr[:, 1]):.0f} (mean {arr[:, 1].mean():.2f})")
 
 
+def cmd_trunk(args: argparse.Namespace) -> None:
+    """The installed 14-finding model's analysis per film with its trunk run eagerly and frozen
+    (TorchScript, :class:`core.chest.model.FrozenTrunk`), alone and while other threads of the same
+    process run Python (as other people's page scripts do in a replica): the eager trunk returns to
+    Python between operations and waits for the interpreter lock each time."""
+    import threading
+
+    from core.chest import loader
+    from core.chest.analysis import analyse
+    from core.imaging.compact import load_compact
+
+    films = sorted((PROJECT_ROOT / "assets" / "demo" / "chest").glob("*.png"))
+    images = [load_compact(f.read_bytes(), f.name).to_input() for f in films]
+    print(f"{len(images)} demo films x {args.repeats} passes; analyse() incl. input check, 5 views, heatmaps")
+    for frozen in (False, True):
+        os.environ["DRDC_TORCHSCRIPT"] = "1" if frozen else "0"
+        model = loader.load_best_model()
+        for img in images:  # warm: the frozen copy is made on the first film
+            analyse(img, model)
+        for busy, switch in ((0, 0.005), (2, 0.005), (2, 0.001)):
+            sys.setswitchinterval(switch)
+            stop = threading.Event()
+
+            def spin(stop: threading.Event = stop) -> None:
+                x = 0
+                while not stop.is_set():
+                    for i in range(1000):
+                        x += i * i
+
+            threads = [threading.Thread(target=spin, daemon=True) for _ in range(busy)]
+            for th in threads:
+                th.start()
+            times = []
+            for _ in range(args.repeats):
+                for img in images:
+                    t0 = time.perf_counter()
+                    analyse(img, model)
+                    times.append(time.perf_counter() - t0)
+            stop.set()
+            for th in threads:
+                th.join()
+            times.sort()
+            sys.setswitchinterval(0.005)
+            print(f"trunk {'frozen' if frozen else 'eager '}, {busy} busy Python threads, switch interval {1000 * switch:g} ms: median {1000 * statistics.median(times):.0f} ms, "
+                  f"p95 {1000 * times[int(0.95 * (len(times) - 1))]:.0f} ms per film")
+    os.environ.pop("DRDC_TORCHSCRIPT", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd")
@@ -743,6 +792,8 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--images", type=int, default=30)
     sp.add_argument("--baseline-images", type=int, default=6)
     sub.add_parser("gate")
+    tr = sub.add_parser("trunk")
+    tr.add_argument("--repeats", type=int, default=3)
     gv = sub.add_parser("gate-view")
     gv.add_argument("--limit", type=int, default=0, help="at most this many held-out films per source (0: all)")
     sub.add_parser("zones")
@@ -759,7 +810,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd is None:  # `python -m bench` runs every bench without arguments: the quick, product figures
         args = parser.parse_args(["speed", "--images", "10", "--baseline-images", "2"])
     commands = {"speed": [cmd_speed], "gate": [cmd_gate], "gate-view": [cmd_gate_view], "zones": [cmd_zones],
-                "localisation": [cmd_localisation], "findings": [cmd_findings],
+                "localisation": [cmd_localisation], "findings": [cmd_findings], "trunk": [cmd_trunk],
                 "all": [cmd_zones, cmd_gate, cmd_speed, cmd_localisation, cmd_findings]}[args.cmd]
     for command in commands:
         print(f"\n=== {command.__name__[4:]} ===")

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_load import ARGS, CHROMIUM, FILMS, IDLE_JS
+from bench.bench_load import ARGS, CHROMIUM, FILMS, IDLE_JS, POLL_MS, SHOWN_JS
 from core.i18n import t
 from deploy.local import cluster, nginx_binary
 
@@ -41,7 +41,7 @@ async def _measure(url: str, films: list[Path]) -> tuple[list[float], dict[str, 
         await cdp.send("Performance.enable")
         await page.goto(url + "/chest")
         await page.wait_for_selector("[data-testid='stFileUploaderDropzoneInput']", state="attached")
-        await page.wait_for_function(IDLE_JS)
+        await page.wait_for_function(IDLE_JS, polling=POLL_MS)
         await asyncio.sleep(1.0)
 
         async def metrics() -> dict[str, float]:
@@ -55,8 +55,7 @@ async def _measure(url: str, films: list[Path]) -> tuple[list[float], dict[str, 
         for k, film in enumerate(films, start=1):
             start = time.perf_counter()
             await page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(film))
-            await page.get_by_role("heading", name=t("chest.batch.title", "en", n=k), exact=True).wait_for()
-            await page.wait_for_function(IDLE_JS)
+            await page.wait_for_function(SHOWN_JS, arg=t("chest.batch.title", "en", n=k), polling=POLL_MS)
             walls.append(time.perf_counter() - start)
         profile = (await cdp.send("Profiler.stop"))["profile"]
         after = await metrics()

@@ -42,6 +42,8 @@ def tr(key: str, /, **params: object) -> str:
 #: change them; this style shows translated texts in their place (the English text is set to size 0,
 #: the translation drawn after it). It relies on Streamlit's test ids for the drop zone, its button
 #: and its instructions, which a browser test checks (``tests/browser/test_shell_i18n_browser.py``).
+#: A browser set to reduce motion (an accessibility setting: vestibular disorders, slow PCs) gets no
+#: fades or spinning icons: Streamlit's own elements are moved to their end state at once (WCAG 2.3.3).
 _STREAMLIT_TEXTS_CSS = """<style>
 [data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p {
   font-size: 0;
@@ -51,6 +53,12 @@ _STREAMLIT_TEXTS_CSS = """<style>
 }
 [data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
 [data-testid="stFileUploaderDropzoneInstructions"] span::after { content: %(limit)s; font-size: 0.875rem; }
+@media (prefers-reduced-motion: reduce) {
+  *, *::before, *::after {
+    animation-duration: 0.01ms !important; animation-iteration-count: 1 !important;
+    transition-duration: 0.01ms !important; transition-delay: 0s !important; scroll-behavior: auto !important;
+  }
+}
 </style>"""
 
 

@@ -111,8 +111,10 @@ if not cases:
     st.info(tr("chest.empty"))
     st.stop()
 started = time.perf_counter()  # server-side time of a run that analyses a new film (GET /metrics)
+screening_model = get_screening_model()
 with waiting_notice() as on_wait:  # shown only while this person's films wait for a free analysis slot
-    results = state.analyse(cases, model, op, on_wait=on_wait)  # every analysed image is audited, opened or not
+    # every analysed image is audited, opened or not; a new film is screened in its analysis's slot (it queues once)
+    results = state.analyse(cases, model, op, on_wait=on_wait, screening_model=screening_model)
 
 # --- batch summary ----------------------------------------------------------------------------
 st.subheader(tr("chest.batch.title", n=len(cases)))
@@ -194,7 +196,7 @@ if unreliable:
 
 # pneumonia screening (a second head of the same fine-tuned network), and what is not assessed
 st.subheader(tr("chest.screening.title"))
-screening = state.screening(case, result, get_screening_model(), op)
+screening = state.screening(case, result, screening_model, op)
 if screening is None:
     st.caption(tr("chest.screening.missing"))
 else:

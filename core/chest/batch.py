@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -20,7 +20,7 @@ from core import audit
 from core.chest.analysis import ChestAnalysis, analyse, heatmap, overlay, thumbnail
 from core.chest.gate import GateResult, check_input
 from core.chest.labels import localized_name
-from core.chest.reading import OperatingPoint
+from core.chest.reading import DEFAULT_PRESET, OperatingPoint
 from core.chest.screening import ScreeningResult, screen
 from core.errors import UserError
 from core.i18n import t
@@ -93,11 +93,14 @@ def forget_removed(digests: set[str], store: UploadStore, choices: MutableMappin
 
 
 def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, Any],
-                on_wait: Callable[[int], None] | None = None, fresh: list[int] | None = None) -> Result:
+                on_wait: Callable[[int], None] | None = None, fresh: list[int] | None = None,
+                also: Callable[[Case, ChestAnalysis], None] | None = None) -> Result:
     """The kept analysis of ``case`` with the user's ``choice`` (only its gate when ``model`` is None;
     None for a file that could not be read or was dropped). A new analysis runs in one of the process's
     analysis slots (:mod:`core.slots`); ``on_wait(ahead)`` hears about any wait for one, and ``fresh``
-    (a one-item counter) counts the analyses that ran rather than came from the session's store."""
+    (a one-item counter) counts the analyses that ran rather than came from the session's store.
+    ``also(case, analysis)`` runs in the same slot after a new analysis (the screening pass: a film
+    queues once, not once per model)."""
     if case.compact is None:
         return None
     override, invert = bool(choice.get("override")), bool(choice.get("invert"))
@@ -110,17 +113,21 @@ def analysis_of(case: Case, model: Any, store: UploadStore, choice: dict[str, An
         if fresh is not None:
             fresh[0] += 1
         with analysis_slots().acquire(on_wait=on_wait):
-            return analyse(case.image, model, override=override, invert=invert, rotate=rotate)
+            result = analyse(case.image, model, override=override, invert=invert, rotate=rotate)
+            if also is not None:
+                also(case, result)
+            return result
 
     return store.result(key, run)
 
 
 def analyse_all(cases: list[Case], model: Any, store: UploadStore, choices: dict[str, dict[str, Any]],
-                on_wait: Callable[[int], None] | None = None, fresh: list[int] | None = None) -> list[Result]:
+                on_wait: Callable[[int], None] | None = None, fresh: list[int] | None = None,
+                also: Callable[[Case, ChestAnalysis], None] | None = None) -> list[Result]:
     """:func:`analysis_of` every case (a slot per film: another person's film waits for at most one of
     this batch's); a case the budget dropped while the batch was analysed is marked dropped (its result
     None)."""
-    results = [analysis_of(case, model, store, choices.get(case.digest, {}), on_wait, fresh) for case in cases]
+    results = [analysis_of(case, model, store, choices.get(case.digest, {}), on_wait, fresh, also) for case in cases]
     for i, case in enumerate(cases):
         if case.digest in store.dropped:
             case.dropped, results[i] = True, None
@@ -236,11 +243,17 @@ class ChestSession:
         return cases
 
     def analyse(self, cases: list[Case], model: Any, op: OperatingPoint,
-                on_wait: Callable[[int], None] | None = None) -> list[Result]:
+                on_wait: Callable[[int], None] | None = None, screening_model: Any = None) -> list[Result]:
         """:func:`analyse_all`; every analysed film goes into the audit trail once per operating point and
-        choice (an unwritable trail does not stop the page)."""
+        choice (an unwritable trail does not stop the page). With ``screening_model``, a new analysis is
+        screened in the same analysis slot (kept for :meth:`screening`)."""
         fresh = [0]
-        results = analyse_all(cases, model, self.store, self.choices, on_wait, fresh)
+
+        def also(case: Case, result: ChestAnalysis) -> None:
+            self._kept_screening(case, result, screening_model, slot=False)
+
+        results = analyse_all(cases, model, self.store, self.choices, on_wait, fresh,
+                              also if screening_model is not None else None)
         self.fresh = fresh[0]
         for result in results:
             if isinstance(result, ChestAnalysis) and result.analysed:
@@ -248,15 +261,29 @@ class ChestSession:
         return results
 
     def screening(self, case: Case, result: ChestAnalysis, model: Any, op: OperatingPoint) -> ScreeningResult | None:
-        """The kept pneumonia screening of ``result`` at ``op`` by the screening ``model`` (None when that
-        model is missing or the input gate refused the image)."""
-        if model is None:
+        """The kept pneumonia screening of ``result`` read at ``op`` by the screening ``model`` (None when
+        that model is missing or the input gate refused the image). The score is kept once per film and
+        choice (screened in the analysis's own slot by :meth:`analyse`, else in a slot now); another
+        operating point only reads it again."""
+        kept = self._kept_screening(case, result, model, slot=True)
+        if kept is None or kept.status == op.status(kept.probability):
+            return kept
+        return replace(kept, status=op.status(kept.probability))
+
+    def _kept_screening(self, case: Case, result: ChestAnalysis, model: Any, slot: bool) -> ScreeningResult | None:
+        """The screening score of ``result`` kept in the session's store (read at the default operating
+        point), computed when absent: in an analysis slot of its own when ``slot``, else by a caller that
+        already holds one."""
+        if model is None or not result.analysed:
             return None
-        key = (case.digest, "screening", result.gate.overridden, result.inverted_applied, op.preset)
+        key = (case.digest, "screening", getattr(model, "sha256", None), result.gate.overridden,
+               result.inverted_applied, result.rotation_applied)
 
         def run() -> ScreeningResult | None:
+            if not slot:
+                return screen(result, model, OperatingPoint.of(DEFAULT_PRESET))
             with analysis_slots().acquire():
-                return screen(result, model, op)
+                return screen(result, model, OperatingPoint.of(DEFAULT_PRESET))
 
         return self.store.result(key, run)
 

@@ -57,3 +57,45 @@ def test_the_uploader_speaks_the_session_language(app_url: str, browser, lang: s
         shot(page, f"uploader-{lang}")
     finally:
         context.close()
+
+
+_LONGEST_MOTION_JS = """() => {
+  let longest = 0;
+  for (const e of document.querySelectorAll('*')) {
+    for (const pseudo of [null, '::before', '::after']) {
+      const s = getComputedStyle(e, pseudo);
+      for (const value of [s.transitionDuration, s.animationDuration]) {
+        for (const part of value.split(',')) {
+          const v = part.trim();
+          const seconds = v.endsWith('ms') ? parseFloat(v) / 1000 : parseFloat(v);
+          if (!Number.isNaN(seconds)) longest = Math.max(longest, seconds);
+        }
+      }
+    }
+  }
+  return longest;
+}"""
+
+
+@pytest.mark.parametrize("reduce", [False, True])
+def test_a_browser_that_asks_for_reduced_motion_gets_no_fades(browser, app_url: str, reduce: bool) -> None:  # type: ignore[no-untyped-def]
+    """WCAG 2.3.3: with the browser's "reduce motion" setting every transition and animation on the
+    page (Streamlit's own fades and spinners included) lasts no longer than 0.01 ms; without it,
+    Streamlit's usual ones are there (so the check can tell the two apart)."""
+    context = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000},
+                                  reduced_motion="reduce" if reduce else "no-preference")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{app_url}/chest")
+        wait_for_app(page)
+        page.get_by_role("heading", name=t("app.page.chest", "ko")).first.wait_for(timeout=90_000)
+        page.wait_for_function("() => [...document.querySelectorAll('style')]"
+                               ".some(s => s.textContent.includes('prefers-reduced-motion'))")  # the app's style is in
+        longest = page.evaluate(_LONGEST_MOTION_JS)
+        if reduce:
+            assert longest <= 1e-5, longest
+        else:
+            assert longest >= 0.1, longest
+    finally:
+        context.close()

@@ -174,7 +174,32 @@ def test_the_screening_is_kept_per_choice_and_operating_point(analysed) -> None:
     assert first is not None and first.probability == 0.7 and first.status == OP.status(0.7)
     assert session.screening(case, result, model, OP) is first and model.calls == 1  # a rerun reuses it
     specific = session.screening(case, result, model, OperatingPoint.of("specific"))
-    assert model.calls == 2 and specific is not None and specific.status == OperatingPoint.of("specific").status(0.7)
+    # another operating point reads the kept score again: no second pass
+    assert model.calls == 1 and specific is not None and specific.status == OperatingPoint.of("specific").status(0.7)
+    sensitive = session.screening(case, result, model, OperatingPoint.of("sensitive"))
+    assert model.calls == 1 and sensitive is not None and sensitive.status == OperatingPoint.of("sensitive").status(0.7)
+    assert session.screening(case, replace(result, rotation_applied=90), model, OP) is not first  # another choice
+    assert model.calls == 2
+
+
+def test_a_new_film_is_screened_in_its_analysis_slot_and_queues_once(
+    film: tuple[str, bytes], test_model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load every film waits in the one first-come queue: the screening pass runs inside the
+    analysis's own slot, so a film takes one slot, not two (the second wait was behind everyone else)."""
+    from core import slots
+
+    pool = slots.FairSlots(1)
+    monkeypatch.setattr(slots, "_POOL", pool)
+    session, model = batch.ChestSession(), _ScreeningModel()
+    cases = session.open([film], opened=0)
+    result = session.analyse(cases, test_model, OP, screening_model=model)[0]
+    assert pool.stats().served == 1 and model.calls == 1
+    screened = session.screening(cases[0], result, model, OP)
+    assert screened is not None and screened.probability == 0.7 and screened.status == OP.status(0.7)
+    assert pool.stats().served == 1 and model.calls == 1  # read from the store: no slot, no pass
+    session.analyse(cases, test_model, OP, screening_model=model)  # a rerun: nothing runs again
+    assert pool.stats().served == 1 and model.calls == 1
 
 
 def test_a_film_waits_for_a_free_analysis_slot_and_is_told_its_place(
