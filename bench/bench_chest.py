@@ -165,8 +165,9 @@ def cmd_speed(args: argparse.Namespace) -> None:
         tc = time.perf_counter()
         arr, _ = model.preprocess(result.image.pixels)
         x = torch.from_numpy(arr[None]).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            model.calibration(model.net(x))  # same network object and memory format
+        with torch.inference_mode():  # the same trunk the pipeline runs (frozen unless DRDC_TORCHSCRIPT=0)
+            fmap = model.trunk(x) if model.trunk is not None else model.net.feature_map(x)
+            model.calibration(model.net.classifier(model.net.pool(fmap)))
         classify_only.append(time.perf_counter() - tc)
     cur, peak = rss_mb()
     print("\nDr.DeepChest pipeline (median per image):")

@@ -15,6 +15,7 @@ from core.chest import batch
 from core.chest import loader as chest_loader
 from core.chest.analysis import ChestAnalysis
 from core.chest.labels import localized_name
+from core.chest.model import warmed
 from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
 from core.chest.screening import SCREENING_NAME, load_screening_model
 from core.errors import MissingModelError
@@ -41,14 +42,15 @@ DISPLAY_MAX_PX = 4096
 
 @st.cache_resource(show_spinner=False)
 def _cached_model(which: str) -> Any:
-    """The loaded model for registry entry ``which`` (a failure is not cached, so a later install shows up)."""
-    return chest_loader.load_best_model()
+    """The loaded model for registry entry ``which`` (a failure is not cached, so a later install shows up),
+    its frozen trunk made now rather than on the first person's first film."""
+    return warmed(chest_loader.load_best_model())
 
 
 @st.cache_resource(show_spinner=False)
 def _cached_screening(sha: str) -> Any:
     """The pneumonia screening model (keyed by its card checksum, so a new bundle is picked up)."""
-    return load_screening_model()
+    return warmed(load_screening_model())
 
 
 def get_screening_model() -> Any:
@@ -84,6 +86,7 @@ LANG = lang()
 state: batch.ChestSession = st.session_state.setdefault(STATE, batch.ChestSession())  # images, analyses, reports
 AVAIL = chest_loader.availability()  # the model to use, and any held back for an unfitted input check
 model, model_error = get_model(AVAIL.name)
+screening_model = get_screening_model() if model is not None else None  # loaded (once) with the page, not with a film
 show_model_state(model, model_error, AVAIL)
 
 with st.expander(tr("chest.settings"), expanded=True):
@@ -111,7 +114,6 @@ if not cases:
     st.info(tr("chest.empty"))
     st.stop()
 started = time.perf_counter()  # server-side time of a run that analyses a new film (GET /metrics)
-screening_model = get_screening_model()
 with waiting_notice() as on_wait:  # shown only while this person's films wait for a free analysis slot
     # every analysed image is audited, opened or not; a new film is screened in its analysis's slot (it queues once)
     results = state.analyse(cases, model, op, on_wait=on_wait, screening_model=screening_model)

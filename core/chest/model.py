@@ -330,6 +330,12 @@ def torchscript_enabled() -> bool:
     return os.environ.get("DRDC_TORCHSCRIPT", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+def warmed(model: Any) -> Any:
+    """``model`` with its frozen trunk made (:meth:`PooledLinearChestModel.warm`); other models as they are."""
+    warm = getattr(model, "warm", None)
+    return warm() if callable(warm) else model
+
+
 class _FeatureMap(nn.Module):
     """``net.feature_map`` as a module's ``forward`` (what is traced)."""
 
@@ -465,6 +471,15 @@ class PooledLinearChestModel(ChestModel):
         self.identity = identity
         self.preprocess = preprocess
         self.threads = inference_threads()
+
+    def warm(self) -> PooledLinearChestModel:
+        """Make the frozen trunk for this model's input size now (about 0.3-1 s), so that the first
+        person's first film does not wait for it; returns the model (a no-op when eager)."""
+        if self.trunk is not None:
+            arr, _ = self.preprocess(np.zeros((256, 256), dtype=np.float32))
+            with _Threads(self.threads), torch.inference_mode():
+                self.trunk(torch.zeros((len(self.views), *arr.shape)).contiguous(memory_format=torch.channels_last))
+        return self
 
     def predict(self, image: ImageInput) -> ChestPrediction:
         return self.predict_pixels(image.pixels)

@@ -151,3 +151,19 @@ def _identity():  # noqa: ANN202
     from core.chest.model import ModelIdentity
 
     return ModelIdentity(name="test-lite", title="test", version="0", sha256="0" * 64, is_test_model=True)
+
+
+def test_warming_makes_the_frozen_trunk_before_the_first_film(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page loads each model once and warms it, so the first person's first film does not wait
+    for the freezing; an eager model (``DRDC_TORCHSCRIPT=0``) and other objects pass through."""
+    from core.chest.model import warmed
+
+    net = _lite_net(seed=2)
+    model = PooledLinearChestModel(net, _calibration(), ["a", "b", "c"], _identity(), preprocess=_as_rgb)
+    assert model.trunk is not None and model.trunk.sizes == {}
+    assert warmed(model) is model and model.trunk.sizes == {(3, 256, 256): True}  # _as_rgb keeps the size
+    monkeypatch.setenv("DRDC_TORCHSCRIPT", "0")
+    eager = PooledLinearChestModel(net, _calibration(), ["a", "b", "c"], _identity(), preprocess=_as_rgb)
+    assert warmed(eager) is eager and eager.trunk is None
+    other = object()
+    assert warmed(other) is other
