@@ -10,6 +10,7 @@ memory only.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -250,7 +251,10 @@ class ChestSession:
         fresh = [0]
 
         def also(case: Case, result: ChestAnalysis) -> None:
-            self._kept_screening(case, result, screening_model, slot=False)
+            try:
+                self._kept_screening(case, result, screening_model, slot=False)
+            except Exception:  # noqa: BLE001 - the findings stand; :meth:`screening` tries again and says why
+                logging.getLogger(__name__).warning("screening in the analysis slot failed", exc_info=True)
 
         results = analyse_all(cases, model, self.store, self.choices, on_wait, fresh,
                               also if screening_model is not None else None)

@@ -496,7 +496,8 @@ class PooledLinearChestModel(ChestModel):
 
     def _run(self, x: torch.Tensor, crops: list[CropBox]) -> list[ChestPrediction]:
         """One pass; several threads may run it at once (the process's analysis slots bound how many):
-        nothing here changes the model, and the intra-op thread count is set per calling thread."""
+        nothing here changes the model, and :class:`_Threads` keeps the process-wide intra-op thread
+        count until the last overlapping pass ends."""
         x = x.contiguous(memory_format=torch.channels_last)
         with _Threads(self.threads), torch.inference_mode():
             fmap, pooled, logits = forward_views(self.net, x, self.views, self.trunk)

@@ -202,6 +202,24 @@ def test_a_new_film_is_screened_in_its_analysis_slot_and_queues_once(
     assert pool.stats().served == 1 and model.calls == 1
 
 
+class _BrokenScreening(_ScreeningModel):
+    def predict(self, image):  # noqa: ANN001, ANN201
+        self.calls += 1
+        raise RuntimeError("damaged screening weights")
+
+
+def test_a_failing_screening_pass_does_not_cost_the_films_findings(film: tuple[str, bytes], test_model) -> None:
+    """The screening runs in the analysis's slot for speed only: if it fails there, the findings are
+    kept and the screening is tried again where the page asks for it (and fails there, visibly)."""
+    session, broken = batch.ChestSession(), _BrokenScreening()
+    cases = session.open([film], opened=0)
+    result = session.analyse(cases, test_model, OP, screening_model=broken)[0]
+    assert result.analysed and broken.calls == 1
+    with pytest.raises(RuntimeError, match="damaged"):
+        session.screening(cases[0], result, broken, OP)
+    assert broken.calls == 2
+
+
 def test_a_film_waits_for_a_free_analysis_slot_and_is_told_its_place(
     film: tuple[str, bytes], test_model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
