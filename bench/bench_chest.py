@@ -740,7 +740,7 @@ def cmd_findings(args: argparse.Namespace) -> None:
 
 def cmd_trunk(args: argparse.Namespace) -> None:
     """The installed 14-finding model's analysis per film with its trunk run eagerly and frozen
-    (TorchScript, :class:`core.chest.model.FrozenTrunk`), alone and while other threads of the same
+    (TorchScript, :class:`core.chest.frozen.FrozenTrunk`), alone and while other threads of the same
     process run Python (as other people's page scripts do in a replica): the eager trunk returns to
     Python between operations and waits for the interpreter lock each time."""
     import threading

@@ -276,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting for the replicas, e.g. DRDC_ANALYSIS_SLOTS=2 (repeatable)")
     args = parser.parse_args(argv)
+    bad = [item for item in args.env if "=" not in item or not item.split("=", 1)[0]]
+    if bad:
+        parser.error(f"--env takes KEY=VALUE, got {bad[0]!r}")
     env = dict(item.split("=", 1) for item in args.env)
     try:
         import playwright  # noqa: F401

@@ -41,3 +41,13 @@ def test_a_browser_in_its_own_session_is_put_at_the_lowest_priority_of_its_group
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.parametrize("item", ["DRDC_ANALYSIS_SLOTS", "=2"])
+def test_a_setting_for_the_replicas_that_is_not_key_value_is_refused_before_anything_starts(
+        item: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.bench_load import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--env", item])
+    assert stop.value.code == 2 and "--env takes KEY=VALUE" in capsys.readouterr().err

@@ -14,8 +14,8 @@ import streamlit as st
 from core.chest import batch
 from core.chest import loader as chest_loader
 from core.chest.analysis import ChestAnalysis
+from core.chest.frozen import warmed
 from core.chest.labels import localized_name
-from core.chest.model import warmed
 from core.chest.reading import BAND, DEFAULT_PRESET, PRESETS, OperatingPoint
 from core.chest.screening import SCREENING_NAME, load_screening_model
 from core.errors import MissingModelError

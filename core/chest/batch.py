@@ -31,6 +31,7 @@ from core.session_memory import UploadStore
 from core.slots import analysis_slots
 
 Result = ChestAnalysis | GateResult | None
+DEFAULT_OP = OperatingPoint.of(DEFAULT_PRESET)  # how a kept screening score is first read
 Fix = Literal["rotate", "invert", "override", "unavailable"]
 
 
@@ -285,9 +286,9 @@ class ChestSession:
 
         def run() -> ScreeningResult | None:
             if not slot:
-                return screen(result, model, OperatingPoint.of(DEFAULT_PRESET))
+                return screen(result, model, DEFAULT_OP)
             with analysis_slots().acquire():
-                return screen(result, model, OperatingPoint.of(DEFAULT_PRESET))
+                return screen(result, model, DEFAULT_OP)
 
         return self.store.result(key, run)
 

@@ -1,4 +1,4 @@
-"""The frozen (TorchScript) trunk the app runs for inference (:class:`core.chest.model.FrozenTrunk`):
+"""The frozen (TorchScript) trunk the app runs for inference (:class:`core.chest.frozen.FrozenTrunk`):
 the same outputs as the eager network, any size that cannot be frozen faithfully runs eagerly, and
 several analysis slots may run one model object at once."""
 
@@ -11,14 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from core.chest.model import (
-    FrozenTrunk,
-    PooledLinearChestModel,
-    PooledLinearNet,
-    _Threads,
-    build_test_model,
-    torchscript_enabled,
-)
+from core.chest.frozen import FrozenTrunk, torchscript_enabled, warmed
+from core.chest.model import PooledLinearChestModel, PooledLinearNet, _Threads, build_test_model
 from core.chest.nets import build_efficientnet_lite
 
 
@@ -156,8 +150,6 @@ def _identity():  # noqa: ANN202
 def test_warming_makes_the_frozen_trunk_before_the_first_film(monkeypatch: pytest.MonkeyPatch) -> None:
     """The page loads each model once and warms it, so the first person's first film does not wait
     for the freezing; an eager model (``DRDC_TORCHSCRIPT=0``) and other objects pass through."""
-    from core.chest.model import warmed
-
     net = _lite_net(seed=2)
     model = PooledLinearChestModel(net, _calibration(), ["a", "b", "c"], _identity(), preprocess=_as_rgb)
     assert model.trunk is not None and model.trunk.sizes == {}
