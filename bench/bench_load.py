@@ -146,6 +146,17 @@ def _chromium_pids() -> set[int]:
     return pids
 
 
+def _autogroup(pid: int) -> str | None:
+    """The scheduling group line of process ``pid`` (e.g. ``/autogroup-12 nice 0``), or None where
+    autogroup does not apply to it: a kernel without it, autogroup switched off, or a process in a
+    cgroup of its own (containers, CI runners), where the file exists but reads empty."""
+    try:
+        line = Path(f"/proc/{pid}/autogroup").read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+    return line or None
+
+
 def _to_background(pids: set[int]) -> str:
     """Give the browser processes ``pids`` the lowest CPU priority, so that the replicas get the CPU
     first. Nice alone does not do it: chromium sets its own processes' nice values, and the browser
@@ -154,9 +165,11 @@ def _to_background(pids: set[int]) -> str:
     what took effect: ``autogroup`` (the browser's groups at nice 19), ``nice`` or ``none``."""
     done = "none"
     for pid in pids:
-        with contextlib.suppress(OSError):
-            Path(f"/proc/{pid}/autogroup").write_text("19", encoding="ascii")
-            done = "autogroup"
+        if _autogroup(pid) is not None:
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/autogroup").write_text("19", encoding="ascii")
+            if (_autogroup(pid) or "").split()[-1:] == ["19"]:
+                done = "autogroup"
         with contextlib.suppress(psutil.Error):
             psutil.Process(pid).nice(19)
             done = "nice" if done == "none" else done
