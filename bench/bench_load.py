@@ -162,7 +162,9 @@ def _to_background(pids: set[int]) -> str:
     first. Nice alone does not do it: chromium sets its own processes' nice values, and the browser
     runs in a session of its own, which Linux schedules as a separate group (autogroup) whose weight
     against the replicas' group is set by ``/proc/<pid>/autogroup``, not by the processes' nice. Returns
-    what took effect: ``autogroup`` (the browser's groups at nice 19), ``nice`` or ``none``."""
+    what took effect: ``autogroup`` (the browser's groups at nice 19: processes it starts later join
+    them), ``nice`` (only the processes running now: chromium sets its later renderers' nice itself, so
+    the lowering is partial there) or ``none``."""
     done = "none"
     for pid in pids:
         if _autogroup(pid) is not None:
