@@ -4,6 +4,12 @@ upload kept under the session's memory budget, and the hand-moved edges.
 Values that must outlive their widgets (Streamlit drops a widget's state in runs where it is not
 drawn, e.g. the end points of the line not being placed) live in a plain dict; widgets are bound
 to it: their state is pulled in at the start of a run and pushed out just before they are drawn.
+
+A value set by the page (a line drawn on the canvas, a preset, new automatic edges) gives its number
+input a new key. The browser reports every widget's value with each rerun request, and a request sent
+before the browser has drawn the new number (the canvas asks for a rerun as soon as it has cleared
+itself, which can come first under load) still carries the old one: under the same key that old
+number would be taken as a typed edit and the line would jump back to the one it replaced.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from core.shoulder.workflow import LINES, MAX_SIDE, ShoulderImage, demo_image, f
 COORDS = ("x1", "y1", "x2", "y2")
 STORE = "sh_store"
 WIDGET_PREFIX = "sh_in_"
+GENERATIONS = "sh_key_generation"
 S = st.session_state
 
 
@@ -35,27 +42,35 @@ def value(name: str, default: float = 0.0) -> float:
     return float(_store().get(name, default))
 
 
+def widget_key(name: str) -> str:
+    """The key of the number input bound to ``name``: ``sh_in_<name>``, then ``sh_in_<name>~<n>``
+    after the page has set the value ``n`` times (see the module docstring)."""
+    generation = S.setdefault(GENERATIONS, {}).get(name, 0)
+    return WIDGET_PREFIX + name + (f"~{generation}" if generation else "")
+
+
 def pull_widgets() -> None:
     """Copy the values of the bound widgets drawn in the previous run into the store."""
-    drawn = S.get("sh_drawn", [])
-    for name in drawn:
-        current = S.get(WIDGET_PREFIX + name)
-        if current is not None:
+    for name, key in S.get("sh_drawn", []):
+        current = S.get(key)
+        if current is not None and key == widget_key(name):
             _store()[name] = float(current)
     S["sh_drawn"] = []
 
 
 def bound_number(col: Any, label: str, name: str, lo: float, hi: float, **kw: Any) -> None:
     """A number input bound to the stored value ``name`` (clamped to [lo, hi])."""
-    S[WIDGET_PREFIX + name] = min(max(value(name), lo), hi)
-    col.number_input(label, min_value=lo, max_value=hi, key=WIDGET_PREFIX + name, **kw)
-    S["sh_drawn"].append(name)
+    key = widget_key(name)
+    S[key] = min(max(value(name), lo), hi)
+    col.number_input(label, min_value=lo, max_value=hi, key=key, **kw)
+    S["sh_drawn"].append((name, key))
 
 
 def put(name: str, number: float) -> None:
-    """Store a value and its widget's state (call only before that widget is drawn in this run)."""
+    """Store a value set by the page; its number input gets a new key (see the module docstring)."""
     _store()[name] = float(number)
-    S[WIDGET_PREFIX + name] = float(number)
+    generations = S.setdefault(GENERATIONS, {})
+    generations[name] = generations.get(name, 0) + 1
 
 
 def set_line(name: str, line: Line | None) -> None:

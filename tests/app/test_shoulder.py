@@ -59,11 +59,17 @@ def _metric(at: AppTest, key: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def _number(at: AppTest, name: str):  # type: ignore[no-untyped-def]
+    """The number input bound to ``name`` (its key changes each time the page sets the value)."""
+    generation = (at.session_state["sh_key_generation"] if "sh_key_generation" in at.session_state else {}).get(name, 0)
+    return at.number_input(key=f"sh_in_{name}" + (f"~{generation}" if generation else ""))
+
+
 def _set_line(at: AppTest, name: str, line: tuple[float, float, float, float]) -> AppTest:
     at.session_state["sh_target"] = name
     at.run()
     for coord, value in zip(("x1", "y1", "x2", "y2"), line, strict=True):
-        at.number_input(key=f"sh_in_{name}_{coord}").set_value(round(value, 1))
+        _number(at, f"{name}_{coord}").set_value(round(value, 1))
     return at.run()
 
 
@@ -121,7 +127,7 @@ def test_png_upload_measured_through_the_numeric_path_then_calibrated() -> None:
     at.session_state["sh_cal_mode"] = "object"
     at.run()
     at = _set_line(at, "calib", (20.0, 300.0, 220.0, 300.0))
-    at.number_input(key="sh_in_cal_mm").set_value(40.0).run()
+    _number(at, "cal_mm").set_value(40.0).run()
     assert not at.exception
     cct = float(_metric(at, "shoulder.result.cct").split()[0])
     assert cct == pytest.approx(SPEC.true_cct_mm, abs=0.3)
@@ -138,7 +144,7 @@ def test_dicom_spacing_gives_millimetres_and_level_two_is_placed_20_mm_below() -
     at.run()
     at.button(key="sh_level2_btn").click().run()
     assert not at.exception
-    y1 = at.number_input(key="sh_in_cct2_y1").value
+    y1 = _number(at, "cct2_y1").value
     assert y1 == pytest.approx(ph.line_across(along_mm=8).y1, abs=2.0)  # 20 mm = 100 px further down
     cct = float(_metric(at, "shoulder.result.cct").split()[0])
     assert cct == pytest.approx(SPEC.true_cct_mm, abs=0.3)
@@ -169,10 +175,10 @@ def test_edges_can_be_adjusted_by_hand() -> None:
     at.run()
     before = float(_metric(at, "shoulder.result.dti"))
     at.toggle(key="sh_dti_manual").set_value(True).run()
-    e0 = at.number_input(key="sh_in_dti_e0").value
-    e3 = at.number_input(key="sh_in_dti_e3").value
-    at.number_input(key="sh_in_dti_e0").set_value(round(e0 - 10, 2))
-    at.number_input(key="sh_in_dti_e3").set_value(round(e3 + 10, 2)).run()
+    e0 = _number(at, "dti_e0").value
+    e3 = _number(at, "dti_e3").value
+    _number(at, "dti_e0").set_value(round(e0 - 10, 2))
+    _number(at, "dti_e3").set_value(round(e3 + 10, 2)).run()
     assert not at.exception
     assert float(_metric(at, "shoulder.result.dti")) > before + 0.1
     assert t("shoulder.method.manual", "en") in " ".join(c.value for c in at.caption)
