@@ -42,11 +42,15 @@ def value(name: str, default: float = 0.0) -> float:
     return float(_store().get(name, default))
 
 
-def widget_key(name: str) -> str:
-    """The key of the number input bound to ``name``: ``sh_in_<name>``, then ``sh_in_<name>~<n>``
-    after the page has set the value ``n`` times (see the module docstring)."""
-    generation = S.setdefault(GENERATIONS, {}).get(name, 0)
+def key_for(name: str, generation: int) -> str:
+    """The key of the number input bound to ``name`` once the page has set it ``generation`` times:
+    ``sh_in_<name>``, then ``sh_in_<name>~<generation>`` (see the module docstring)."""
     return WIDGET_PREFIX + name + (f"~{generation}" if generation else "")
+
+
+def widget_key(name: str) -> str:
+    """The current key of the number input bound to ``name``."""
+    return key_for(name, S.setdefault(GENERATIONS, {}).get(name, 0))
 
 
 def pull_widgets() -> None:

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from core.i18n import t
 from core.settings import PROJECT_ROOT
 from core.shoulder.phantom import DEMO_SPEC, PhantomSpec, render_phantom
+from ui.shoulder_state import GENERATIONS, key_for
 
 PAGE = str(PROJECT_ROOT / "views" / "shoulder.py")
 SPEC = PhantomSpec(shape=(320, 260), spacing_mm=0.2, outer_d_mm=20.0, inner_d_mm=13.0, axis_deg=3.0, seed=3)
@@ -61,8 +62,8 @@ def _metric(at: AppTest, key: str) -> str:
 
 def _number(at: AppTest, name: str):  # type: ignore[no-untyped-def]
     """The number input bound to ``name`` (its key changes each time the page sets the value)."""
-    generation = (at.session_state["sh_key_generation"] if "sh_key_generation" in at.session_state else {}).get(name, 0)
-    return at.number_input(key=f"sh_in_{name}" + (f"~{generation}" if generation else ""))
+    generations = at.session_state[GENERATIONS] if GENERATIONS in at.session_state else {}
+    return at.number_input(key=key_for(name, generations.get(name, 0)))
 
 
 def _set_line(at: AppTest, name: str, line: tuple[float, float, float, float]) -> AppTest:
